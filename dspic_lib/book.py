@@ -72,13 +72,40 @@ def execute_chapter(py: Path, output: Path, parameters: dict) -> float:
             cwd=str(py.parent), progress_bar=False, log_output=False,
         )
     except PapermillExecutionError as err:
+        number, excerpt = _failing_cell(output)
         raise BuildError(
-            f"{py.name}: cell {err.cell_index} (execution count {err.exec_count}) raised "
-            f"{err.ename}: {err.evalue}\n  executed notebook with the traceback: {output}"
+            f"{py.name}: code cell {number} raised {err.ename}: {err.evalue}\n"
+            f"  the cell:\n{excerpt}  executed notebook with the traceback: {output}"
         ) from None
     finally:
         source_nb.unlink(missing_ok=True)
+    _hide_default_parameters(output)
     return time.perf_counter() - start
+
+
+def _hide_default_parameters(notebook: Path) -> None:
+    """The book shows the parameters papermill injected, not the defaults they replaced."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, notebook)
+
+
+def _failing_cell(notebook: Path, lines: int = 6) -> tuple[int | None, str]:
+    """Position among the code cells of the source, and the first lines, of the cell that raised."""
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except (OSError, ValueError):
+        return None, "    (not available)\n"
+    code = [c for c in nb.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+    for number, cell in enumerate(code, 1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            source = cell.source.splitlines()
+            more = ["    ..."] if len(source) > lines else []
+            return number, "\n".join(["    " + s for s in source[:lines]] + more) + "\n"
+    return None, "    (not available)\n"
 
 
 def git_commit() -> str:
@@ -122,8 +149,8 @@ def build_html(root: Path | None = None) -> Path:
     """Run Jupyter Book on the executed chapters, warnings as errors; return index.html."""
     root = root or repo_root()
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root),
-           "--path-output", str(root / "book"), "-W", "-n", "--keep-going"]
-    print("$ jupyter-book build . --path-output book -W -n --keep-going", flush=True)
+           "--path-output", str(root / "book"), "--all", "-W", "-n", "--keep-going"]
+    print("$ jupyter-book build . --path-output book --all -W -n --keep-going", flush=True)
     proc = subprocess.run(cmd, cwd=root)
     if proc.returncode != 0:
         raise BuildError(f"jupyter-book build failed (exit {proc.returncode}); see the warnings above")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from .cli import add_profile_options
 
@@ -15,6 +16,9 @@ def register(sub) -> None:
                    help="execute only this chapter (number or name, repeatable); the others are reused")
     p.add_argument("--results-dir", default=None, help="result store (default: .dspic/results/<profile>)")
     p.add_argument("--no-html", action="store_true", help="execute the chapters, skip jupyter-book")
+    p.add_argument("--notebooks", type=Path, default=None, help="chapter sources (default: notebooks/)")
+    p.add_argument("--executed", type=Path, default=None,
+                   help="where executed chapters go (default: book/executed/)")
     p.add_argument("--store-reference", action="store_true",
                    help="re-execute the chapters with default (smoke) parameters into notebooks/*.ipynb "
                         "(the nbval reference); nothing else is done")
@@ -27,7 +31,10 @@ def run(args) -> int:
     from .paths import default_data_dir, default_results_dir
 
     if args.store_reference:
-        for py in book.select(book.chapter_sources(), args.only):
+        # the reference is the smoke profile with default parameters: no override may leak in
+        for key in [k for k in os.environ if k.startswith("DSPIC_") and k not in ("DSPIC_HOME",)]:
+            del os.environ[key]
+        for py in book.select(book.chapter_sources(args.notebooks), args.only):
             print(f"storing reference outputs of {py.stem} ...", flush=True)
             print(f"  wrote {book.store_reference(py)}")
         return 0
@@ -41,9 +48,8 @@ def run(args) -> int:
         os.environ[f"DSPIC_{key.upper()}"] = value
     parameters = {"profile": profile.name, "data_dir": str(data_dir),
                   "results_dir": str(results_dir), "seed": profile.seed}
-    from pathlib import Path
-
-    book.execute_all(parameters, args.only, Path(results_dir))
+    book.execute_all(parameters, args.only, Path(results_dir), out_dir=args.executed,
+                     sources=book.chapter_sources(args.notebooks))
     if args.no_html:
         return 0
     index = book.build_html()

@@ -17,8 +17,8 @@ PACKAGES = ["tensorflow-cpu", "keras", "numpy", "scipy", "pandas", "scikit-learn
 
 
 def profiles_table() -> pd.DataFrame:
-    rows = [p.to_dict() for p in PROFILES.values()]
-    return pd.DataFrame(rows).set_index("name").T.astype(str)
+    table = pd.DataFrame({p.name: pd.Series(p.to_dict(), dtype=object) for p in PROFILES.values()})
+    return table.drop(index="name").rename_axis("field")
 
 
 def package_versions() -> pd.DataFrame:

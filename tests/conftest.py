@@ -1,0 +1,22 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+def run_cmd(args, **kw) -> subprocess.CompletedProcess:
+    """Run a command of the venv (dspic, pytest, ...) and capture its output."""
+    exe = BIN / args[0] if (BIN / args[0]).exists() else shutil.which(args[0])
+    env = {**os.environ, **kw.pop("env", {})}
+    return subprocess.run([str(exe), *args[1:]], capture_output=True, text=True, env=env, **kw)

@@ -1,0 +1,106 @@
+"""The execution pipeline fails loudly: a raising cell stops `dspic book`, a changed output fails nbval."""
+import json
+import shutil
+import textwrap
+
+import jupytext
+import pytest
+
+from conftest import run_cmd
+from dspic_lib import book
+
+BOOM = textwrap.dedent('''\
+    # %% [markdown]
+    # # A chapter that breaks
+
+    # %% tags=["parameters"]
+    profile = "smoke"
+    data_dir = None
+    results_dir = None
+    seed = None
+
+    # %%
+    x = 1
+
+    # %%
+    raise ValueError("deliberate failure in cell two")
+    ''')
+
+
+def test_raising_cell_makes_dspic_book_fail_naming_the_notebook(tmp_path):
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    (nbdir / "99_boom.py").write_text(BOOM)
+    proc = run_cmd(["dspic", "book", "--profile", "smoke", "--notebooks", str(nbdir),
+                    "--executed", str(tmp_path / "out"), "--results-dir", str(tmp_path / "res"),
+                    "--no-html"], timeout=300)
+    assert proc.returncode != 0
+    assert "99_boom.py" in proc.stderr
+    assert "deliberate failure in cell two" in proc.stderr
+    assert "code cell 3 raised ValueError" in proc.stderr  # parameters, x = 1, then the raise
+    assert 'raise ValueError("deliberate' in proc.stderr  # the failing cell's source is quoted
+
+
+def test_selecting_an_unknown_chapter_lists_the_valid_ones():
+    sources = book.chapter_sources()
+    with pytest.raises(Exception) as err:
+        book.select(sources, ["77"])
+    assert "00_environment" in str(err.value)
+
+
+def test_environment_chapter_runs_last():
+    names = [p.stem for p in book.execution_order(book.chapter_sources())]
+    assert names[-1] == "00_environment"
+
+
+def _checked_cell(nb):
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "code" and src.startswith("# NBVAL_CHECK_OUTPUT") and cell["outputs"]:
+            return cell
+    raise AssertionError("chapter 00 has no checked cell with output")
+
+
+def test_nbval_fails_when_a_stored_checked_output_changes(tmp_path, root):
+    ref = root / "notebooks" / "00_environment.ipynb"
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    shutil.copy(ref, good)
+    nb = json.loads(ref.read_text())
+    cell = _checked_cell(nb)
+    out = cell["outputs"][0]
+    # change one stored value in every representation of the output, as a regression would
+    if "data" in out:
+        for mime, text in out["data"].items():
+            out["data"][mime] = "".join(text).replace("n_patients", "n_patientz")
+    else:
+        out["text"] = "".join(out["text"]).replace("n_patients", "n_patientz")
+    bad.write_text(json.dumps(nb))
+    args = ["python", "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q"]
+    ok = run_cmd([*args, str(good)], cwd=root / "notebooks", timeout=300)
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    broken = run_cmd([*args, str(bad)], cwd=root / "notebooks", timeout=300)
+    assert broken.returncode != 0
+    assert "1 failed" in broken.stdout and "differ" in broken.stdout
+    assert "n_patientz" in broken.stdout  # the report shows the stored value that no longer holds
+
+
+def test_every_chapter_is_paired_and_in_sync(root):
+    """notebooks/NN.py is the source: its committed .ipynb twin must hold the same cells."""
+    sources = book.chapter_sources(root / "notebooks")
+    assert sources, "no chapters found"
+    for py in sources:
+        twin = py.with_suffix(".ipynb")
+        assert twin.exists(), f"{py.name} has no paired {twin.name}: run dspic book --store-reference"
+        a, b = jupytext.read(py), jupytext.read(twin)
+        cells_a = [(c.cell_type, c.source.strip()) for c in a.cells]
+        cells_b = [(c.cell_type, c.source.strip()) for c in b.cells]
+        assert cells_a == cells_b, (f"{twin.name} is out of sync with {py.name}: "
+                                    f"run dspic book --store-reference --only {py.stem[:2]}")
+        code = [c for c in b.cells if c.cell_type == "code"]
+        assert any(c.get("outputs") for c in code), f"{twin.name} holds no stored outputs"
+
+
+def test_every_chapter_is_in_the_toc(root):
+    toc = (root / "_toc.yml").read_text()
+    for py in book.chapter_sources(root / "notebooks"):
+        assert f"book/executed/{py.stem}" in toc, f"{py.stem} is missing from _toc.yml"
