@@ -19,7 +19,7 @@ from .._tf import keras
 layers = keras.layers
 
 
-def _calls(layer):
+def layer_io(layer):
     """(input shape, output shape) of every call of a layer (the CBAM MLP is called twice)."""
     return [(tuple(node.input_tensors[0].shape), tuple(node.outputs[0].shape))
             for node in layer._inbound_nodes if node.input_tensors]
@@ -28,7 +28,7 @@ def _calls(layer):
 def layer_flops(layer) -> int:
     """2 x multiply-accumulates of one Conv2D or Dense layer over all its calls; 0 for other layers."""
     total = 0
-    for shape_in, shape_out in _calls(layer):
+    for shape_in, shape_out in layer_io(layer):
         if isinstance(layer, layers.Conv2D):
             kh, kw = layer.kernel_size
             total += 2 * math.prod(shape_out[1:]) * kh * kw * shape_in[-1]
@@ -51,7 +51,7 @@ def _groups(model) -> dict[str, list]:
 
 
 def _shape(layer) -> str:
-    return " x ".join(str(d) for d in _calls(layer)[-1][1][1:])
+    return " x ".join(str(d) for d in layer_io(layer)[-1][1][1:])
 
 
 def _describe(tag: str, group: list) -> dict:
@@ -69,7 +69,7 @@ def _describe(tag: str, group: list) -> dict:
         return dict(layer=f"MaxPool {k}x{k}, S={s}", kernel=f"{k}x{k}", stride=s, padding=last.padding)
     if kind == "am":
         mlp = next(g for g in group if g.name.endswith("_channel_mlp_hidden"))
-        r = _calls(mlp)[0][0][-1] // mlp.units
+        r = layer_io(mlp)[0][0][-1] // mlp.units
         return dict(layer="AM", kernel=f"MLP C/{r}; 7x7", stride=1, padding="same")
     if kind == "rm":
         return dict(layer="RM", kernel="3x3, 3x3", stride=1, padding="1")
@@ -108,7 +108,7 @@ def paper_layers(model) -> list[str]:
 def head_input_shape(model) -> tuple[int, int, int]:
     """(rows, cols, channels) of the map that reaches the first FC layer (through GAP or Flatten)."""
     head = next(layer for layer in model.layers if layer.name in ("gap", "flatten"))
-    return tuple(int(d) for d in _calls(head)[0][0][1:])
+    return tuple(int(d) for d in layer_io(head)[0][0][1:])
 
 
 def head_options(model) -> pd.DataFrame:
