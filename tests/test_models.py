@@ -248,7 +248,7 @@ def test_get_config_returns_the_builder_arguments():
     model = models.dspic("residual", pooling=False, input_shape=SMOKE, num_classes=4, reduction=8)
     config = model.get_config()
     assert config == dict(builder="dspic", added="residual", pooling=False, input_shape=[128, 32, 1],
-                          num_classes=4, head="gap", pool_padding="same", reduction=8, fc_units=None,
+                          num_classes=4, head="gap", pool_padding="same", conv_padding="table", reduction=8, fc_units=None,
                           literal_eq6=False, name="dSPIC-RM-nopool")
     again = models.ZooModel.from_config(config)
     assert summary.paper_layers(again) == summary.paper_layers(model)
@@ -287,3 +287,23 @@ def test_round_trips_through_a_keras_file_in_safe_mode(name, tmp_path):
     x, _ = two_tiny_images(seed=2)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert loaded.predict(x, verbose=0).shape == (2, 4)
+
+
+def test_conv_padding_same_keeps_the_maps_of_stride_1_convolutions():
+    model = models.build("dSPIC-AM", (1024, 256, 1), conv_padding="same")
+    assert summary.head_input_shape(model) == (64, 16, 256)   # pool2's map, not grown by P=3
+    assert model.get_layer("conv1_pad").padding == ((2, 2), (2, 2))   # the strided conv1 keeps P=2
+    # under valid pooling this is the reading with the 1.01 billion literal parameters
+    valid = models.build("dSPIC-AM", (1024, 256, 1), conv_padding="same", pool_padding="valid")
+    assert summary.head_input_shape(valid) == (63, 15, 256)
+    assert round(summary.literal_parameters(valid) / 1e9, 2) == 1.01
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_layer_table_puts_each_paper_cell_beside_its_row(name):
+    table = summary.layer_table(models.build(name, SMOKE))
+    cells = table.drop(index=["total", "gap"])["paper"].tolist()
+    assert [normalise(c.split(" (Attention")[0].replace("Convolution ", "").replace(
+        "Pooling ", "").replace("Fully connected ", "FC ")) for c in cells] == EXPECTED[name]
+    assert table.loc["gap", "paper"] == "(not in the table)"
+    assert table.loc["total", "parameters"] == models.build(name, SMOKE).count_params()

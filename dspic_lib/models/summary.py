@@ -10,11 +10,14 @@ element-wise products are left out (they add well under 1 %, see ``tests/test_mo
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import pandas as pd
 
 from .._tf import keras
+from ..errors import ConfigError
+from .tables import PAPER_ROWS
 
 layers = keras.layers
 
@@ -88,14 +91,18 @@ ADDED_HERE = ("GlobalAvgPool", "Flatten")   # rows the tables do not print (the 
 
 
 def layer_table(model) -> pd.DataFrame:
-    """One row per table row: layer, kernel, stride, padding, output shape, parameters, MFLOPs."""
+    """One row per table row: the paper's cell, then layer, kernel, stride, padding, output shape,
+    parameters and MFLOPs read from the model. Rows the paper does not print say so."""
+    paper = iter(PAPER_ROWS.get(getattr(model, "paper_name", model.name), []))
     rows = []
     for tag, group in _groups(model).items():
-        rows.append(dict(block=tag, **_describe(tag, group), output=_shape(group[-1]),
+        described = _describe(tag, group)
+        cell = "(not in the table)" if described["layer"] in ADDED_HERE else next(paper, "?")
+        rows.append(dict(block=tag, paper=cell, **described, output=_shape(group[-1]),
                          parameters=sum(g.count_params() for g in group),
                          MFLOPs=round(sum(layer_flops(g) for g in group) / 1e6, 1)))
     table = pd.DataFrame(rows).set_index("block")
-    table.loc["total"] = ["", "", "", "", "", table["parameters"].sum(), round(flops(model) / 1e6, 1)]
+    table.loc["total"] = [""] * 6 + [table["parameters"].sum(), round(flops(model) / 1e6, 1)]
     return table
 
 
@@ -129,7 +136,8 @@ def head_options(model) -> pd.DataFrame:
     table = pd.DataFrame({"FC1 inputs": inputs})
     table["FC1 weights"] = table["FC1 inputs"] * units + units
     table["model parameters"] = table["FC1 weights"] + rest
-    table["FC1 GFLOPs"] = (2 * table["FC1 inputs"] * units / 1e9).round(3)
+    table["FC1 GFLOP/image"] = (2 * table["FC1 inputs"] * units / 1e9).round(3)
+    table["float32 weights (GB)"] = (table["model parameters"] * 4 / 1e9).round(3)
     return table
 
 
@@ -143,3 +151,55 @@ def literal_flops(model) -> int:
     rows, cols, channels = head_input_shape(model)
     units = model.get_layer("fc1").units
     return flops(model) - layer_flops(model.get_layer("fc1")) + 2 * rows * cols * channels * units
+
+
+@functools.lru_cache(maxsize=24)
+def _cached(name: str, shape: tuple, options: tuple):
+    from .zoo import build
+
+    return build(name, shape, **dict(options))
+
+
+def built(name: str, shape, **options):
+    """``models.build`` for reading only: the same arguments give the same (shared) model, so a
+    chapter that tabulates a model several times builds it once. Do not train what this returns."""
+    return _cached(name, tuple(shape), tuple(sorted(options.items())))
+
+
+def totals(names, shapes: dict[str, tuple], **options) -> pd.DataFrame:
+    """Parameters and GFLOP per image of registered models at several resolutions, with the
+    default head and (computed, not built) with the literal flatten head."""
+    rows = {}
+    for name in names:
+        row = {}
+        for label, shape in shapes.items():
+            model = built(name, shape, **options)
+            row[(label, "parameters")] = model.count_params()
+            row[(label, "GFLOP/image")] = round(flops(model) / 1e9, 3)
+            row[(label, "literal parameters")] = literal_parameters(model)
+            row[(label, "literal GFLOP/image")] = round(literal_flops(model) / 1e9, 3)
+        rows[name] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["resolution", ""])
+    return table.rename_axis("model")
+
+
+def variants(name: str, shapes: dict[str, tuple], readings: dict[str, dict]) -> pd.DataFrame:
+    """One registered model under several readings of the table (builder options) at several
+    resolutions: parameters, literal-head parameters, GFLOP per image, or why it cannot be built."""
+    rows = []
+    for reading, options in readings.items():
+        for label, shape in shapes.items():
+            row = dict(reading=reading, resolution=label)
+            try:
+                model = built(name, shape, **options)
+            except ConfigError as err:
+                rows.append(dict(row, head_input="cannot be built", error=str(err)))
+                continue
+            rows.append(dict(row, head_input=" x ".join(map(str, head_input_shape(model))),
+                             parameters=model.count_params(), literal_parameters=literal_parameters(model),
+                             GFLOP_per_image=round(flops(model) / 1e9, 3), error=""))
+    table = pd.DataFrame(rows).set_index(["reading", "resolution"])
+    for column in ("parameters", "literal_parameters"):   # NaN where a reading cannot be built
+        table[column] = table[column].astype("Int64")
+    return table[["head_input", "parameters", "literal_parameters", "GFLOP_per_image", "error"]]

@@ -14,9 +14,12 @@ each documented in chapter 03 with its cost:
                   a window (output ceil(n/2)); "valid" (output floor((n-3)/2)+1) cannot build the
                   SI_CLF family below 47 image columns (the smoke profile has 32).
 ``reduction``     the CBAM MLP ratio r, which the paper does not give (16, as in the CBAM paper).
+``conv_padding``  "table" (default): the paddings as printed, so P=3 on a 3x3 convolution grows the map
+                  by 4 pixels per axis; "same": every stride-1 convolution padded to keep its map
+                  (P = k // 2), the reading under which the tables' maps would not grow.
 
-Explicit paddings (P=2, P=3) are real zero paddings; P=3 on a 3x3 convolution grows the map by 4
-pixels per axis, as printed. Convolutions and FC layers use ReLU (Eq. 11); the output is softmax.
+Explicit paddings (P=2, P=3) are real zero paddings (a ZeroPadding2D layer before a "valid"
+convolution). Convolutions and FC layers use ReLU (Eq. 11); the output is softmax.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ layers = keras.layers
 PAPER_INPUT_SHAPE = PROFILES["paper"].input_shape   # (1024, 256, 1): rows x cols x channels
 HEADS = ("gap", "flatten")
 POOL_PADDINGS = ("same", "valid")
+CONV_PADDINGS = ("table", "same")
 
 
 # ---------------------------------------------------------------- the tables, row by row
@@ -103,12 +107,14 @@ class ZooModel(keras.Model):
     """
 
     def __init__(self, builder: str, input_shape=PAPER_INPUT_SHAPE, num_classes: int = 3, *,
-                 head: str = "gap", pool_padding: str = "same", reduction: int = 16,
-                 fc_units: int | None = None, literal_eq6: bool = False, name: str | None = None,
+                 head: str = "gap", pool_padding: str = "same", conv_padding: str = "table",
+                 reduction: int = 16, fc_units: int | None = None, literal_eq6: bool = False,
+                 name: str | None = None,
                  **arch: Any):
         look_up_option(builder, ROWS, what="builder")
         look_up_option(head, HEADS, what="head")
         look_up_option(pool_padding, POOL_PADDINGS, what="pool_padding")
+        look_up_option(conv_padding, CONV_PADDINGS, what="conv_padding")
         try:
             rows = ROWS[builder](**arch)
         except TypeError as err:
@@ -121,13 +127,16 @@ class ZooModel(keras.Model):
         # "+" is not allowed in TensorFlow name scopes: SI_CLF+AM is called SI_CLF-AM inside Keras
         name = (name or paper_name(builder, **arch)).replace("+", "-")
         inputs = keras.Input(shape=input_shape, name="image")
+        if conv_padding == "same":
+            rows = [(r[0], r[1], r[2], r[3], r[1] // 2) if r[0] == "conv" and r[3] == 1 else r
+                    for r in rows]
         x = _stack(inputs, rows, name=name, head=head, pool_padding=pool_padding,
                    reduction=int(reduction), fc_units=fc_units, literal_eq6=literal_eq6)
         outputs = layers.Dense(int(num_classes), activation="softmax", name="softmax")(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name)
         self.builder_args = dict(builder=builder, **arch, input_shape=list(input_shape),
                                  num_classes=int(num_classes), head=head, pool_padding=pool_padding,
-                                 reduction=int(reduction), fc_units=fc_units,
+                                 conv_padding=conv_padding, reduction=int(reduction), fc_units=fc_units,
                                  literal_eq6=bool(literal_eq6), name=name)
 
     @property
@@ -191,8 +200,8 @@ def dspic(added: str | None = "attention", pooling: bool = True, *, input_shape=
           num_classes: int = 3, **options: Any) -> ZooModel:
     """dSPIC (Table 3) with the attention module (dSPIC-AM), the residual module (dSPIC-RM) or none.
 
-    ``options``: head ("gap" | "flatten"), pool_padding ("same" | "valid"), reduction (16),
-    fc_units (None = the table's 4096), literal_eq6 (False), name.
+    ``options``: head ("gap" | "flatten"), pool_padding ("same" | "valid"), conv_padding ("table" |
+    "same"), reduction (16), fc_units (None = the table's 4096), literal_eq6 (False), name.
     """
     return ZooModel("dspic", input_shape, num_classes, added=added, pooling=bool(pooling), **options)
 

@@ -1,0 +1,201 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Architectures
+#
+# Which networks does the paper compare, layer by layer (Table 3, Table 7, Eq. 6-9), what does each
+# cost in parameters and floating-point operations, and where do the tables leave a choice open?
+# Every number in this chapter is read from Keras models built by `dspic_lib.models`; nothing is typed.
+
+# %% tags=["parameters"]
+profile = "smoke"
+data_dir = None
+results_dir = None
+seed = None
+
+# %%
+import inspect
+
+import pandas as pd
+from IPython.display import Markdown, display
+
+from dspic_lib import chapter, models
+from dspic_lib.config import PROFILES
+from dspic_lib.models import summary
+
+ch = chapter.setup(profile, data_dir, results_dir, seed)
+print(ch.banner())
+print("This chapter builds models only; it reads no images.")
+pd.set_option("display.max_colwidth", 60)
+PAPER = PROFILES["paper"].input_shape   # 1024 x 256 (rows x cols): the paper's 256 x 1024 scans
+SHAPES = {f"{name} {s[0]}x{s[1]}": s for name, s in
+          (("paper", PAPER), ("cpu", PROFILES["cpu"].input_shape), ("smoke", PROFILES["smoke"].input_shape))}
+
+# %% [markdown]
+# ## The networks
+#
+# Eight networks take part in the paper's comparisons: dSPIC with the attention module (dSPIC-AM) or
+# the residual module (dSPIC-RM) after its first pooling layer (Table 3); four smaller *SI_CLF* networks
+# with FC 1024 layers and AlexNet as the paper prints it (Table 7); and dSPIC-AM without its two
+# pooling layers (Table 9). Each is one call, `models.build(name, input_shape=(rows, cols, 1))`:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+models.names()
+
+# %% [markdown]
+# The paper reports no parameter or FLOP counts, so there is no `paper` column here. Parameters and
+# FLOPs per image (2 x the multiply-accumulates of convolutions and FC layers, for one forward pass) at
+# the paper's resolution and at the `cpu` profile's, for the default build, and computed for the
+# literal reading of the tables (the last map flattened into the first FC layer, see below):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+resolutions = dict(list(SHAPES.items())[:2])
+summary.totals(models.names(), resolutions)
+
+# %% [markdown]
+# ## Table 3 and Table 7, read back from the models
+#
+# One row per row of the paper's table, at 1024 x 256. The `paper` column is the paper's cell; the
+# other columns are read from the Keras layers (`layer` is the model's own row, worded like the paper,
+# `padding` a real zero padding in pixels, or the pooling mode). `am1` and `rm1` are the added layers
+# of Eq. 6-9; their parameters and FLOPs are summed over the dozen Keras layers they are made of.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name in models.names():
+    display(Markdown(f"**{name}** at {PAPER[0]} x {PAPER[1]}"), summary.layer_table(summary.built(name, PAPER)))
+
+# %% [markdown]
+# ## Eq. 6-9 and the code that implements them
+#
+# **Attention module** {cite:p}`woo2018cbam`, after the first pooling layer of dSPIC-AM (and twice in
+# SI_CLF+AM):
+#
+# $$M = f_s(f_c(F) \otimes F) \otimes F \quad (6)$$
+# $$f_c(F) = \sigma(MLP(AvgPool(F)) + MLP(MaxPool(F))) \quad (7)$$
+# $$f_s(F') = \sigma(f^{7 \times 7}([AvgPool(F'); MaxPool(F')])) \quad (8)$$
+#
+# In Eq. 7 the pooling runs over the spatial axes (one value per channel) and the MLP, shared by both
+# descriptors, is C -> C/r -> C. In Eq. 8 it runs over the channels (one value per pixel).
+
+# %%
+display(Markdown(f"```python\n{inspect.getsource(models.cbam_block)}```"))
+
+# %% [markdown]
+# **Residual module** {cite:p}`he2016resnet`, after the first pooling layer of dSPIC-RM:
+#
+# $$R = \delta(f^{3 \times 3}(\delta(f^{3 \times 3}(F))) + F) \quad (9)$$
+
+# %%
+display(Markdown(f"```python\n{inspect.getsource(models.residual_block)}```"))
+
+# %% [markdown]
+# `tests/test_models.py` checks both blocks against an independent NumPy implementation of the
+# equations on random weights (largest difference below 1e-5) and checks that with all convolution
+# weights set to zero the residual module returns ReLU(F).
+#
+# ## Where the tables leave a choice open, and what each choice costs
+#
+# ### 1. From the last convolution to FC 4096
+#
+# Table 3 goes from the last 3 x 3 convolution straight to a fully connected layer of 4096 units. Read
+# literally, the last map is flattened, and the first FC layer alone gets a weight per map pixel,
+# channel and unit. For dSPIC-AM, ways to feed that layer (computed from the shape of the last map;
+# the literal network is never allocated):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+dspic_am = {label: summary.built("dSPIC-AM", shape) for label, shape in resolutions.items()}
+pd.concat({label: summary.head_options(model) for label, model in dspic_am.items()}, names=["resolution", "head"])
+
+# %%
+literal = summary.literal_parameters(dspic_am[next(iter(dspic_am))])
+nopool = summary.literal_parameters(summary.built("dSPIC-AM-nopool", PAPER))
+print(f"Literal dSPIC-AM at {PAPER[0]} x {PAPER[1]}: {literal / 1e9:.2f} billion parameters, "
+      f"{literal * 4 / 1e9:.1f} GB of float32 weights, {literal * 16 / 1e9:.0f} GB with gradients and "
+      f"Adam's two moments. Literal dSPIC-AM without pooling (Table 9): {nopool / 1e9:.1f} billion.")
+
+# %% [markdown]
+# A network of that size cannot have been trained on the paper's machine (Table 4: one Intel Core
+# i7-9700, 32 GB RAM), and the no-pooling network of Table 9 even less, so the authors must have
+# reduced the last map somehow before the FC layers; the paper does not say how. This book's default
+# is a **global average pooling** in front of the first FC layer: every FC width stays as printed, the
+# network shrinks to about 22 million parameters, and its parameter count no longer depends on the image
+# size, so the smoke, cpu and paper profiles train the same network. A third max pooling (the
+# next-smallest change) still leaves hundreds of millions of weights at 1024 x 256; the 6 x 6 adaptive
+# pooling of torchvision's AlexNet would be a middle way. The literal head is one argument away,
+# `models.build(name, shape, head="flatten")`, and is built and compared with the computed counts in
+# the tests at small resolutions. The same default applies to the Table 7 networks, so that the
+# comparison of chapter 05 compares the networks, not the sizes of their heads: with the literal head
+# AlexNet of Table 7 (no pooling after its last convolution) would have hundreds of millions of
+# parameters at 1024 x 256 (table above).
+#
+# ### 2. P=3 on 3 x 3 convolutions, and pooling without a padding
+#
+# Table 3 pads the 3 x 3 convolutions conv3 and conv4 by 3 pixels. That is followed literally (a real
+# zero padding), so each of them grows the map by 4 pixels per axis (64 x 16 -> 68 x 20 -> 72 x 24 at
+# 1024 x 256). The tables give max pooling no padding; this book pads pooling windows "same" (output
+# ceil(n / 2); Keras' default "valid" gives floor((n - 3) / 2) + 1). What the other readings cost,
+# for dSPIC-AM:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+readings = {"as printed, same pools (default)": {}, "P=3 read as same (P=1)": {"conv_padding": "same"},
+            "valid pools": {"pool_padding": "valid"},
+            "valid pools, P read as same": {"pool_padding": "valid", "conv_padding": "same"}}
+summary.variants("dSPIC-AM", resolutions, readings).drop(columns="error")
+
+# %% [markdown]
+# The last reading, valid pools with "same" convolutions, is the one under which the literal network has
+# the 1.01 billion parameters quoted in this project's design notes; as printed (P=3) it is larger.
+# Valid pooling has a cost beyond a pixel per map: the SI_CLF networks have a 7 x 7 convolution with
+# only P=2 after the first pooling, and at the smoke resolution their map becomes one pixel wide before
+# the second 3 x 3 pooling window:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+summary.variants("SI_CLF", SHAPES, {"same pools (default)": {}, "valid pools": {"pool_padding": "valid"}})
+
+# %% [markdown]
+# With "same" pooling every registered network builds at all three resolutions (the tests build all
+# of them at each), at the price of one more row and column after each pooling layer.
+#
+# ### 3. Smaller choices
+#
+# - **Order of the two attention steps.** Eq. 6 as printed multiplies the spatial map into F, not
+#   into the refined F'; the text ("F' is fed into the spatial attention module to obtain a refined
+#   map") and CBAM apply them in sequence, which is what `cbam_block` does. `literal_eq6=True` multiplies
+#   into F; it changes no parameter or FLOP count, and the tests check both readings against NumPy.
+# - **Reduction ratio of the attention MLP**, not given: r = 16 as in CBAM. The whole module has
+#   1,353 parameters in dSPIC-AM (table above), so r barely changes the size of the network.
+# - **Residual module**: both 3 x 3 convolutions keep the channel count and the map size, so the skip
+#   is an identity (Eq. 9 has no projection), and there is no batch normalisation (Eq. 9 has none).
+# - **Activations**: ReLU after every convolution and FC layer (Eq. 11), softmax output (Eq. 10); no
+#   dropout (the paper mentions none). AlexNet has 64 filters in its first layer, as Table 7 prints it.
+
+# %% [markdown]
+# ## Answer
+#
+# The networks of Tables 3 and 7 are built layer by layer as printed, with real zero paddings; the
+# tables above are read back from the built models. One reading had to be changed to make the networks
+# trainable at all: the last map is averaged before the first FC layer instead of flattened:
+
+# %%
+model = summary.built("dSPIC-AM", PAPER)
+print(f"dSPIC-AM at {PAPER[0]} x {PAPER[1]}: {model.count_params():,} parameters and "
+      f"{summary.flops(model) / 1e9:.1f} GFLOP per image as built here; "
+      f"{summary.literal_parameters(model):,} parameters and "
+      f"{summary.literal_flops(model) / 1e9:.1f} GFLOP per image read literally.")
