@@ -7,7 +7,7 @@ import pytest
 from dspic_lib._tf import keras, tf
 from dspic_lib import models
 from dspic_lib.config import PROFILES
-from dspic_lib.errors import ConfigError
+from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.models import summary
 
 RESOLUTIONS = {name: PROFILES[name].input_shape for name in ("smoke", "cpu", "paper")}
@@ -249,7 +249,7 @@ def test_get_config_returns_the_builder_arguments():
     config = model.get_config()
     assert config == dict(builder="dspic", added="residual", pooling=False, input_shape=[128, 32, 1],
                           num_classes=4, head="gap", pool_padding="same", conv_padding="table", reduction=8, fc_units=None,
-                          literal_eq6=False, name="dSPIC-RM-nopool")
+                          literal_eq6=False, seed=None, name="dSPIC-RM-nopool")
     again = models.ZooModel.from_config(config)
     assert summary.paper_layers(again) == summary.paper_layers(model)
 
@@ -282,7 +282,7 @@ def test_round_trips_through_a_keras_file_in_safe_mode(name, tmp_path):
     model = models.build(name, SMOKE, num_classes=4)
     path = tmp_path / f"{model.name}.keras"
     model.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
+    loaded = models.load(path)   # keras.models.load_model(path, safe_mode=True)
     assert isinstance(loaded, models.ZooModel) and loaded.get_config() == model.get_config()
     x, _ = two_tiny_images(seed=2)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
@@ -307,3 +307,22 @@ def test_layer_table_puts_each_paper_cell_beside_its_row(name):
         "Pooling ", "").replace("Fully connected ", "FC ")) for c in cells] == EXPECTED[name]
     assert table.loc["gap", "paper"] == "(not in the table)"
     assert table.loc["total", "parameters"] == models.build(name, SMOKE).count_params()
+
+
+def test_load_names_a_missing_or_broken_file(tmp_path):
+    with pytest.raises(DataError, match="nothing.keras: no such model file"):
+        models.load(tmp_path / "nothing.keras")
+    (tmp_path / "broken.keras").write_bytes(b"not a zip file")
+    with pytest.raises(DataError, match="broken.keras: not a Keras model file"):
+        models.load(tmp_path / "broken.keras")
+
+
+def test_seed_fixes_the_initial_weights_whatever_drew_random_numbers_before():
+    first = models.build("SI_CLF+AM", SMOKE, seed=3).get_weights()
+    keras.utils.set_random_seed(99)
+    tf.random.uniform((5,))
+    again = models.build("SI_CLF+AM", SMOKE, seed=3).get_weights()
+    other = models.build("SI_CLF+AM", SMOKE, seed=4).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    kernels = [i for i, w in enumerate(first) if w.ndim > 1]
+    assert all(not np.array_equal(first[i], other[i]) for i in kernels)

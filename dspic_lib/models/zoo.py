@@ -23,13 +23,15 @@ convolution). Convolutions and FC layers use ReLU (Eq. 11); the output is softma
 """
 from __future__ import annotations
 
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .._tf import keras
 from ..config import PROFILES
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..options import look_up_option
 from .blocks import cbam_block, residual_block
 
@@ -109,7 +111,7 @@ class ZooModel(keras.Model):
     def __init__(self, builder: str, input_shape=PAPER_INPUT_SHAPE, num_classes: int = 3, *,
                  head: str = "gap", pool_padding: str = "same", conv_padding: str = "table",
                  reduction: int = 16, fc_units: int | None = None, literal_eq6: bool = False,
-                 name: str | None = None,
+                 seed: int | None = None, name: str | None = None,
                  **arch: Any):
         look_up_option(builder, ROWS, what="builder")
         look_up_option(head, HEADS, what="head")
@@ -134,10 +136,12 @@ class ZooModel(keras.Model):
                    reduction=int(reduction), fc_units=fc_units, literal_eq6=literal_eq6)
         outputs = layers.Dense(int(num_classes), activation="softmax", name="softmax")(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name)
+        if seed is not None:
+            _reseed(self, int(seed))
         self.builder_args = dict(builder=builder, **arch, input_shape=list(input_shape),
                                  num_classes=int(num_classes), head=head, pool_padding=pool_padding,
                                  conv_padding=conv_padding, reduction=int(reduction), fc_units=fc_units,
-                                 literal_eq6=bool(literal_eq6), name=name)
+                                 literal_eq6=bool(literal_eq6), seed=seed, name=name)
 
     @property
     def paper_name(self) -> str:
@@ -179,6 +183,27 @@ def _stack(x, rows, *, name, head, pool_padding, reduction, fc_units, literal_eq
     return x
 
 
+def _reseed(model, seed: int) -> None:
+    """Draw every kernel again from its own initializer, seeded by ``seed`` and the layer's position,
+    so that the same seed gives the same initial weights whatever else drew random numbers before."""
+    for index, layer in enumerate(model.layers):
+        if hasattr(layer, "kernel_initializer") and getattr(layer, "kernel", None) is not None:
+            config = {**layer.kernel_initializer.get_config(), "seed": seed * 1000 + index}
+            init = type(layer.kernel_initializer).from_config(config)
+            layer.kernel.assign(init(layer.kernel.shape, layer.kernel.dtype))
+
+
+def load(path) -> "ZooModel":
+    """Load a model saved with ``model.save(path)`` (a ``.keras`` file), in Keras' safe mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such model file")
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path}: not a Keras model file this version can read ({err})") from None
+
+
 def _fits(x, row, tag: str, name: str, pool_padding: str) -> None:
     """Refuse, by name, a layer whose window does not fit the map it gets."""
     if len(x.shape) != 4:
@@ -201,7 +226,8 @@ def dspic(added: str | None = "attention", pooling: bool = True, *, input_shape=
     """dSPIC (Table 3) with the attention module (dSPIC-AM), the residual module (dSPIC-RM) or none.
 
     ``options``: head ("gap" | "flatten"), pool_padding ("same" | "valid"), conv_padding ("table" |
-    "same"), reduction (16), fc_units (None = the table's 4096), literal_eq6 (False), name.
+    "same"), reduction (16), fc_units (None = the table's 4096), literal_eq6 (False),
+    seed (None = Keras' global random state; an int gives the same initial weights every time), name.
     """
     return ZooModel("dspic", input_shape, num_classes, added=added, pooling=bool(pooling), **options)
 
