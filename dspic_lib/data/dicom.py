@@ -200,8 +200,11 @@ def _check_header(ds, path: Path, shape: tuple[int, int] | None) -> NMFile:
         raise _fail(path, f"expected one grayscale sample per pixel, got {samples} (a colour rendering?)")
     try:
         ts = ds.file_meta.TransferSyntaxUID
-    except AttributeError:
-        raise _fail(path, "no transfer syntax in the file meta header") from None
+        known = ts.is_transfer_syntax
+    except (AttributeError, ValueError):
+        known = False
+    if not known:
+        raise _fail(path, "missing or unknown transfer syntax in the file meta header")
     bits = _int(ds, "BitsAllocated", path)
     lossy_8bit_jpeg = bits == 8 and ts in ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
     notes: list[str] = []
@@ -239,8 +242,10 @@ def _decode(ds, info: NMFile) -> list[tuple[np.ndarray, tuple[str, ...]]]:
         except NotImplementedError:
             raise _fail(path, f"no decoder exists for transfer syntax {ts.name} ({ts})") from None
         if not decoder.is_available:
-            missing = "; ".join(f"{k}: {v}" for k, v in decoder.missing_dependencies.items()) \
-                if hasattr(decoder, "missing_dependencies") else ""
+            try:
+                missing = "; ".join(str(m) for m in decoder.missing_dependencies)
+            except Exception:
+                missing = ""
             raise _fail(path, f"no decoder installed for {ts.name} ({missing or 'plugins missing'})")
     try:
         with warnings.catch_warnings():
@@ -248,8 +253,8 @@ def _decode(ds, info: NMFile) -> list[tuple[np.ndarray, tuple[str, ...]]]:
             raw = ds.pixel_array
     except Exception as err:
         kind = "corrupt compressed pixel data" if ts.is_compressed else "pixel data does not match the header"
-        raise _fail(path, f"{kind} ({ts.name}): {type(err).__name__}: {str(err).splitlines()[0][:200]}") \
-            from None
+        detail = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        raise _fail(path, f"{kind} ({ts.name}): {detail[:300]}") from None
     raw = np.asarray(raw)
     if raw.ndim == 2:
         raw = raw[None]
@@ -283,21 +288,35 @@ def _decode(ds, info: NMFile) -> list[tuple[np.ndarray, tuple[str, ...]]]:
     return out
 
 
+def _guarded(path: Path, read):
+    """Run a reader; anything but DataError that escapes it (a damaged file pydicom trips over in a
+    way not foreseen above) becomes a DataError naming the file, as the readers promise."""
+    try:
+        return read()
+    except DataError:
+        raise
+    except Exception as err:
+        raise _fail(path, f"unreadable DICOM ({type(err).__name__}: {str(err)[:200]})") from None
+
+
 def read_header(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAPE) -> NMFile:
     """Check a file's header (modality, size, bit depth, views); pixels are not decoded."""
     path = Path(path)
-    return _check_header(_dcmread(path), path, shape)
+    return _guarded(path, lambda: _check_header(_dcmread(path), path, shape))
 
 
 def read_nm(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAPE,
             ) -> tuple[NMFile, list[NMImage]]:
     """Read a whole-body NM file: its header summary and one :class:`NMImage` per frame (view)."""
     path = Path(path)
-    ds = _dcmread(path)
-    info = _check_header(ds, path, shape)
-    images = [NMImage(path=path, frame=k, view=info.views[k], pixels=px, notes=notes)
-              for k, (px, notes) in enumerate(_decode(ds, info))]
-    return info, images
+
+    def read():
+        ds = _dcmread(path)
+        info = _check_header(ds, path, shape)
+        return info, [NMImage(path=path, frame=k, view=info.views[k], pixels=px, notes=notes)
+                      for k, (px, notes) in enumerate(_decode(ds, info))]
+
+    return _guarded(path, read)
 
 
 def read_frame(path: str | Path, frame: int = 0, *,
@@ -324,10 +343,11 @@ class PatientInfo:
 
 
 def _uid(*parts) -> str:
-    from pydicom.uid import generate_uid
+    """A deterministic UID: 2.25.<name-based UUID of the parts> (never from the clock or a random
+    source; pydicom's generate_uid(prefix=None) would use uuid4 and ignore its entropy sources)."""
+    import uuid
 
-    # deterministic: a UUID-derived 2.25 UID from the given parts, never from the clock
-    return generate_uid(prefix=None, entropy_srcs=[str(p) for p in parts])
+    return "2.25." + str(uuid.uuid5(uuid.NAMESPACE_URL, "dspic:" + "/".join(str(p) for p in parts)).int)
 
 
 def _code(value: str, scheme: str, meaning: str):

@@ -55,9 +55,9 @@ from . import dicom, labelme
 
 PHANTOM_VERSION = 1
 TRUTH_CSV = "phantom_truth.csv"        # the generator's per-patient parameters (never a model input)
-# The difficulty knob (0 = easiest, 1 = hardest; 0.5 = the nominal values of PHANTOM.md). Its default
-# was set from measurements of a plain CNN (bench/bench_data.py --difficulty; see the module's notes),
-# not by matching the paper's tables.
+# The difficulty knob: 0 = easiest, 1 = hardest; 2/3 gives the nominal values of PHANTOM.md
+# (metastases 3-6x local bone, arthritis ~2x, base confounder rates). Its default was set from
+# measurements of a plain CNN (bench/bench_data.py --difficulty), not by matching the paper's tables.
 DEFAULT_DIFFICULTY = 0.5
 
 # The paper's cohort: per patient 167 N, 87 M, 126 A, 4 M&A; 181 F, 203 M (two views each).
@@ -95,12 +95,12 @@ class PhantomConfig:
             raise DataError(f"difficulty must lie in [0, 1], got {self.difficulty}")
 
     @property
-    def strength(self) -> float:        # lesion contrast and extra-count multiplier
-        return 1.5 - self.difficulty
+    def strength(self) -> float:        # lesion contrast and extra-count multiplier: 2 .. 0.5
+        return 2.0 - 1.5 * self.difficulty
 
     @property
-    def confounder_rate(self) -> float:  # multiplier of the confounders' base rates
-        return 0.5 + self.difficulty
+    def confounder_rate(self) -> float:  # multiplier of the confounders' base rates: 0.5 .. 1.25
+        return 0.5 + 0.75 * self.difficulty
 
 
 # ------------------------------------------------------------------------------------- the cohort
@@ -634,25 +634,32 @@ def render_patient(plan: PatientPlan, cfg: PhantomConfig):
             cy, cx = body.px(0.285, s * 0.055)
             cv.attenuate_anterior((cy, cx), 0.05 * H, 0.045 * H, float(rng_conf.uniform(0.55, 0.8)))
 
-    # ---- lesions
+    # ---- lesions. The number of random draws does not depend on the knob, so changing the difficulty
+    # changes lesion contrast and count, never where the lesions are or the anatomy.
+    from scipy.stats import poisson
+
     if plan.label in ("M", "M&A"):
-        n = 1 + int(rng_les.poisson(1.6 * strength)) if plan.label == "M" else 1 + int(rng_les.poisson(0.5 * strength))
-        for st in _choose_sites(rng_les, body, METASTASIS_SITES, min(n, 10)):
-            cold = st.name in ("vertebra", "pelvis", "femur") and bool(rng_les.random() < 0.06)
-            contrast = 0.3 if cold else 1.0 + float(rng_les.uniform(2.0, 5.0)) * strength
-            _lesion(cv, body, st, rng_les, contrast, float(rng_les.uniform(0.6, 1.4)), "metastasis", boxes,
-                    bool(rng_les.random() < 0.25))
+        lam = (1.6 if plan.label == "M" else 0.5) * strength
+        n = 1 + int(min(poisson.ppf(rng_les.random(), lam), 9))
+        for k, st in enumerate(_choose_sites(rng_les, body, METASTASIS_SITES, 10)[:n]):
+            r = np.random.default_rng([cfg.seed, plan.index, 20, k])
+            cold = st.name in ("vertebra", "pelvis", "femur") and bool(r.random() < 0.06)
+            contrast = 1.0 + float(r.uniform(2.0, 5.0)) * strength
+            _lesion(cv, body, st, r, 0.3 if cold else contrast, float(r.uniform(0.6, 1.4)), "metastasis", boxes,
+                    bool(r.random() < 0.25))
     if plan.label in ("A", "M&A"):
-        n = 1 + int(rng_les.poisson(0.5 * strength))
-        for st in _choose_sites(rng_les, body, ARTHRITIS_SITES, n):
+        n = 1 + int(min(poisson.ppf(rng_les.random(), 0.5 * strength), 5))
+        for k, st in enumerate(_choose_sites(rng_les, body, ARTHRITIS_SITES, 6)[:n]):
+            r = np.random.default_rng([cfg.seed, plan.index, 30, k])
             targets = [st]
             mirror = _mirror(body, st)
-            if mirror is not None and rng_les.random() < 0.55:
+            if bool(r.random() < 0.55) and mirror is not None:
                 targets.append(mirror)
             for target in targets:
-                contrast = 1.0 + float(rng_les.uniform(0.7, 1.3)) * strength
-                _lesion(cv, body, target, rng_les, contrast, target.r_cm * float(rng_les.uniform(0.9, 1.3)),
-                        "arthritis", boxes, bool(rng_les.random() < 0.25))
+                contrast = 1.0 + float(r.uniform(0.7, 1.3)) * strength
+                _lesion(cv, body, target, r, contrast, target.r_cm * float(r.uniform(0.9, 1.3)),
+                        "arthritis", boxes, bool(r.random() < 0.25))
+
     ant, post = cv.project(pixel_cm)
     images = []
     total = cfg.counts_per_view * float(rng_noise.lognormal(0.0, 0.22))
