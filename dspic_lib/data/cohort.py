@@ -182,7 +182,7 @@ def scan(data_dir: str | Path, strict: bool = False, *,
 
     ``shape`` (rows, cols) every image must have; ``None`` accepts any size (all images must then
     still share one size, checked by the consumers that stack them)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     data_dir = Path(data_dir)
     if not data_dir.exists():
@@ -307,7 +307,7 @@ def load_pixels(cohort_or_data_dir, row) -> np.ndarray:
 
 def load_all(cohort: Cohort, *, progress: bool = True) -> np.ndarray:
     """Every image of the table, in table order: float32 array (n, rows, cols) of raw counts."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     t = cohort.table
     if not len(t):

@@ -53,7 +53,7 @@ from scipy import ndimage
 from ..errors import DataError
 from . import dicom, labelme
 
-PHANTOM_VERSION = 1
+PHANTOM_VERSION = 2
 TRUTH_CSV = "phantom_truth.csv"        # the generator's per-patient parameters (never a model input)
 # The difficulty knob: 0 = easiest, 1 = hardest; 2/3 gives the nominal values of PHANTOM.md
 # (metastases 3-6x local bone, arthritis ~2x, base confounder rates). Its default was set from
@@ -736,7 +736,7 @@ def generate(out_dir: str | Path, cfg: PhantomConfig | None = None, *, profile: 
     Files are written to a temporary folder beside ``out_dir`` and moved into place at the end, so a
     half-written cohort never looks complete. The marker file (``dspic_lib.chapter.SYNTHETIC_MARKER``)
     at the root records the generator's parameters."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from ..chapter import SYNTHETIC_MARKER
 
