@@ -242,6 +242,10 @@ def test_unknown_model_name_lists_the_valid_ones():
         models.build("dSPIC-AM", SMOKE, added="residual")
     with pytest.raises(ConfigError, match="added layer"):
         models.dspic(added="dropout", input_shape=SMOKE)
+    with pytest.raises(ConfigError, match=r"input_shape must be 3 positive integers .*None"):
+        models.build("AlexNet", (None, 32, 1))
+    with pytest.raises(ConfigError, match=r"AlexNet: layer conv1 \(11x11 window\) gets a 6x6 map"):
+        models.build("AlexNet", (6, 6, 1))
 
 
 def test_get_config_returns_the_builder_arguments():

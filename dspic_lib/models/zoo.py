@@ -121,9 +121,14 @@ class ZooModel(keras.Model):
             rows = ROWS[builder](**arch)
         except TypeError as err:
             raise ConfigError(f"{builder}: bad argument ({err})") from None
-        input_shape = tuple(int(d) for d in input_shape)
+        try:   # the attention module and the checks below need a fixed image size
+            input_shape = tuple(int(d) for d in input_shape)
+        except (TypeError, ValueError):
+            raise ConfigError(f"input_shape must be 3 positive integers (rows, cols, channels), "
+                              f"got {input_shape!r}") from None
         if len(input_shape) != 3 or min(input_shape) < 1:
-            raise ConfigError(f"input_shape must be (rows, cols, channels), got {input_shape}")
+            raise ConfigError(f"input_shape must be 3 positive integers (rows, cols, channels), "
+                              f"got {input_shape!r}")
         if int(num_classes) < 2 or int(reduction) < 1:
             raise ConfigError(f"need num_classes >= 2 and reduction >= 1, got {num_classes}, {reduction}")
         # "+" is not allowed in TensorFlow name scopes: SI_CLF+AM is called SI_CLF-AM inside Keras
