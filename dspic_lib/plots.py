@@ -68,7 +68,7 @@ def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5):
     Each image is shown with its own grey scale up to the given percentile (the bladder would
     otherwise wash out the skeleton); metastases in red, arthritis in blue."""
     n = len(pairs)
-    fig, axes = plt.subplots(1, 2 * n, figsize=(2.1 * 2 * n, 8.2), squeeze=False)
+    fig, axes = plt.subplots(1, 2 * n, figsize=(1.6 * 2 * n, 6.6), squeeze=False)
     axes = axes[0]
     for k, (title, ant, post, les_a, les_p) in enumerate(pairs):
         rows = np.flatnonzero((ant + post).sum(axis=1) > 0.02 * (ant + post).sum(axis=1).max())
@@ -76,7 +76,7 @@ def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5):
         for j, (img, les, view) in enumerate(((ant, les_a, "anterior"), (post, les_p, "posterior"))):
             ax = axes[2 * k + j]
             vmax = float(np.percentile(img[img > 0], percentile)) if (img > 0).any() else 1.0
-            ax.imshow(img[r0:r1], cmap="gray_r", vmin=0, vmax=vmax, interpolation="nearest")
+            ax.imshow(img[r0:r1], cmap="gray_r", vmin=0, vmax=vmax, interpolation="antialiased")
             for lesion in les:
                 x0, y0, x1, y1 = lesion.box
                 ax.add_patch(patches.Rectangle((x0 - 0.5, y0 - r0 - 0.5), x1 - x0, y1 - y0, fill=False,
