@@ -173,3 +173,25 @@ def test_ensure_cohort_generates_the_default_synthetic_cohort_once(tmp_path, mon
     stamp = (folder / cohort_mod.phantom.marker_name()).stat().st_mtime_ns
     assert ensure_cohort(prof, str(folder)) == folder
     assert (folder / phantom.marker_name()).stat().st_mtime_ns == stamp     # not generated again
+
+
+def test_round_trip_write_then_scan_gives_identical_pixels_view_patient_and_boxes(tmp_path):
+    from dspic_lib.data import labelme
+    from dspic_lib.data.cohort import pseudonym
+
+    rng = np.random.default_rng(7)
+    ant, post = (rng.poisson(25, (1024, 256)).astype(np.uint16) for _ in range(2))
+    info = dicom.PatientInfo(patient_id="RT-42", name="ROUND^TRIP", sex="M", age=70, study_date="20180909")
+    les_a = [Lesion("metastasis", "vertebra", "rectangle", ((120.5, 300.0), (131.0, 311.5)))]
+    les_p = [Lesion("metastasis", "vertebra", "polygon", ((125.0, 300.0), (136.0, 302.0), (130.0, 311.5)))]
+    dicom.write_nm(tmp_path / "wb.dcm", [("posterior", post), ("anterior", ant)], info, uid_seed="rt")
+    labelme.write_labelme(tmp_path / "wb_anterior.json", les_a, image_path="wb.dcm", height=1024, width=256)
+    labelme.write_labelme(tmp_path / "wb_posterior.json", les_p, image_path="wb.dcm", height=1024, width=256)
+    c = scan(tmp_path)
+    assert c.problems.empty and len(c.table) == 2
+    for row in c.table.itertuples():
+        assert row.patient == pseudonym("RT-42") and (row.sex, row.age) == ("M", 70.0)
+        expected_px, expected_les = (ant, les_a) if row.view == "anterior" else (post, les_p)
+        np.testing.assert_array_equal(load_pixels(c, row._asdict()), expected_px)
+        assert row.lesions == expected_les and [x.box for x in row.lesions] == [x.box for x in expected_les]
+        assert row.label == "M"
