@@ -108,7 +108,6 @@ per_image.reindex([c for c in plots.CLASS_ORDER if c in per_image.index]).round(
 # (chapter 02).
 
 # %%
-# NBVAL_CHECK_OUTPUT
 cohort.table["max_count"].describe()[["min", "25%", "50%", "75%", "max"]].astype(int).to_frame("maximum count")
 
 # %%
