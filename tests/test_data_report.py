@@ -66,3 +66,15 @@ def test_lesion_tables(small):
     assert isinstance(report.top_sites(small), pd.DataFrame)
     per_patient = report.sex_age(small)
     assert len(per_patient) == 8 and set(per_patient["sex"]) <= {"F", "M"}
+
+
+def test_leakage_check_on_too_few_patients_says_so_instead_of_failing():
+    from pathlib import Path
+
+    from dspic_lib.data.cohort import Cohort
+
+    table = pd.DataFrame({"patient": ["P1", "P1", "P2", "P2"], "label": ["N", "N", "M", "M"],
+                          "view": ["anterior", "posterior"] * 2})
+    cohort = Cohort(data_dir=Path("."), table=table, problems=pd.DataFrame(columns=["file", "problem"]))
+    out = report.leakage_check(cohort, pd.DataFrame({"age": [50.0, 50.0, 60.0, 60.0]}))
+    assert out["accuracy"].isna().all() and (out["folds"] == 0).all()

@@ -136,6 +136,11 @@ def leakage_check(cohort: Cohort, features: pd.DataFrame, *, folds: int = 5, see
 
     t = cohort.table
     y = t["label"].to_numpy()
+    if t["patient"].nunique() < 4 or len(set(y)) < 2:
+        return pd.DataFrame({"accuracy": [np.nan, np.nan], "balanced accuracy": [np.nan, np.nan],
+                             "folds": [0, 0]},
+                            index=pd.Index(["logistic regression on non-lesion features",
+                                            "chance: always the most frequent class"], name="model"))
     X = features.copy()
     for col in ("total_counts", "bladder_peak", "body_area_px"):
         X[col] = np.log1p(X[col])
