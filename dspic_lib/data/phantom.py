@@ -56,7 +56,7 @@ from scipy import ndimage
 from ..errors import DataError
 from . import dicom, labelme
 
-PHANTOM_VERSION = 4
+PHANTOM_VERSION = 5
 TRUTH_CSV = "phantom_truth.csv"        # the generator's per-patient parameters (never a model input)
 # The difficulty knob: 0 = easiest, 1 = hardest; 2/3 gives the nominal values of PHANTOM.md
 # (metastases 3-6x local bone, arthritis ~2x, base confounder rates). Its default was set from
@@ -471,9 +471,10 @@ def _draw_body(cv: _Canvas, body: _Body, rng: np.random.Generator, superscan: bo
         half_w = 0.048 + 0.045 * math.sin(math.pi * min(k + 1, 8.5) / 17.0)
         end = 0.85 * math.pi if k < 7 else (0.7 * math.pi if k < 10 else 0.42 * math.pi)
         th = np.linspace(0.0, end, 7)
-        drop = 0.055 + 0.002 * k          # the front end lies 4-5 vertebral levels below the head
         for s in (-1, 1):
-            ys = uy + drop * (th / math.pi) - 0.004 * np.sin(th)
+            # seen from behind a rib runs out and down from its vertebra (~25 degrees); its front end
+            # lies 4-5 vertebral levels below its head
+            ys = uy + 0.045 * (th / math.pi) ** 0.8 + (0.02 + 0.001 * k) * (th / math.pi) ** 2
             xs = s * (0.013 + half_w * np.sin(th) ** 0.85 * (1 - 0.25 * (th / math.pi) ** 3))
             zs = 0.86 - 0.72 * (1 - np.cos(th)) / 2
             pts = [P(y, x) for y, x in zip(ys, xs)]
