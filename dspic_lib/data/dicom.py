@@ -137,10 +137,9 @@ def _text_view(text: str) -> str | None:
 def _views(ds, path: Path, n_frames: int) -> tuple[str, ...]:
     detectors = list(_get(ds, "DetectorInformationSequence", []) or [])
     if n_frames > 1:
-        vector = _get(ds, "DetectorVector", None)
+        raw = _get(ds, "DetectorVector", None)
         try:
-            vector = [int(v) for v in (vector if isinstance(vector, (list, tuple)) or
-                                       hasattr(vector, "__iter__") else [vector])] if vector is not None else []
+            vector = [] if raw is None else [int(v) for v in (raw if hasattr(raw, "__iter__") else [raw])]
         except (TypeError, ValueError):
             vector = []
         if len(vector) != n_frames or len(set(vector)) != n_frames:
