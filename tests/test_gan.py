@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from dspic_lib import gan
+from dspic_lib.errors import ConfigError, DataError
+
+
+@pytest.mark.parametrize("shape,expected", [((128, 32), (8, 2, 4)), ((256, 64), (8, 2, 5)),
+                                            ((1024, 256), (8, 2, 7)), ((32, 8), (8, 2, 2))])
+def test_seed_map_keeps_the_4_to_1_aspect(shape, expected):
+    assert gan.seed_map(*shape) == expected
+
+
+def test_seed_map_rejects_odd_shapes():
+    with pytest.raises(ConfigError):
+        gan.seed_map(30, 6)
+
+
+def test_networks_follow_dcgan():
+    from dspic_lib._tf import keras
+    G, D = gan.build_generator(64, 16), gan.build_discriminator(64, 16)
+    assert G.output_shape == (None, 64, 16, 1) and D.output_shape == (None, 1)
+    g_types = [type(layer).__name__ for layer in G.layers]
+    d_types = [type(layer).__name__ for layer in D.layers]
+    # no pooling anywhere; upsampling by strided transposed convolutions, downsampling by strided convolutions
+    assert not any("Pool" in t for t in g_types + d_types)
+    assert all(layer.strides == (2, 2) for layer in G.layers if isinstance(layer, keras.layers.Conv2DTranspose))
+    assert all(layer.strides == (2, 2) for layer in D.layers if isinstance(layer, keras.layers.Conv2D))
+    assert "ReLU" in g_types and "LeakyReLU" not in g_types and G.layers[-1].activation.__name__ == "tanh"
+    assert "LeakyReLU" in d_types and "ReLU" not in d_types
+    # batch norm everywhere except the generator output and the discriminator input layer
+    assert g_types.count("BatchNormalization") == g_types.count("Conv2DTranspose") - 1 + 1  # + the projection
+    assert d_types.count("BatchNormalization") == d_types.count("Conv2D") - 1
+    z = np.random.default_rng(0).standard_normal((3, gan.LATENT_DIM)).astype("float32")
+    out = np.asarray(G(z, training=False))
+    assert out.min() >= -1 and out.max() <= 1
+
+
+def test_training_is_seeded_checkpointed_and_not_repeated(tmp_path):
+    X = np.random.default_rng(0).random((6, 32, 8)).astype(np.float32)
+    a = gan.train_class(X, "M", steps=4, batch_size=4, seed=1, store=tmp_path / "a")
+    b = gan.train_class(X, "M", steps=4, batch_size=4, seed=1, store=tmp_path / "b")
+    assert not a.cached and not b.cached
+    assert (a.folder / "generator.weights.h5").exists() and (a.folder / "history.csv").exists()
+    np.testing.assert_array_equal(a.history.to_numpy(), b.history.to_numpy())
+    sa, sb = (gan.sample(r, 5, rows=32, cols=8, seed=2) for r in (a, b))
+    np.testing.assert_array_equal(sa, sb)
+    assert sa.shape == (5, 32, 8) and sa.min() == 0.0 and sa.max() == 1.0   # Eq. 1 applied
+    again = gan.train_class(X, "M", steps=4, batch_size=4, seed=1, store=tmp_path / "a")
+    assert again.cached and again.folder == a.folder
+    np.testing.assert_array_equal(gan.sample(again, 5, rows=32, cols=8, seed=2), sa)
+    other = gan.train_class(X, "M", steps=4, batch_size=4, seed=2, store=tmp_path / "a")
+    assert not np.array_equal(other.history.to_numpy(), a.history.to_numpy())
+
+
+def test_generate_to_counts_meets_table2_requests_and_transfers_m_to_ma(tmp_path):
+    labels = np.array(["N"] * 4 + ["M"] * 4 + ["A"] * 3 + ["M&A"] * 1, dtype=object)
+    X = np.random.default_rng(0).random((len(labels), 32, 8)).astype(np.float32)
+    want = {"N": 4, "M": 7, "A": 5, "M&A": 3}
+    g = gan.generate_to_counts(X, labels, want, steps=3, batch_size=2, seed=0, store=tmp_path)
+    assert sorted(g.labels.tolist()) == sorted(["M"] * 3 + ["A"] * 2 + ["M&A"] * 2)
+    assert set(g.runs) == {"M", "A", "M&A"}                      # no DCGAN for N: Table 2 keeps it
+    assert len(g.runs["M&A"].history) == 1                       # fine-tuned for steps // 3
+    import json
+    assert json.loads((g.runs["M&A"].folder / "done.json").read_text())["init"] == g.runs["M"].folder.name
+    with pytest.raises(DataError, match="no A"):
+        gan.generate_to_counts(X[labels != "A"], labels[labels != "A"], {"A": 2}, steps=1, batch_size=2,
+                               seed=0, store=tmp_path)
