@@ -175,10 +175,12 @@ class Build:
         return leaked | (set(self.gan_train_patients) & set(self.test.meta["patient"].dropna()))
 
 
-def choose_t_r(d1: Dataset, profile: Profile, *, results_dir: Path, seed: int,
+def choose_t_r(d1: Dataset, profile: Profile, *, results_dir: Path, seed: int, part: split.Split | None = None,
                n_folds: int = 3) -> augment.SweepResult:
-    """The (t, r) sweep on the training patients of the patient split of ``d1`` (cached)."""
-    sp = split.patient_split(d1.meta, profile.test_fraction, seed)
+    """The (t, r) sweep on the training patients of ``part`` (default: the 7:3 patient split of ``d1``),
+    so that a CV fold's choice never sees its own test patients; cached in the result store."""
+    sp = part if part is not None and part.protocol == "patient" else \
+        split.patient_split(d1.meta, profile.test_fraction, seed)
     train = d1.subset(sp.train)
     return augment.select_parameters(train.X, train.labels, train.meta["patient"], cols=profile.cols,
                                      store=Path(results_dir) / "augment", n_folds=n_folds, seed=seed)
@@ -190,7 +192,9 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
     """Build D1, D2 or D3 as a train/test pair.
 
     ``part``: a precomputed patient split of ``d1`` (e.g. one CV fold); default the 7:3 patient split.
-    ``t``, ``r``: augmentation parameters; default chosen by :func:`choose_t_r` on the training patients.
+    ``t``, ``r``: augmentation parameters; default chosen by :func:`choose_t_r` on the training patients
+    of ``part`` (under the ``paper`` protocol: of the default patient split, as the paper's protocol
+    has no patient-level training part).
     """
     look_up_option(name, NAMES, what="dataset")
     split.check_protocol(protocol)
@@ -199,7 +203,8 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
     d1 = d1 if d1 is not None else load_d1(profile, data_dir)
     sweep = None
     if name != "D1" and (t is None or r is None):
-        sweep = choose_t_r(d1, profile, results_dir=results_dir, seed=seed)
+        sweep = choose_t_r(d1, profile, results_dir=results_dir, seed=seed,
+                           part=part if protocol == "patient" else None)
         t, r = (sweep.t if t is None else t), (sweep.r if r is None else r)
     t, r = int(t or 0), float(r or 0.0)
     table = augment.paper_table("table1" if name == "D2" else "table2")

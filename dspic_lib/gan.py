@@ -28,15 +28,19 @@ M&A: the paper's cohort has 8 M&A images, so the training part holds about 5. A 
 scratch on 5 images has nothing to generalize from. Instead the M&A DCGAN starts from the trained M
 networks (an M&A image is a metastatic scan that also has arthritic joints, and the paper's own network
 ranks metastasis first on such scans, Fig. 13) and is fine-tuned on the M&A training images enlarged
-with their 13 geometric copies (Eq. 2-4, the same transforms as D2), for a third of ``gan_steps``:
-fine-tuning starts from a working generator, and every further pass over ~70 images only teaches it
-those images. Transfer from a related class is the standard remedy for few-shot GAN training (Wang et
-al., "Transferring GANs", ECCV 2018). The novelty check in chapter 02 shows how close its samples
-stay to those few images.
+with their 13 geometric copies (Eq. 2-4, the same transforms as D2), for a tenth of ``gan_steps`` at a
+quarter of the learning rate (5e-5). Transfer from a related class is the standard remedy for
+few-shot GAN training (Wang et al., "Transferring GANs", ECCV 2018). How long and how fast was
+measured on the cpu cohort (6 M&A training scans, NN ratio as below against the M&A scans): the M
+generator as it is, 1.86; fine-tuned 500 steps at 2e-4, 2.2 with striped backgrounds (the
+discriminator, facing 84 images, wins and the generator degrades); 150 steps at 2e-4, 1.92; 500 at
+5e-5, 1.91; 150 at 5e-5, 1.73. The novelty check in chapter 02 shows how close its samples stay to
+those few images.
 
-Cost: at the ``cpu`` resolution (256 x 64, batch 32) one step takes about 60 ms on 2 cores with
+Cost: at the ``cpu`` resolution (256 x 64, batch 32) one step takes about 64 ms on 2 cores with
 ``WIDTH = 6`` (8: 72 ms; the step time is dominated by batch norm and launch overhead at these sizes),
-so M, A and the M&A fine-tune (1500 + 1500 + 500 steps) fit in the 5-minute budget.
+so M, A and the M&A fine-tune (1500 + 1500 + 150 steps) take about 3.5 minutes on an idle machine.
+Widths 8 and 12 gave no better samples at 600 steps (NN ratio 2.2 for 6 and 12).
 
 Checkpoints (``.weights.h5``), loss history and generated samples go to the result store under a key
 of the training images, the profile's GAN fields, the seed and this file's code, so a rebuild does not
@@ -60,7 +64,8 @@ LATENT_DIM = 64
 GAN_CLASSES = ("M", "A", "M&A")   # Table 2 adds samples to these; N stays as it is
 TRANSFER_FROM = {"M&A": "M"}
 _CLASS_OFFSET = {"N": 0, "M": 1, "A": 2, "M&A": 3}
-FINE_TUNE_FRACTION = 3   # a transferred class fine-tunes for gan_steps // 3 steps (see the module text)
+FINE_TUNE_FRACTION = 10  # a transferred class fine-tunes for gan_steps // 10 steps (see the module text)
+FINE_TUNE_LR = 5e-5      # Adam learning rate of a fine-tune (DCGAN's 2e-4 when training from scratch)
 INPUT_SCALE = (1.0, 0.0)   # images enter as a * x + b; (2, -1) is DCGAN's [-1, 1], (1, 0) keeps the background at 0
 BN_MOMENTUM = 0.9    # Keras' 0.99 lags the generator's changing statistics, so inference-mode samples drift
 REAL_LABEL = 1.0     # target of real images in the discriminator loss (< 1: one-sided label smoothing)
@@ -182,13 +187,15 @@ class _Trainer:
 
         self.step = step
 
-    def reset(self, g_weights, d_weights) -> None:
+    def reset(self, g_weights, d_weights, learning_rate: float = 2e-4) -> None:
         from ._tf import tf
         self.G.set_weights(g_weights)
         self.D.set_weights(d_weights)
         for opt in (self.g_opt, self.d_opt):
             for v in opt.variables:
-                if not v.path.endswith("learning_rate"):
+                if v.path.endswith("learning_rate"):
+                    v.assign(learning_rate)
+                else:
                     v.assign(tf.zeros_like(v))
 
 
@@ -206,7 +213,7 @@ def _train(images: np.ndarray, *, steps: int, batch_size: int, seed: int, init: 
     trainer = _TRAINERS.get((rows, cols))
     if trainer is None:
         trainer = _TRAINERS[(rows, cols)] = _Trainer(rows, cols)
-    trainer.reset(G0.get_weights(), D0.get_weights())
+    trainer.reset(G0.get_weights(), D0.get_weights(), FINE_TUNE_LR if init is not None else 2e-4)
     pool = images[..., None] * INPUT_SCALE[0] + INPUT_SCALE[1]
     rng = np.random.default_rng(seed)
     hist = np.zeros((steps, 4), dtype=np.float64)
@@ -297,7 +304,7 @@ def _code_version() -> str:
     import inspect
     parts = [inspect.getsource(f) for f in (seed_map, _channels, build_generator, build_discriminator,
                                             _Trainer, _train, _pool_for)]
-    return fingerprint(parts, LATENT_DIM, WIDTH, MAX_CHANNELS, REAL_LABEL, INPUT_SCALE, BN_MOMENTUM)[:8]
+    return fingerprint(parts, LATENT_DIM, WIDTH, MAX_CHANNELS, REAL_LABEL, INPUT_SCALE, BN_MOMENTUM, FINE_TUNE_LR)[:8]
 
 
 # --------------------------------------------------------------------------------------------------

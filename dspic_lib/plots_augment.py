@@ -7,16 +7,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import PowerNorm
 from matplotlib.patches import Rectangle
 
 from .augment import Transform, apply_boxes, apply_image
 
+GAMMA = 0.5   # display only: a square-root scale shows the skeleton beside the hottest spot
 CLASS_COLORS = {"N": "#4c72b0", "M": "#c44e52", "A": "#55a868", "M&A": "#8172b2"}
 DISEASE_COLORS = {"metastasis": "#ff3b30", "arthritis": "#34c759"}
 
 
 def _show(ax, image, title="", boxes=None, diseases=None):
-    ax.imshow(np.asarray(image).squeeze(), cmap="gray_r", interpolation="nearest", aspect="equal")
+    ax.imshow(np.asarray(image).squeeze(), cmap="gray_r", interpolation="nearest", aspect="equal",
+              norm=PowerNorm(GAMMA, vmin=0.0, vmax=1.0))
     for i, (x0, y0, x1, y1) in enumerate(np.asarray(boxes if boxes is not None else []).reshape(-1, 4)):
         color = DISEASE_COLORS.get(diseases[i], "#ff9500") if diseases is not None and i < len(diseases) else "#ff9500"
         # boxes are in continuous coordinates; imshow puts pixel centres at integers
@@ -58,7 +61,8 @@ def before_after(raw: np.ndarray, normalized: np.ndarray, title_raw: str, title_
     """One scan, raw counts and the model input (Eq. 1 at the profile's resolution), each on its own scale."""
     fig, axes = plt.subplots(1, 2, figsize=(4.2, 6))
     for ax, img, title in zip(axes, (raw, normalized), (title_raw, title_norm)):
-        im = ax.imshow(np.asarray(img).squeeze(), cmap="gray_r", aspect="auto")
+        img = np.asarray(img).squeeze()
+        im = ax.imshow(img, cmap="gray_r", aspect="auto", norm=PowerNorm(GAMMA, vmin=0.0, vmax=float(img.max())))
         fig.colorbar(im, ax=ax, fraction=0.08, pad=0.02)
         ax.set_title(title, fontsize=8)
         ax.set_xticks([])

@@ -54,10 +54,12 @@ def test_same_seed_gives_identical_d2_and_d3_and_another_seed_does_not(tmp_path)
         assert c.train.X.shape != a.train.X.shape or not np.array_equal(c.train.X, a.train.X)
 
 
-def test_paper_protocol_splits_images_and_leaks(tmp_path):
-    b = _build("D2", tmp_path, protocol="paper")
-    assert set(b.test.meta["source"]) != {"original"}                  # copies land in the test part
+@pytest.mark.parametrize("name", ["D2", "D3"])
+def test_paper_protocol_splits_images_and_leaks(name, tmp_path):
+    b = _build(name, tmp_path, protocol="paper")
+    assert set(b.test.meta["source"]) != {"original"}                  # copies/samples land in the test part
     assert b.leaked_patients()
+    assert len(b.train) + len(b.test) == sum(b.requested.values())
 
 
 def test_fold_can_be_given(tmp_path):
@@ -89,3 +91,20 @@ def test_smoke_profile_d2_d3_are_identical_for_the_same_seed(tmp_path):
         assert a.train.meta.drop(columns=["boxes"]).equals(b.train.meta.drop(columns=["boxes"]))
         assert all(np.array_equal(x, y) for x, y in zip(a.train.meta["boxes"], b.train.meta["boxes"]))
         np.testing.assert_array_equal(a.test.X, b.test.X)
+
+
+def test_the_t_r_sweep_only_sees_the_training_patients_of_the_fold(tmp_path, monkeypatch):
+    from dspic_lib import augment
+    seen = {}
+
+    def fake_select(X, labels, groups, **kw):
+        seen["patients"] = set(groups)
+        return augment.SweepResult(t=1, r=5.0, table=None)
+    monkeypatch.setattr(augment, "select_parameters", fake_select)
+    profile = get_profile("smoke", use_env=False, **TOY)
+    d1 = datasets.toy_d1(n_patients=20, rows=32, cols=8, seed=0)
+    fold = split.patient_kfold(d1.meta, 3, 1, 0)[1]
+    b = datasets.build("D2", profile, d1=d1, results_dir=tmp_path, part=fold)
+    assert (b.t, b.r) == (1, 5.0)
+    assert seen["patients"] == set(d1.meta["patient"].iloc[fold.train])
+    assert not seen["patients"] & set(b.test.meta["patient"])
