@@ -186,6 +186,19 @@ def choose_t_r(d1: Dataset, profile: Profile, *, results_dir: Path, seed: int, p
                                      store=Path(results_dir) / "augment", n_folds=n_folds, seed=seed)
 
 
+def _enlarge(name, part, table, *, profile, t, r, seed, results_dir):
+    """Scale the paper's table to ``part`` and add what ``name`` adds to it: nothing for D1,
+    mirror/translate/rotate copies for D2, DCGAN samples for D3. Returns (data, requested, generated)."""
+    requested = augment.scaled_targets(part.counts(), table) if name != "D1" else part.counts()
+    generated = None
+    if name == "D2":
+        part = add_copies(part, requested, t=t, r=r, seed=seed)
+    elif name == "D3":
+        part, generated = add_generated(part, requested, profile=profile, seed=seed, t=t, r=r,
+                                        store=results_dir / "gan")
+    return part, requested, generated
+
+
 def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=None, results_dir=None,
           protocol: str = "patient", seed: int | None = None, part: split.Split | None = None,
           t: int | None = None, r: float | None = None) -> Build:
@@ -212,13 +225,8 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
     if protocol == "patient":
         part = part if part is not None else split.patient_split(d1.meta, profile.test_fraction, seed)
         train, test = d1.subset(part.train, name), d1.subset(part.test, name)
-        requested = augment.scaled_targets(train.counts(), table) if name != "D1" else train.counts()
-        generated = None
-        if name == "D2":
-            train = add_copies(train, requested, t=t, r=r, seed=seed)
-        elif name == "D3":
-            train, generated = add_generated(train, requested, profile=profile, seed=seed, t=t, r=r,
-                                             store=results_dir / "gan")
+        train, requested, generated = _enlarge(name, train, table, profile=profile, t=t, r=r,
+                                               seed=seed, results_dir=results_dir)
         gan_patients = frozenset(d1.subset(part.train).meta["patient"]) if name == "D3" else frozenset()
         out = Build(name, train, test, protocol, t, r, requested, sweep, generated, gan_patients)
         split.assert_no_leakage(out.train.meta, out.test.meta)
@@ -226,13 +234,8 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
 
     # the paper's protocol: augment (or generate from) all of D1, then split the images at random
     full = d1.subset(np.arange(len(d1)), name)
-    requested = augment.scaled_targets(full.counts(), table) if name != "D1" else full.counts()
-    generated = None
-    if name == "D2":
-        full = add_copies(full, requested, t=t, r=r, seed=seed)
-    elif name == "D3":
-        full, generated = add_generated(full, requested, profile=profile, seed=seed, t=t, r=r,
-                                        store=results_dir / "gan")
+    full, requested, generated = _enlarge(name, full, table, profile=profile, t=t, r=r, seed=seed,
+                                          results_dir=results_dir)
     sp = split.image_split(full.labels, profile.test_fraction, seed)
     gan_patients = frozenset(d1.meta["patient"]) if name == "D3" else frozenset()
     return Build(name, full.subset(sp.train), full.subset(sp.test), protocol, t, r, requested, sweep,

@@ -425,6 +425,22 @@ def real_vs_generated_auc(real: np.ndarray, fake: np.ndarray, *, real_groups=Non
     return float(roc_auc_score(y, score))
 
 
+def _per_class_distances(train, train_labels, train_groups, generated, generated_labels):
+    """For each class with generated samples: (class, real, fake, groups, real_nn, gen_nn), where
+    real_nn are the finite nearest-distances of real images to another patient's image and gen_nn
+    those of generated samples to the nearest training image."""
+    train = np.asarray(train)[..., 0] if np.asarray(train).ndim == 4 else np.asarray(train)
+    generated = np.asarray(generated)[..., 0] if np.asarray(generated).ndim == 4 else np.asarray(generated)
+    tl, gl = np.asarray(train_labels, dtype=object), np.asarray(generated_labels, dtype=object)
+    groups = np.asarray(train_groups, dtype=object)
+    for c in GAN_CLASSES:
+        real, fake, g = train[tl == c], generated[gl == c], groups[tl == c]
+        if not len(fake):
+            continue
+        real_nn = nearest_distances(real, real, exclude_groups=g, reference_groups=g)
+        yield c, real, fake, g, real_nn[np.isfinite(real_nn)], nearest_distances(fake, real)
+
+
 def realism_table(train: np.ndarray, train_labels, train_groups, generated: np.ndarray, generated_labels,
                   *, seed: int = 0) -> pd.DataFrame:
     """Per class: nearest-training-image distances of generated samples against those of real training
@@ -433,18 +449,9 @@ def realism_table(train: np.ndarray, train_labels, train_groups, generated: np.n
     ``gen_nn / real_nn`` well below 1 means samples sit closer to a training image than real scans sit
     to each other (copying); well above 1, they are off the data (unrealistic).
     """
-    train = np.asarray(train)[..., 0] if np.asarray(train).ndim == 4 else np.asarray(train)
-    generated = np.asarray(generated)[..., 0] if np.asarray(generated).ndim == 4 else np.asarray(generated)
-    tl, gl = np.asarray(train_labels, dtype=object), np.asarray(generated_labels, dtype=object)
-    groups = np.asarray(train_groups, dtype=object)
     rows = []
-    for c in GAN_CLASSES:
-        real, fake, g = train[tl == c], generated[gl == c], groups[tl == c]
-        if not len(fake):
-            continue
-        real_nn = nearest_distances(real, real, exclude_groups=g, reference_groups=g)
-        gen_nn = nearest_distances(fake, real)
-        real_nn = real_nn[np.isfinite(real_nn)]
+    for c, real, fake, g, real_nn, gen_nn in _per_class_distances(
+            train, train_labels, train_groups, generated, generated_labels):
         rows.append({
             "class": c, "train images": len(real), "generated": len(fake),
             "real: median NN distance": float(np.median(real_nn)) if len(real_nn) else np.nan,
@@ -460,18 +467,11 @@ def distance_frame(train: np.ndarray, train_labels, train_groups, generated: np.
                    generated_labels) -> pd.DataFrame:
     """Long table (class, kind, distance) of the nearest-training-image distances behind
     :func:`realism_table`, for plotting."""
-    train = np.asarray(train)[..., 0] if np.asarray(train).ndim == 4 else np.asarray(train)
-    generated = np.asarray(generated)[..., 0] if np.asarray(generated).ndim == 4 else np.asarray(generated)
-    tl, gl = np.asarray(train_labels, dtype=object), np.asarray(generated_labels, dtype=object)
-    groups = np.asarray(train_groups, dtype=object)
     frames = []
-    for c in GAN_CLASSES:
-        real, fake, g = train[tl == c], generated[gl == c], groups[tl == c]
-        if not len(fake):
-            continue
-        r = nearest_distances(real, real, exclude_groups=g, reference_groups=g)
-        frames.append(pd.DataFrame({"class": c, "kind": "real (other patient)", "distance": r[np.isfinite(r)]}))
-        frames.append(pd.DataFrame({"class": c, "kind": "generated", "distance": nearest_distances(fake, real)}))
+    for c, _, _, _, real_nn, gen_nn in _per_class_distances(
+            train, train_labels, train_groups, generated, generated_labels):
+        frames.append(pd.DataFrame({"class": c, "kind": "real (other patient)", "distance": real_nn}))
+        frames.append(pd.DataFrame({"class": c, "kind": "generated", "distance": gen_nn}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["class", "kind", "distance"])
 
 
