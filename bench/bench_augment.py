@@ -17,17 +17,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import subprocess  # noqa: E402
+from dspic_lib.bench import load_average  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return "uptime unavailable"
 
 
 def main() -> None:
@@ -52,7 +46,7 @@ def main() -> None:
     except AttributeError:
         cores = "unknown"
     print(f"augmentation throughput at {args.rows} x {args.cols}, allowed cores: {cores}")
-    print(f"load: {_uptime()}")
+    print(f"load: {load_average()}")
     augment.augment_to_counts(X[:20], labels[:20], {"N": 20}, t=4, r=5.0)   # warm-up imports
     best = 0.0
     for rep in range(args.repeats):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,12 +28,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from dspic_lib.bench import load_average
 
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return "uptime unavailable"
 
 
 def bench_timing() -> None:
@@ -43,18 +38,18 @@ def bench_timing() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cohort")
-        print("before synth:", _uptime(), flush=True)
+        print("before synth:", load_average(), flush=True)
         t0 = time.perf_counter()
         phantom.generate(out, phantom.PhantomConfig(n_patients=384), profile="cpu", workers=2, progress=False)
         t_synth = time.perf_counter() - t0
-        print(f"synth: 384 patients / 768 images in {t_synth:.1f} s (goal < 20 s)   [{_uptime()}]", flush=True)
+        print(f"synth: 384 patients / 768 images in {t_synth:.1f} s (goal < 20 s)   [{load_average()}]", flush=True)
         t0 = time.perf_counter()
         cohort = scan(out)
         t_scan = time.perf_counter() - t0
         pixels = load_all(cohort, progress=False)
         t_load = time.perf_counter() - t0 - t_scan
         print(f"scan: {len(cohort.table)} images in {t_scan:.1f} s; load_all {pixels.shape} in {t_load:.1f} s; "
-              f"together {t_scan + t_load:.1f} s (goal < 10 s)   [{_uptime()}]")
+              f"together {t_scan + t_load:.1f} s (goal < 10 s)   [{load_average()}]")
 
 
 def _render_small(args):
@@ -124,7 +119,7 @@ def bench_difficulty(values: list[float], seeds: list[int]) -> None:
         pid, label, x = render_cohort(d)
         accs = [plain_cnn_accuracy(pid, label, x, seed=s) for s in seeds]
         print(f"{d:10.2f}  {'  '.join(f'{a:.3f}' for a in accs)}  mean {np.mean(accs):.3f}  "
-              f"({time.perf_counter() - t0:.0f} s)   [{_uptime()}]", flush=True)
+              f"({time.perf_counter() - t0:.0f} s)   [{load_average()}]", flush=True)
 
 
 def main(argv=None) -> int:

@@ -176,6 +176,11 @@ def _load(values) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
 
+def load_average() -> str:
+    """The machine's load now, printed next to every benchmark figure (a shared machine skews them)."""
+    return f"load average (1, 5, 15 min): {_load(os.getloadavg())}; {os.cpu_count()} CPUs"
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="training/inference speed of a model vs a NumPy matmul peak",
                               description="Training and inference images/s of a registered model at a "
