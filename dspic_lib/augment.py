@@ -24,7 +24,6 @@ The paper says ``t`` and ``r`` were "experimentally determined" without giving t
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,9 +35,9 @@ from scipy import ndimage
 
 from .errors import ConfigError, DataError
 from .paper import targets as paper_targets
-from .preprocess import fingerprint
+from .store import Store, as_store, fingerprint
+from .vocab import CLASSES, OUTPUTS
 
-CLASSES = ("N", "M", "A", "M&A")
 DISEASED = ("M", "A", "M&A")
 
 
@@ -322,7 +321,7 @@ def _score(y_true, y_pred) -> float:
     from sklearn.metrics import f1_score
     y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
     m = y_true != "M&A"
-    return float(f1_score(y_true[m], y_pred[m], labels=["N", "M", "A"], average="macro", zero_division=0))
+    return float(f1_score(y_true[m], y_pred[m], labels=list(OUTPUTS), average="macro", zero_division=0))
 
 
 def sweep(X: np.ndarray, labels, groups, *, t_grid: Sequence[int], r_grid: Sequence[float],
@@ -383,28 +382,28 @@ class SweepResult:
         return out
 
 
-def select_parameters(X: np.ndarray, labels, groups, *, cols: int, store: Path | None = None,
+def select_parameters(X: np.ndarray, labels, groups, *, cols: int, store: Store | Path | None = None,
                       n_folds: int = 3, seed: int = 0, t_grid: Sequence[int] | None = None,
                       r_grid: Sequence[float] = R_GRID) -> SweepResult:
-    """:func:`sweep` then :func:`choose`, cached as CSV in ``store`` (keyed by the data, grids and seed)."""
+    """:func:`sweep` then :func:`choose`, kept in the result store ``store`` (None: not kept), keyed by
+    the data, the grids, the seed and the code of this module and every module it uses."""
     t_grid = list(t_grid) if t_grid is not None else t_grid_for(cols)
     labels = np.asarray(labels, dtype=object)
-    key = fingerprint(np.asarray(X, dtype=np.float32), labels.astype(str), np.asarray(groups).astype(str),
-                      list(t_grid), list(r_grid), n_folds, seed, _sweep_version())
-    path = Path(store) / f"sweep-{key}.csv" if store is not None else None
-    if path is not None and path.exists():
-        table = pd.read_csv(path)
-        t, r = choose(table)
-        return SweepResult(t=t, r=r, table=table, cached=True)
-    table = sweep(X, labels, groups, t_grid=t_grid, r_grid=r_grid, n_folds=n_folds, seed=seed)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(path, index=False)
-        path.with_suffix(".json").write_text(json.dumps(
-            {"t_grid": list(t_grid), "r_grid": list(r_grid), "n_folds": n_folds, "seed": seed}, indent=2))
+    args = {"t_grid": list(t_grid), "r_grid": list(r_grid), "n_folds": n_folds, "seed": seed}
+    data = fingerprint(np.asarray(X, dtype=np.float32), labels.astype(str), np.asarray(groups).astype(str))
+
+    def compute(folder: Path | None) -> pd.DataFrame:
+        table = sweep(X, labels, groups, t_grid=t_grid, r_grid=r_grid, n_folds=n_folds, seed=seed)
+        if folder is not None:
+            table.to_csv(folder / "sweep.csv", index=False)
+        return table
+
+    if store is None:
+        table, cached = compute(None), False
+    else:
+        st = as_store(store)
+        key = st.key("augment.sweep", args, code=[select_parameters], data=data)
+        cached = st.get(key) is not None
+        table = pd.read_csv(st.get_or_compute(key, compute).file("sweep.csv"))
     t, r = choose(table)
-    return SweepResult(t=t, r=r, table=table)
-
-
-def _sweep_version() -> str:
-    return fingerprint(Path(__file__).read_bytes().decode())[:8]
+    return SweepResult(t=t, r=r, table=table, cached=cached)

@@ -33,9 +33,10 @@ from .config import Profile
 from .errors import DataError
 from .options import look_up_option
 from .paths import default_results_dir
+from .store import as_store, for_results
+from .vocab import CLASSES
 
 NAMES = ("D1", "D2", "D3")
-OUTPUTS = ("N", "M", "A")
 _TARGET = {"N": (1.0, 0.0, 0.0), "M": (0.0, 1.0, 0.0), "A": (0.0, 0.0, 1.0), "M&A": (0.0, 0.5, 0.5)}
 META_COLUMNS = ["image", "patient", "view", "label", "source", "parent", "transform", "boxes", "diseases"]
 
@@ -96,14 +97,22 @@ def from_arrays(X: np.ndarray, meta: pd.DataFrame, name: str = "D1") -> Dataset:
     return Dataset(name, X, targets_for(meta["label"]), meta[META_COLUMNS + [c for c in meta if c not in META_COLUMNS]])
 
 
-def load_d1(profile: Profile, data_dir: str | Path | None = None, *, cohort=None, use_cache: bool = True) -> Dataset:
-    """D1: every image of the cohort after Eq. 1 at ``profile.rows x profile.cols`` (cached on disk)."""
+def load_d1(profile: Profile, data_dir: str | Path | None = None, *, cohort=None, use_cache: bool = True,
+            results_dir: str | Path | None = None) -> Dataset:
+    """D1: every image of the cohort after Eq. 1 at ``profile.rows x profile.cols``, kept in the result
+    store of ``results_dir`` (default: the profile's). Without ``cohort`` the folder is scanned and
+    preprocessed in one pass (each frame decoded once)."""
     from .data import cohort as cohort_mod
-    from .preprocess import preprocess_cohort
+    from .preprocess import preprocess_cohort, scan_preprocessed
+    st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
+    shape = (profile.rows, profile.cols)
     if cohort is None:
         folder = cohort_mod.ensure_cohort(profile, data_dir)
-        cohort = cohort_mod.scan(folder)
-    pre = preprocess_cohort(cohort, (profile.rows, profile.cols), use_cache=use_cache)
+        cohort, pre = scan_preprocessed(folder, shape, store=st if use_cache else None)
+        if not use_cache:
+            pre = preprocess_cohort(cohort, shape, use_cache=False)
+    else:
+        pre = preprocess_cohort(cohort, shape, use_cache=use_cache, store=st)
     t = cohort.table.reset_index(drop=True)
     meta = pd.DataFrame({
         "image": [f"{p}/{v}" for p, v in zip(t["patient"].astype(str), t["view"].astype(str))],
@@ -136,11 +145,11 @@ def add_copies(part: Dataset, requested: dict[str, int], *, t: int, r: float, se
     return concat(name, part, from_arrays(aug.X, meta, name))
 
 
-def add_generated(part: Dataset, requested: dict[str, int], *, profile: Profile, store: Path, seed: int,
+def add_generated(part: Dataset, requested: dict[str, int], *, profile: Profile, store, seed: int,
                   t: int, r: float, name: str = "D3") -> tuple[Dataset, gan.Generated]:
     """``part`` plus DCGAN samples of its diseased classes until each class totals ``requested``."""
     g = gan.generate_to_counts(part.X, part.labels, requested, steps=profile.gan_steps,
-                               batch_size=profile.gan_batch_size, seed=seed, store=Path(store), t=t, r=r)
+                               batch_size=profile.gan_batch_size, seed=seed, store=store, t=t, r=r)
     k = len(g.labels)
     meta = pd.DataFrame({
         "image": [f"dcgan/{lab}/{i}" for i, lab in enumerate(g.labels)], "patient": [None] * k,
@@ -183,7 +192,7 @@ def choose_t_r(d1: Dataset, profile: Profile, *, results_dir: Path, seed: int, p
         split.patient_split(d1.meta, profile.test_fraction, seed)
     train = d1.subset(sp.train)
     return augment.select_parameters(train.X, train.labels, train.meta["patient"], cols=profile.cols,
-                                     store=Path(results_dir) / "augment", n_folds=n_folds, seed=seed)
+                                     store=for_results(results_dir), n_folds=n_folds, seed=seed)
 
 
 def _enlarge(name, part, table, *, profile, t, r, seed, results_dir):
@@ -195,7 +204,7 @@ def _enlarge(name, part, table, *, profile, t, r, seed, results_dir):
         part = add_copies(part, requested, t=t, r=r, seed=seed)
     elif name == "D3":
         part, generated = add_generated(part, requested, profile=profile, seed=seed, t=t, r=r,
-                                        store=results_dir / "gan")
+                                        store=for_results(results_dir))
     return part, requested, generated
 
 
@@ -243,7 +252,7 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
 
 
 def toy_d1(n_patients: int = 24, rows: int = 32, cols: int = 8, seed: int = 0,
-           classes: tuple[str, ...] = ("N", "M", "A", "M&A")) -> Dataset:
+           classes: tuple[str, ...] = CLASSES) -> Dataset:
     """A tiny D1 held in memory, without files: for tests and examples of the array-level code.
 
     Patients cycle through ``classes`` (both views share the class); each image is a noisy vertical
@@ -292,7 +301,7 @@ def counts_table(build: Build, d1: Dataset) -> pd.DataFrame:
     train_orig = augment.class_counts(build.train.meta.loc[originals, "label"])
     built = build.train.counts()
     rows = []
-    for c in augment.CLASSES:
+    for c in CLASSES:
         rows.append({"class": c, "paper": paper[c], "paper %": 100 * paper[c] / sum(paper.values()),
                      "this run, full size": full[c], "this run, full size %": 100 * full[c] / max(1, sum(full.values())),
                      "training part: originals": train_orig[c], "training part: requested": build.requested.get(c, 0),
@@ -310,18 +319,18 @@ def split_table(build: Build) -> pd.DataFrame:
     rows = []
     for side, part in (("train", build.train), ("test", build.test)):
         m = part.meta[part.meta["source"] == "original"]
-        for c in augment.CLASSES:
+        for c in CLASSES:
             sel = m[m["label"] == c]
             rows.append({"class": c, "side": side, "patients": sel["patient"].nunique(), "images": len(sel)})
     df = pd.DataFrame(rows).pivot(index="class", columns="side", values=["patients", "images"])
-    df = df.reindex(list(augment.CLASSES))
+    df = df.reindex(list(CLASSES))
     df.loc["total"] = df.sum()
     return df.astype(int)
 
 
 def source_table(part: Dataset) -> pd.DataFrame:
     """Images per class and provenance (original, mirror, translate, ...)."""
-    t = pd.crosstab(part.meta["label"], part.meta["source"]).reindex(list(augment.CLASSES), fill_value=0)
+    t = pd.crosstab(part.meta["label"], part.meta["source"]).reindex(list(CLASSES), fill_value=0)
     t.index.name, t.columns.name = "class", None
     t["total"] = t.sum(axis=1)
     return t

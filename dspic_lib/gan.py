@@ -43,9 +43,9 @@ Cost: at the ``cpu`` resolution (256 x 64, batch 32) one step takes about 64 ms 
 so M, A and the M&A fine-tune (1500 + 1500 + 150 steps) take about 3.5 minutes on an idle machine.
 Widths 8 and 12 gave no better samples at 600 steps (NN ratio 2.2 for 6 and 12).
 
-Checkpoints (``.weights.h5``), loss history and generated samples go to the result store under a key
-of the training images, the profile's GAN fields, the seed and the training code (:func:`_code_version`),
-so a rebuild does not retrain.
+Checkpoints (``.weights.h5``), loss history and generated samples are entries of the result store
+(:mod:`dspic_lib.store`), keyed by the training images, the profile's GAN fields, the seed and the
+source of this module and every module it uses, so a rebuild does not retrain.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, DataError
-from .preprocess import fingerprint
+from .store import Store, as_store, fingerprint
 
 LATENT_DIM = 64
 GAN_CLASSES = ("M", "A", "M&A")   # Table 2 adds samples to these; N stays as it is
@@ -146,6 +146,8 @@ class GanRun:
     seconds: float              # training wall time (of the run that trained it)
     cached: bool
     n_train: int
+    entry_id: str = ""          # the run's id in the result store (``gan.class/<digest>``)
+    store: Store | None = None
     generator: object | None = None
     discriminator: object | None = None
 
@@ -238,54 +240,57 @@ def _pool_for(label: str, images: np.ndarray, t: int, r: float, seed: int) -> np
     return np.concatenate([images, np.stack(copies)]) if copies else images
 
 
-def train_class(images: np.ndarray, label: str, *, steps: int, batch_size: int, seed: int, store: Path,
-                init: GanRun | None = None, t: int = 2, r: float = 5.0, keep_models: bool = True) -> GanRun:
-    """Train (or load from ``store``) the DCGAN of one class on ``images`` (n, rows, cols) in [0, 1]."""
+def train_class(images: np.ndarray, label: str, *, steps: int, batch_size: int, seed: int,
+                store: Store | Path, init: GanRun | None = None, t: int = 2, r: float = 5.0) -> GanRun:
+    """Train (or load from the result store) the DCGAN of one class on ``images`` (n, rows, cols) in [0, 1].
+
+    The store key covers the images, the arguments, the run it starts from (M&A), and the source of
+    this module and of every module it uses (the M&A pool's geometric copies included)."""
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 4:
         images = images[..., 0]
     if len(images) == 0:
         raise DataError(f"DCGAN {label}: no training image of this class")
     rows, cols = images.shape[1:]
-    pool_params = (t, r) if label in TRANSFER_FROM else None   # only a transferred class's pool uses them
-    key = fingerprint(images, label, steps, batch_size, seed, pool_params, LATENT_DIM, WIDTH,
-                      init.folder.name if init is not None else None, _code_version())
-    folder = Path(store) / f"{_safe(label)}-{key}"
-    done = folder / "done.json"
-    if done.exists():
-        info = json.loads(done.read_text())
-        return GanRun(label=label, folder=folder, history=pd.read_csv(folder / "history.csv"),
-                      seconds=float(info["seconds"]), cached=True, n_train=int(info["n_train"]))
-    pool = _pool_for(label, images, t, r, seed)
-    start = time.perf_counter()
-    G, D, history = _train(pool, steps=steps, batch_size=batch_size, seed=seed, init=init, rows=rows, cols=cols)
-    seconds = time.perf_counter() - start
-    folder.mkdir(parents=True, exist_ok=True)
-    G.save_weights(folder / "generator.weights.h5")
-    D.save_weights(folder / "discriminator.weights.h5")
-    history.to_csv(folder / "history.csv", index=False)
-    done.write_text(json.dumps({"label": label, "seconds": seconds, "n_train": len(images),
-                                "n_pool": len(pool), "steps": steps, "batch_size": batch_size,
-                                "seed": seed, "init": str(init.folder.name) if init else None}, indent=2))
-    return GanRun(label=label, folder=folder, history=history, seconds=seconds, cached=False,
-                  n_train=len(images), generator=G if keep_models else None,
-                  discriminator=D if keep_models else None)
+    st = as_store(store)
+    args = {"label": label, "steps": steps, "batch_size": batch_size, "seed": seed,
+            "pool": [t, r] if label in TRANSFER_FROM else None,    # only a transferred class's pool uses them
+            "init": init.entry_id if init is not None else None}
+    key = st.key("gan.class", args, code=[train_class], data=fingerprint(images))
+    models: dict = {}
+
+    def compute(folder: Path) -> None:
+        pool = _pool_for(label, images, t, r, seed)
+        start = time.perf_counter()
+        G, D, history = _train(pool, steps=steps, batch_size=batch_size, seed=seed, init=init, rows=rows, cols=cols)
+        G.save_weights(folder / "generator.weights.h5")
+        D.save_weights(folder / "discriminator.weights.h5")
+        history.to_csv(folder / "history.csv", index=False)
+        (folder / "run.json").write_text(json.dumps({"seconds": time.perf_counter() - start,
+                                                     "n_train": len(images), "n_pool": len(pool)}, indent=2))
+        models.update(generator=G, discriminator=D)
+
+    cached = st.get(key) is not None
+    entry = st.get_or_compute(key, compute)
+    info = json.loads(entry.file("run.json").read_text())
+    return GanRun(label=label, folder=entry.path, history=pd.read_csv(entry.file("history.csv")),
+                  seconds=float(info["seconds"]), cached=cached, n_train=int(info["n_train"]),
+                  entry_id=entry.id, store=st, **models)
 
 
 def sample(run: GanRun, n: int, *, rows: int, cols: int, seed: int) -> np.ndarray:
-    """``n`` generated images (n, rows, cols) in [0, 1], Eq. 1 applied; cached next to the weights."""
-    path = run.folder / f"samples-n{n}-seed{seed}.npz"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as f:
-            return f["X"]
+    """``n`` generated images (n, rows, cols) in [0, 1], Eq. 1 applied; kept in the result store."""
     if n == 0:
         return np.zeros((0, rows, cols), np.float32)
-    G = run.load_generator(rows, cols)
-    z = np.random.default_rng(seed).standard_normal((n, LATENT_DIM)).astype(np.float32)
-    raw = np.concatenate([np.asarray(G(z[i:i + 64], training=False)) for i in range(0, n, 64)])[..., 0]
-    X = np.stack([_eq1(x) for x in raw])
-    np.savez(path, X=X)
-    return X
+    key = run.store.key("gan.samples", {"run": run.entry_id, "n": n, "seed": seed}, code=[sample])
+
+    def compute(folder: Path) -> None:
+        G = run.load_generator(rows, cols)
+        z = np.random.default_rng(seed).standard_normal((n, LATENT_DIM)).astype(np.float32)
+        raw = np.concatenate([np.asarray(G(z[i:i + 64], training=False)) for i in range(0, n, 64)])[..., 0]
+        np.save(folder / "X.npy", np.stack([_eq1(x) for x in raw]))
+
+    return np.load(run.store.get_or_compute(key, compute).file("X.npy"))
 
 
 def _eq1(g: np.ndarray) -> np.ndarray:
@@ -293,19 +298,6 @@ def _eq1(g: np.ndarray) -> np.ndarray:
     x = np.clip((g - INPUT_SCALE[1]) / INPUT_SCALE[0], 0.0, 1.0)
     lo, hi = float(x.min()), float(x.max())
     return ((x - lo) / (hi - lo)).astype(np.float32) if hi > lo else np.zeros_like(x, dtype=np.float32)
-
-
-def _safe(label: str) -> str:
-    return label.replace("&", "and")
-
-
-def _code_version() -> str:
-    """Hash of the code that decides the trained weights (not of the whole file, so that editing the
-    diagnostics below does not retrain every class)."""
-    import inspect
-    parts = [inspect.getsource(f) for f in (seed_map, _channels, build_generator, build_discriminator,
-                                            _Trainer, _train, _pool_for)]
-    return fingerprint(parts, LATENT_DIM, WIDTH, MAX_CHANNELS, REAL_LABEL, INPUT_SCALE, BN_MOMENTUM, FINE_TUNE_LR)[:8]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -324,7 +316,7 @@ class Generated:
 
 
 def generate_to_counts(X: np.ndarray, labels, requested: Mapping[str, int], *, steps: int, batch_size: int,
-                       seed: int, store: Path, t: int = 2, r: float = 5.0, classes=GAN_CLASSES) -> Generated:
+                       seed: int, store: Store | Path, t: int = 2, r: float = 5.0, classes=GAN_CLASSES) -> Generated:
     """Train one DCGAN per class that needs samples and generate until each class totals ``requested``.
 
     Classes are trained in the order M, A, M&A (M&A starts from M's networks, see the module text).

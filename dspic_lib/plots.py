@@ -8,9 +8,7 @@ import seaborn as sns
 from matplotlib import patches
 from matplotlib import pyplot as plt
 
-CLASS_ORDER = ["N", "M", "A", "M&A"]
-DISEASE_COLORS = {"metastasis": "#d62728", "arthritis": "#1f77b4"}
-CLASS_COLORS = dict(zip(CLASS_ORDER, sns.color_palette("colorblind", 4)))
+from .vocab import CLASS_COLORS, CLASSES, DISEASE_COLORS, SEX_COLORS
 
 
 def sex_age(per_patient: pd.DataFrame, *, bins: int = 13):
@@ -19,7 +17,7 @@ def sex_age(per_patient: pd.DataFrame, *, bins: int = 13):
     data = per_patient.assign(sex=per_patient["sex"].map({"F": "female", "M": "male"}).fillna("unknown"))
     sns.histplot(data=data, x="age", hue="sex", hue_order=[h for h in ("female", "male", "unknown")
                                                             if h in set(data["sex"])],
-                 multiple="dodge", bins=bins, shrink=0.85, ax=ax)
+                 palette=SEX_COLORS, multiple="dodge", bins=bins, shrink=0.85, ax=ax)
     ax.set(xlabel="age (years)", ylabel="patients", title="Patients by sex and age (Fig. 1)")
     fig.tight_layout()
     return fig
@@ -46,14 +44,14 @@ def max_intensity(table: pd.DataFrame):
     """Fig. 4: the maximum count of every image, in table order, coloured by class; and its spread."""
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.2), gridspec_kw={"width_ratios": [3, 1]})
     order = np.arange(len(table))
-    for cls in CLASS_ORDER:
+    for cls in CLASSES:
         sel = table["label"].to_numpy() == cls
         if sel.any():
             ax.scatter(order[sel], table["max_count"].to_numpy()[sel], s=6, color=CLASS_COLORS[cls], label=cls)
     ax.set(xlabel="image", ylabel="maximum count", yscale="log",
            title="Maximum uptake intensity of every image (Fig. 4)")
     ax.legend(frameon=False, markerscale=2, ncol=4)
-    present = [c for c in CLASS_ORDER if c in set(table["label"])]
+    present = [c for c in CLASSES if c in set(table["label"])]
     sns.boxplot(data=table, x="label", y="max_count", order=present, hue="label", hue_order=present,
                 palette=CLASS_COLORS, legend=False, ax=bx, fliersize=2)
     bx.set(xlabel="class", ylabel="", yscale="log", title="by class")
@@ -92,7 +90,7 @@ def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5):
 
 def leakage_features(features: pd.DataFrame, labels: pd.Series, columns: list[str]):
     """Distribution of non-lesion features per class (they should look alike)."""
-    present = [c for c in CLASS_ORDER if c in set(labels)]
+    present = [c for c in CLASSES if c in set(labels)]
     fig, axes = plt.subplots(1, len(columns), figsize=(2.6 * len(columns), 3), squeeze=False)
     data = features.assign(label=labels.to_numpy())
     for ax, col in zip(axes[0], columns):

@@ -11,10 +11,9 @@ from matplotlib.colors import PowerNorm
 from matplotlib.patches import Rectangle
 
 from .augment import Transform, apply_boxes, apply_image
+from .vocab import CLASS_COLORS, DISEASE_COLORS
 
 GAMMA = 0.5   # display only: a square-root scale shows the skeleton beside the hottest spot
-CLASS_COLORS = {"N": "#4c72b0", "M": "#c44e52", "A": "#55a868", "M&A": "#8172b2"}
-DISEASE_COLORS = {"metastasis": "#ff3b30", "arthritis": "#34c759"}
 
 
 def _show(ax, image, title="", boxes=None, diseases=None):

@@ -15,13 +15,13 @@ Order of operations for one image of raw counts:
 LabelMe boxes are in pixel coordinates of the original image (x = column, y = row, pixel ``c`` covering
 ``[c, c + 1)``); :func:`scale_boxes` maps them onto the resized grid.
 
-Preprocessing a cohort reads every DICOM file, so :func:`preprocess_cohort` keeps the result in an
-on-disk cache per data folder, resolution and code version (``.npz`` without pickles).
+Preprocessing a cohort reads every DICOM file, so :func:`preprocess_cohort` keeps the result in the
+result store (:mod:`dspic_lib.store`) per data fingerprint and resolution, keyed also by the source of
+every module that decodes and normalizes (``data/dicom.py`` included): ``X.npy`` is memory-mapped when
+read back, so a cohort 100x larger does not have to fit in memory.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +30,7 @@ import numpy as np
 from skimage.transform import resize as _sk_resize
 
 from .errors import DataError
-from .paths import home
-
-# Bump when the preprocessing changes in a way that changes the arrays (invalidates every cache).
-PREPROCESS_VERSION = 1
+from .store import Store, as_store, fingerprint
 
 
 def normalize(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -78,55 +75,26 @@ def scale_boxes(boxes: np.ndarray | Sequence, from_shape: Sequence[int], to_shap
 
 
 # --------------------------------------------------------------------------------------------------
-# A whole cohort, cached on disk
+# A whole cohort, kept in the result store
 
 
 @dataclass(frozen=True)
 class Preprocessed:
     """Every image of a cohort at one resolution, in the order of ``cohort.table``.
 
-    ``boxes[i]`` is a float32 ``(k, 4)`` array of the lesion boxes of image ``i`` in the resized grid,
-    ``diseases[i]`` the matching disease names (``"metastasis"``, ``"arthritis"``, ...).
+    ``X`` is memory-mapped from the result store when it came from there, so holding it costs no
+    memory until rows are read. ``boxes[i]`` is a float32 ``(k, 4)`` array of the lesion boxes of image
+    ``i`` in the resized grid, ``diseases[i]`` the matching disease names.
     """
 
     X: np.ndarray                     # (n, rows, cols) float32 in [0, 1]
     boxes: list[np.ndarray]
     diseases: list[list[str]]
     source_shapes: np.ndarray         # (n, 2) rows, cols of each original image
-    cache_file: Path | None = None
+    store_id: str | None = None       # the store entry it lives in
 
     def __len__(self) -> int:
         return len(self.X)
-
-
-def cache_dir() -> Path:
-    return home() / "cache" / "preprocessed"
-
-
-def cohort_key(data_dir: Path, files: Sequence[tuple[str, int]], shape: Sequence[int]) -> str:
-    """Hash of the data folder, the (path, frame) list with file sizes and times, resolution, code version.
-
-    ``path`` may be relative to ``data_dir`` (as in the cohort table)."""
-    stats = []
-    for path, frame in files:
-        p = Path(data_dir) / path
-        try:
-            st = p.stat()
-            stats.append((str(p.resolve()), int(frame), st.st_size, st.st_mtime_ns))
-        except OSError:
-            stats.append((str(p), int(frame), -1, -1))
-        # the annotations change boxes, so they are part of the key too
-        for js in sorted(p.parent.glob(f"{p.stem}*.json")):
-            st = js.stat()
-            stats.append((str(js.resolve()), -1, st.st_size, st.st_mtime_ns))
-    payload = json.dumps({"data": str(Path(data_dir).resolve()), "files": stats,
-                          "shape": [int(s) for s in shape], "version": PREPROCESS_VERSION,
-                          "code": _code_hash()}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
-
-
-def _code_hash() -> str:
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 def _lesion_boxes(row) -> tuple[np.ndarray, list[str]]:
@@ -135,76 +103,109 @@ def _lesion_boxes(row) -> tuple[np.ndarray, list[str]]:
     return boxes, [str(les.disease) for les in lesions]
 
 
-def preprocess_cohort(cohort, shape: Sequence[int], *, use_cache: bool = True,
-                      cache: Path | None = None, progress: bool = False) -> Preprocessed:
-    """Preprocess every image of ``cohort`` to ``shape`` (rows, cols), using the on-disk cache."""
-    from .data.cohort import load_pixels
+def _name(row) -> str:
+    return str(row["path"]) + (f" (frame {int(row['frame'])})" if int(row.get("frame", 0) or 0) else "")
+
+
+def _key(cohort, shape: Sequence[int], store: Store):
+    t = cohort.table
+    layout = fingerprint(t["path"].astype(str).tolist(), t["frame"].astype(int).tolist(),
+                         [[les.box for les in lesions] for lesions in t["lesions"]])
+    return store.key("preprocessed", {"shape": [int(shape[0]), int(shape[1])], "rows": layout},
+                     code=[preprocess_cohort], data=cohort.fingerprint or None)
+
+
+def _assemble(cohort, shape, images: dict[int, np.ndarray], X: np.ndarray | None = None) -> Preprocessed:
+    table = cohort.table
+    boxes, diseases, shapes = [], [], []
+    if X is None:
+        X = np.stack([images[i] for i in range(len(table))]) if len(table) else \
+            np.zeros((0, *shape), np.float32)
+    for i in range(len(table)):
+        row = table.iloc[i]
+        b, d = _lesion_boxes(row)
+        src = (int(row["rows"]), int(row["cols"]))
+        boxes.append(scale_boxes(b, src, shape))
+        diseases.append(d)
+        shapes.append(src)
+    return Preprocessed(X=X, boxes=boxes, diseases=diseases,
+                        source_shapes=np.asarray(shapes, dtype=np.int64).reshape(-1, 2))
+
+
+def preprocess_cohort(cohort, shape: Sequence[int], *, store: Store | str | Path | None = None,
+                      use_cache: bool = True, progress: bool = False,
+                      decoded: dict | None = None) -> Preprocessed:
+    """Preprocess every image of ``cohort`` to ``shape`` (rows, cols), through the result store.
+
+    ``store``: where the arrays are kept (default: ``DSPIC_HOME/store``; chapters pass their profile's).
+    ``decoded``: images already preprocessed while the cohort was scanned (see
+    :func:`scan_preprocessed`), keyed by ``(path, frame)``; anything else is decoded once here."""
+    from .data.cohort import iter_pixels
 
     table = cohort.table
     if not len(table):
         raise DataError(f"{cohort.data_dir}: the cohort table is empty")
-    files = list(zip(table["path"].astype(str), table["frame"].fillna(0).astype(int)))
-    folder = Path(cache) if cache is not None else cache_dir()
-    path = folder / f"{cohort_key(cohort.data_dir, files, shape)}.npz"
-    if use_cache and path.exists():
+    shape = (int(shape[0]), int(shape[1]))
+    st = as_store(store)
+    key = _key(cohort, shape, st) if use_cache else None
+    if key is not None and (entry := st.get(key)) is not None:
+        return _read_entry(entry, cohort, shape)
+
+    images: dict[int, np.ndarray] = {}
+    known = decoded or {}
+    missing = []
+    for i in range(len(table)):
+        hit = known.get((str(table["path"].iat[i]), int(table["frame"].iat[i])))
+        if hit is None:
+            missing.append(i)
+        else:
+            images[i] = hit
+    for i, raw in iter_pixels(cohort, missing, progress=progress, desc=f"Eq. 1 + resize to {shape[0]}x{shape[1]}"):
+        images[i] = preprocess_image(raw, shape, _name(table.iloc[i]))
+    result = _assemble(cohort, shape, images)
+    if key is None:
+        return result
+    with st.writing(key) as folder:
+        _write_entry(folder, result)
+    return _read_entry(st.get(key), cohort, shape)
+
+
+def scan_preprocessed(data_dir, shape: Sequence[int], *, store: Store | str | Path | None = None,
+                      progress: bool = False, **scan_kw):
+    """Scan a data folder and preprocess it to ``shape`` in the same pass: each frame is decoded once
+    for both. Returns ``(cohort, preprocessed)``."""
+    from .data.cohort import scan
+
+    shape = (int(shape[0]), int(shape[1]))
+    decoded: dict = {}
+
+    def keep(path, frame, counts):
         try:
-            return _read_cache(path)
-        except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)  # a truncated cache file is rebuilt, never trusted
+            decoded[(path, int(frame))] = preprocess_image(counts, shape, f"{path} (frame {frame})")
+        except DataError:
+            pass      # a constant image: the scan reports it and leaves it out of the table
 
-    rows = range(len(table))
-    if progress:
-        from tqdm.auto import tqdm
-        rows = tqdm(rows, desc=f"Eq. 1 + resize to {shape[0]}x{shape[1]}", leave=False)
-    X = np.empty((len(table), int(shape[0]), int(shape[1])), dtype=np.float32)
-    boxes, diseases, shapes = [], [], []
-    for i in rows:
-        row = table.iloc[i]
-        raw = load_pixels(cohort, row)
-        name = str(row["path"]) + (f" (frame {int(row['frame'])})" if int(row.get("frame", 0) or 0) else "")
-        X[i] = preprocess_image(raw, shape, name)
-        b, d = _lesion_boxes(row)
-        boxes.append(scale_boxes(b, raw.shape, shape))
-        diseases.append(d)
-        shapes.append(raw.shape)
-    result = Preprocessed(X=X, boxes=boxes, diseases=diseases,
-                          source_shapes=np.asarray(shapes, dtype=np.int64).reshape(-1, 2), cache_file=path)
-    if use_cache:
-        _write_cache(path, result)
-    return result
+    cohort = scan(data_dir, on_pixels=keep, progress=progress, **scan_kw)
+    return cohort, preprocess_cohort(cohort, shape, store=store, decoded=decoded)
 
 
-def _write_cache(path: Path, p: Preprocessed) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_entry(folder: Path, p: Preprocessed) -> None:
     counts = np.array([len(b) for b in p.boxes], dtype=np.int64)
     flat = np.concatenate(p.boxes).astype(np.float32) if counts.sum() else np.zeros((0, 4), np.float32)
     names = np.array([d for ds in p.diseases for d in ds], dtype=np.str_)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, X=p.X, box_counts=counts, boxes=flat, diseases=names, source_shapes=p.source_shapes)
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    np.save(folder / "X.npy", np.ascontiguousarray(p.X, dtype=np.float32))
+    np.savez(folder / "boxes.npz", box_counts=counts, boxes=flat, diseases=names, source_shapes=p.source_shapes)
 
 
-def _read_cache(path: Path) -> Preprocessed:
-    with np.load(path, allow_pickle=False) as z:
-        counts = z["box_counts"]
-        flat, names = z["boxes"], z["diseases"].tolist()
+def _read_entry(entry, cohort, shape) -> Preprocessed:
+    X = np.load(entry.file("X.npy"), mmap_mode="r")
+    if X.shape != (len(cohort.table), *shape):
+        raise DataError(f"store entry {entry.id}: arrays of shape {X.shape}, expected "
+                        f"{(len(cohort.table), *shape)}; delete {entry.path} to recompute")
+    with np.load(entry.file("boxes.npz")) as z:
+        counts, flat, names = z["box_counts"], z["boxes"], z["diseases"].tolist()
         ends = np.cumsum(counts)
         starts = ends - counts
-        return Preprocessed(
-            X=z["X"], boxes=[flat[s:e].copy() for s, e in zip(starts, ends)],
-            diseases=[names[s:e] for s, e in zip(starts, ends)],
-            source_shapes=z["source_shapes"], cache_file=path)
-
-
-def fingerprint(*parts) -> str:
-    """A short content hash of arrays, strings and numbers: keys of the result-store caches."""
-    h = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            a = np.ascontiguousarray(part)
-            h.update(f"{a.dtype.str}{a.shape}".encode())
-            h.update(a.tobytes() if a.dtype != object else json.dumps(a.tolist(), default=str).encode())
-        else:
-            h.update(json.dumps(part, sort_keys=True, default=str).encode())
-        h.update(b"|")
-    return h.hexdigest()[:20]
+        return Preprocessed(X=X, boxes=[flat[s:e].copy() for s, e in zip(starts, ends)],
+                            diseases=[names[s:e] for s, e in zip(starts, ends)],
+                            source_shapes=z["source_shapes"], store_id=entry.id)

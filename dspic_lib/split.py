@@ -26,9 +26,9 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 
 from .errors import ConfigError, DataError
 from .options import look_up_option
+from .vocab import CLASSES
 
 PROTOCOLS = ("patient", "paper")
-CLASS_NAMES = ("N", "M", "A", "M&A")
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,9 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
     for col in ("patient", "label"):
         if col not in table.columns:
             raise DataError(f"cohort table: missing column {col!r}")
-    bad = sorted(set(table["label"]) - set(CLASS_NAMES))
+    bad = sorted(set(table["label"]) - set(CLASSES))
     if bad:
-        raise DataError(f"cohort table: unknown class labels {bad}; expected {list(CLASS_NAMES)}")
+        raise DataError(f"cohort table: unknown class labels {bad}; expected {list(CLASSES)}")
     grouped = table.groupby("patient", sort=False)["label"].agg(_union_label)
     return grouped.rename("label").reset_index()
 

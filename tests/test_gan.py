@@ -50,6 +50,7 @@ def test_training_is_seeded_checkpointed_and_not_repeated(tmp_path):
     assert again.cached and again.folder == a.folder
     np.testing.assert_array_equal(gan.sample(again, 5, rows=32, cols=8, seed=2), sa)
     other = gan.train_class(X, "M", steps=4, batch_size=4, seed=2, store=tmp_path / "a")
+    assert other.folder != a.folder
     assert not np.array_equal(other.history.to_numpy(), a.history.to_numpy())
 
 
@@ -62,7 +63,7 @@ def test_generate_to_counts_meets_table2_requests_and_transfers_m_to_ma(tmp_path
     assert set(g.runs) == {"M", "A", "M&A"}                      # no DCGAN for N: Table 2 keeps it
     assert len(g.runs["M&A"].history) == 1                       # fine-tuned for max(1, steps // 10)
     import json
-    assert json.loads((g.runs["M&A"].folder / "done.json").read_text())["init"] == g.runs["M"].folder.name
+    assert json.loads((g.runs["M&A"].folder / "entry.json").read_text())["args"]["init"] == g.runs["M"].entry_id
     with pytest.raises(DataError, match="no A"):
         gan.generate_to_counts(X[labels != "A"], labels[labels != "A"], {"A": 2}, steps=1, batch_size=2,
                                seed=0, store=tmp_path)

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from dspic_lib import preprocess
@@ -57,31 +58,27 @@ def test_scaled_box_still_covers_the_resized_lesion():
     assert ((hot[:, 0] + 0.5 >= y0) & (hot[:, 0] + 0.5 <= y1) & (hot[:, 1] + 0.5 >= x0) & (hot[:, 1] + 0.5 <= x1)).all()
 
 
-def test_cache_round_trip_without_pickles(tmp_path):
+def test_store_entry_round_trip_without_pickles(tmp_path):
+    from dspic_lib.store import Store
     p = preprocess.Preprocessed(
         X=np.random.default_rng(1).random((3, 8, 2)).astype(np.float32),
         boxes=[np.zeros((0, 4), np.float32), np.array([[0, 1, 2, 3]], np.float32),
                np.array([[1, 1, 2, 2], [0, 0, 1, 1]], np.float32)],
         diseases=[[], ["metastasis"], ["arthritis", "metastasis"]],
         source_shapes=np.array([[32, 8]] * 3))
-    path = tmp_path / "c.npz"
-    preprocess._write_cache(path, p)
-    with np.load(path, allow_pickle=False) as z:   # must load without pickles
-        assert set(z.files) >= {"X", "boxes", "box_counts", "diseases"}
-    q = preprocess._read_cache(path)
+    preprocess._write_entry(tmp_path, p)
+    with np.load(tmp_path / "boxes.npz", allow_pickle=False) as z:   # must load without pickles
+        assert set(z.files) >= {"boxes", "box_counts", "diseases"}
+    np.testing.assert_array_equal(np.load(tmp_path / "X.npy", allow_pickle=False), p.X)
+
+    class FakeCohort:
+        table = pd.DataFrame({"path": ["a", "b", "c"]})
+    entry = type("E", (), {"file": lambda self, n: tmp_path / n, "id": "x/y", "path": tmp_path})()
+    q = preprocess._read_entry(entry, FakeCohort(), (8, 2))
+    assert isinstance(q.X, np.memmap)        # read back memory-mapped, not loaded
     np.testing.assert_array_equal(q.X, p.X)
     assert [b.tolist() for b in q.boxes] == [b.tolist() for b in p.boxes]
     assert q.diseases == p.diseases
-
-
-def test_cache_key_changes_with_resolution_and_files(tmp_path):
-    f = tmp_path / "a.dcm"
-    f.write_bytes(b"x")
-    k1 = preprocess.cohort_key(tmp_path, [(str(f), 0)], (256, 64))
-    assert k1 == preprocess.cohort_key(tmp_path, [(str(f), 0)], (256, 64))
-    assert k1 != preprocess.cohort_key(tmp_path, [(str(f), 0)], (128, 32))
-    f.write_bytes(b"xy")
-    assert k1 != preprocess.cohort_key(tmp_path, [(str(f), 0)], (256, 64))
 
 
 @pytest.fixture(scope="module")
@@ -92,27 +89,38 @@ def tiny_cohort(tmp_path_factory):
     return cohort.scan(folder)
 
 
-def test_preprocess_cohort_reads_every_image_once_and_then_the_cache(tiny_cohort, tmp_path, monkeypatch):
-    from dspic_lib.data import cohort
-    first = preprocess.preprocess_cohort(tiny_cohort, (64, 16), cache=tmp_path)
+def test_preprocess_cohort_reads_every_image_once_and_then_the_store(tiny_cohort, tmp_path, monkeypatch):
+    from dspic_lib.data import dicom
+    first = preprocess.preprocess_cohort(tiny_cohort, (64, 16), store=tmp_path)
     assert first.X.shape == (len(tiny_cohort.table), 64, 16)
     assert (first.X.reshape(len(first), -1).max(1) == 1).all()
     assert [len(b) for b in first.boxes] == tiny_cohort.table["n_lesions"].tolist()
-    assert first.cache_file.parent == tmp_path and first.cache_file.suffix == ".npz"
+    assert first.store_id.startswith("preprocessed/") and (tmp_path / first.store_id / "X.npy").exists()
 
-    def no_reading(*a, **k):
-        raise AssertionError("the cache was not used")
-    monkeypatch.setattr(cohort, "load_pixels", no_reading)
-    again = preprocess.preprocess_cohort(tiny_cohort, (64, 16), cache=tmp_path)
+    def no_decoding(*a, **k):
+        raise AssertionError("the store was not used")
+    monkeypatch.setattr(dicom, "_decode_frame", no_decoding)
+    again = preprocess.preprocess_cohort(tiny_cohort, (64, 16), store=tmp_path)
     np.testing.assert_array_equal(again.X, first.X)
     assert [b.tolist() for b in again.boxes] == [b.tolist() for b in first.boxes]
-    with pytest.raises(AssertionError, match="cache"):   # another resolution is another cache entry
-        preprocess.preprocess_cohort(tiny_cohort, (32, 8), cache=tmp_path)
+    with pytest.raises(DataError, match="store was not used"):   # another resolution is another entry
+        preprocess.preprocess_cohort(tiny_cohort, (32, 8), store=tmp_path)
+
+
+def test_the_key_follows_the_file_contents(tmp_path):
+    from dspic_lib.data import cohort, phantom
+    folder = tmp_path / "syn"
+    phantom.generate(folder, phantom.PhantomConfig(n_patients=2, seed=5), workers=1, progress=False)
+    a = cohort.scan(folder)
+    assert a.fingerprint == cohort.scan(folder).fingerprint
+    js = sorted(folder.rglob("*.json"))[0]
+    js.write_text(js.read_text().replace('"version"', '"version" ', 1))   # same annotation, other bytes
+    assert cohort.scan(folder).fingerprint != a.fingerprint
 
 
 def test_boxes_of_the_cohort_cover_their_lesions_after_resizing(tiny_cohort, tmp_path):
     from dspic_lib.data.cohort import load_pixels
-    pre = preprocess.preprocess_cohort(tiny_cohort, (256, 64), cache=tmp_path)
+    pre = preprocess.preprocess_cohort(tiny_cohort, (256, 64), store=tmp_path)
     table = tiny_cohort.table
     for i in range(len(table)):
         for les, box in zip(table["lesions"].iloc[i], pre.boxes[i]):

@@ -31,7 +31,8 @@ import pandas as pd
 
 from ..errors import DataError
 from . import dicom, labelme, phantom
-from .labelme import CLASSES, Lesion
+from ..vocab import CLASSES, VIEWS
+from .labelme import Lesion
 
 IMAGE_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
 LABELS_CSV = "labels.csv"
@@ -47,6 +48,7 @@ class Cohort:
     table: pd.DataFrame
     problems: pd.DataFrame
     shape: tuple[int, int] | None = dicom.WHOLE_BODY_SHAPE
+    fingerprint: str = ""     # content hash of every image, annotation and labels.csv of the folder
 
     @property
     def synthetic(self) -> bool:
@@ -58,12 +60,12 @@ class Cohort:
     def summary(self) -> pd.DataFrame:
         """Images per class and view, with totals; ``patients`` counts distinct patients."""
         t = self.table
-        counts = pd.crosstab(pd.Categorical(t["label"], CLASSES), pd.Categorical(t["view"], dicom.VIEWS),
+        counts = pd.crosstab(pd.Categorical(t["label"], CLASSES), pd.Categorical(t["view"], VIEWS),
                              dropna=False)
         counts.index.name, counts.columns.name = "class", None
         counts["images"] = counts.sum(axis=1)
         counts["patients"] = [t.loc[t["label"] == c, "patient"].nunique() for c in counts.index]
-        counts.loc["total"] = [*counts[list(dicom.VIEWS)].sum(), len(t), t["patient"].nunique()]
+        counts.loc["total"] = [*counts[list(VIEWS)].sum(), len(t), t["patient"].nunique()]
         return counts.astype(int)
 
 
@@ -176,12 +178,32 @@ def _read_labels(data_dir: Path, problems: _Problems) -> dict[str, dict]:
     return out
 
 
+class _Fingerprint:
+    """Content hash of a data folder, fed file by file as the scan reads them (each file read once)."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir, self.parts = data_dir, {}
+
+    def add(self, path: Path, data: bytes) -> bytes:
+        self.parts[_rel(path, self.data_dir)] = hashlib.blake2b(data, digest_size=16).hexdigest()
+        return data
+
+    def hexdigest(self) -> str:
+        h = hashlib.blake2b(digest_size=10)
+        for rel in sorted(self.parts):
+            h.update(f"{rel}\0{self.parts[rel]}\n".encode())
+        return h.hexdigest()
+
+
 def scan(data_dir: str | Path, strict: bool = False, *,
-         shape: tuple[int, int] | None = dicom.WHOLE_BODY_SHAPE, progress: bool = False) -> Cohort:
+         shape: tuple[int, int] | None = dicom.WHOLE_BODY_SHAPE, progress: bool = False,
+         on_pixels=None) -> Cohort:
     """Read every image and annotation under ``data_dir`` into a :class:`Cohort`.
 
     ``shape`` (rows, cols) every image must have; ``None`` accepts any size (all images must then
-    still share one size, checked by the consumers that stack them)."""
+    still share one size, checked by the consumers that stack them). Each file is read and each frame
+    decoded once; ``on_pixels(path, frame, counts)`` (``path`` relative to ``data_dir``) sees every
+    decoded frame, so that preprocessing can share the scan's decoding instead of decoding again."""
     from tqdm import tqdm
 
     data_dir = Path(data_dir)
@@ -195,13 +217,17 @@ def scan(data_dir: str | Path, strict: bool = False, *,
         raise DataError(f"{data_dir}: no DICOM files (*.dcm, *.dicom, *.ima or without suffix) in the folder")
     jsons = set(json_paths)
     used: set[Path] = set()
+    prints = _Fingerprint(data_dir)
+    for extra in [*json_paths, data_dir / LABELS_CSV]:
+        if extra.is_file():
+            prints.add(extra, extra.read_bytes())
     labels = _read_labels(data_dir, problems)
     records: list[dict] = []
     for path in tqdm(image_paths, desc="scanning", unit="file", disable=not progress):
         try:
-            info, images = dicom.read_nm(path, shape=shape)
-        except DataError as err:
-            problems.add(path, str(err))
+            info, images = dicom.read_nm(path, shape=shape, data=prints.add(path, path.read_bytes()))
+        except (DataError, OSError) as err:
+            problems.add(path, str(err) if isinstance(err, DataError) else f"unreadable file ({err})")
             continue
         for img in images:
             ann_path, ann_problem = _annotation_for(path, img.view, info.n_frames, jsons)
@@ -219,6 +245,8 @@ def scan(data_dir: str | Path, strict: bool = False, *,
                     continue
                 lesions = ann.lesions
             px = img.pixels
+            if on_pixels is not None:
+                on_pixels(_rel(path, data_dir), img.frame, px)
             records.append({
                 "patient_id": info.patient_id, "view": img.view, "path": _rel(path, data_dir),
                 "frame": img.frame, "lesions": list(lesions), "annotated": ann_path is not None,
@@ -274,11 +302,12 @@ def scan(data_dir: str | Path, strict: bool = False, *,
         })
     table = pd.DataFrame(rows, columns=COLUMNS)
     if len(table):
-        table["view_order"] = table["view"].map({v: i for i, v in enumerate(dicom.VIEWS)})
+        table["view_order"] = table["view"].map({v: i for i, v in enumerate(VIEWS)})
         table = table.sort_values(["patient", "view_order"], kind="stable").drop(columns="view_order")
         table = table.reset_index(drop=True)
     table = table.astype({"frame": int, "n_lesions": int, "rows": int, "cols": int, "age": float})
-    return Cohort(data_dir=data_dir, table=table, problems=problems.frame(), shape=shape)
+    return Cohort(data_dir=data_dir, table=table, problems=problems.frame(), shape=shape,
+                  fingerprint=prints.hexdigest())
 
 
 # --------------------------------------------------------------------------------------- pixels
@@ -305,10 +334,33 @@ def load_pixels(cohort_or_data_dir, row) -> np.ndarray:
     return dicom.read_frame(data_dir / rel, frame, shape=shape)
 
 
-def load_all(cohort: Cohort, *, progress: bool = True) -> np.ndarray:
-    """Every image of the table, in table order: float32 array (n, rows, cols) of raw counts."""
+def iter_pixels(cohort: Cohort, rows=None, *, progress: bool = False, desc: str = "decoding"):
+    """``(i, counts)`` for the table rows ``rows`` (default: all), in file order: each file is read
+    once and only the frames asked for are decoded, once each. The one way the project reads pixels
+    after a scan (preprocessing, reports, the DCGAN pool), so memory holds one file at a time."""
     from tqdm import tqdm
 
+    t = cohort.table
+    idx = range(len(t)) if rows is None else [int(i) for i in rows]
+    where: dict[str, list[tuple[int, int]]] = {}
+    for i in idx:
+        where.setdefault(str(t["path"].iat[i]), []).append((i, int(t["frame"].iat[i])))
+    for rel, slots in tqdm(where.items(), desc=desc, unit="file", disable=not progress, leave=False):
+        path = cohort.data_dir / rel
+        frames = sorted({f for _, f in slots})
+
+        def read(path=path, frames=frames):
+            ds = dicom._dcmread(path)
+            info = dicom._check_header(ds, path, cohort.shape)
+            return dict(zip(frames, (px for px, _ in dicom._decode(ds, info, frames))))
+
+        decoded = dicom._guarded(path, read)
+        for i, frame in slots:
+            yield i, decoded[frame]
+
+
+def load_all(cohort: Cohort, *, progress: bool = True) -> np.ndarray:
+    """Every image of the table, in table order: float32 array (n, rows, cols) of raw counts."""
     t = cohort.table
     if not len(t):
         raise DataError(f"{cohort.data_dir}: the cohort table is empty")
@@ -317,13 +369,8 @@ def load_all(cohort: Cohort, *, progress: bool = True) -> np.ndarray:
         raise DataError(f"{cohort.data_dir}: images of different sizes {sorted(shapes)} cannot be stacked")
     rows, cols = shapes.pop()
     out = np.empty((len(t), rows, cols), np.float32)
-    where: dict[str, list[tuple[int, int]]] = {}
-    for i, (rel, frame) in enumerate(zip(t["path"], t["frame"])):
-        where.setdefault(rel, []).append((i, int(frame)))
-    for rel, slots in tqdm(where.items(), desc="loading", unit="file", disable=not progress):
-        _, images = dicom.read_nm(cohort.data_dir / rel, shape=cohort.shape)   # each file decoded once
-        for i, frame in slots:
-            out[i] = images[frame].pixels
+    for i, px in iter_pixels(cohort, progress=progress, desc="loading"):
+        out[i] = px
     return out
 
 

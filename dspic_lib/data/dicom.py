@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..vocab import VIEWS
 
-VIEWS = ("anterior", "posterior")
 WHOLE_BODY_SHAPE = (1024, 256)       # rows x cols of the paper's scans (Siemens ECAM whole body)
 PIXEL_SPACING_MM = 2.4
 
@@ -78,17 +78,20 @@ def _fail(path: Path, problem: str) -> DataError:
     return DataError(f"{Path(path).name}: {problem}")
 
 
-def _dcmread(path: Path):
+def _dcmread(path: Path, data: bytes | None = None):
+    """Parse ``path`` (or its ``data``, already read by the caller, so each file is read once)."""
+    import io
+
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     path = Path(path)
-    if not path.is_file():
+    if data is None and not path.is_file():
         raise _fail(path, "no such file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pydicom.dcmread(path)
+            return pydicom.dcmread(io.BytesIO(data) if data is not None else path)
     except InvalidDicomError:
         raise _fail(path, "not a DICOM file (no 'DICM' preamble and no readable header)") from None
     except Exception as err:  # pydicom raises many kinds for damaged files
@@ -231,35 +234,46 @@ def _check_header(ds, path: Path, shape: tuple[int, int] | None) -> NMFile:
                   notes=tuple(notes))
 
 
-def _decode(ds, info: NMFile) -> list[tuple[np.ndarray, tuple[str, ...]]]:
+def _check_decoder(ds, info: NMFile) -> None:
     from pydicom.pixels import get_decoder
 
     path, ts = info.path, ds.file_meta.TransferSyntaxUID
-    if ts.is_compressed:
+    if not ts.is_compressed:
+        return
+    try:
+        decoder = get_decoder(ts)
+    except NotImplementedError:
+        raise _fail(path, f"no decoder exists for transfer syntax {ts.name} ({ts})") from None
+    if not decoder.is_available:
         try:
-            decoder = get_decoder(ts)
-        except NotImplementedError:
-            raise _fail(path, f"no decoder exists for transfer syntax {ts.name} ({ts})") from None
-        if not decoder.is_available:
-            try:
-                missing = "; ".join(str(m) for m in decoder.missing_dependencies)
-            except Exception:
-                missing = ""
-            raise _fail(path, f"no decoder installed for {ts.name} ({missing or 'plugins missing'})")
+            missing = "; ".join(str(m) for m in decoder.missing_dependencies)
+        except Exception:
+            missing = ""
+        raise _fail(path, f"no decoder installed for {ts.name} ({missing or 'plugins missing'})")
+
+
+def _decode_frame(ds, info: NMFile, frame: int) -> np.ndarray:
+    """The stored values of one frame, decoded alone (pydicom decodes only the frame asked for, in
+    native and in encapsulated transfer syntaxes alike)."""
+    from pydicom.pixels import pixel_array
+
+    ts = ds.file_meta.TransferSyntaxUID
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            raw = ds.pixel_array
+            raw = pixel_array(ds, index=frame if info.n_frames > 1 else None)
     except Exception as err:
         kind = "corrupt compressed pixel data" if ts.is_compressed else "pixel data does not match the header"
         detail = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
-        raise _fail(path, f"{kind} ({ts.name}): {detail[:300]}") from None
+        raise _fail(info.path, f"{kind} ({ts.name}): {detail[:300]}") from None
     raw = np.asarray(raw)
-    if raw.ndim == 2:
-        raw = raw[None]
-    if raw.shape != (info.n_frames, info.rows, info.cols):
-        raise _fail(path, f"decoded pixel data has shape {raw.shape}, header says "
-                          f"{(info.n_frames, info.rows, info.cols)}")
+    if raw.shape != (info.rows, info.cols):
+        raise _fail(info.path, f"decoded frame {frame} has shape {raw.shape}, header says "
+                               f"{(info.rows, info.cols)}")
+    return raw
+
+
+def _rescale(ds, path: Path) -> tuple[float, float]:
     slope, intercept = _get(ds, "RescaleSlope", 1), _get(ds, "RescaleIntercept", 0)
     try:
         slope, intercept = float(slope), float(intercept)
@@ -267,9 +281,17 @@ def _decode(ds, info: NMFile) -> list[tuple[np.ndarray, tuple[str, ...]]]:
         raise _fail(path, f"unreadable RescaleSlope/RescaleIntercept {slope!r}/{intercept!r}") from None
     if not (np.isfinite(slope) and np.isfinite(intercept)) or slope == 0:
         raise _fail(path, f"unusable rescale slope {slope} / intercept {intercept}")
+    return slope, intercept
+
+
+def _decode(ds, info: NMFile, frames=None) -> list[tuple[np.ndarray, tuple[str, ...]]]:
+    """Counts (float32) and notes of the ``frames`` asked for (default: all), each decoded once."""
+    path = info.path
+    _check_decoder(ds, info)
+    slope, intercept = _rescale(ds, path)
     out = []
-    for k in range(info.n_frames):
-        counts = raw[k].astype(np.float32)
+    for k in range(info.n_frames) if frames is None else frames:
+        counts = _decode_frame(ds, info, k).astype(np.float32)
         if slope != 1 or intercept != 0:
             counts = counts * np.float32(slope) + np.float32(intercept)
         notes = list(info.notes)
@@ -305,12 +327,13 @@ def read_header(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_
 
 
 def read_nm(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAPE,
-            ) -> tuple[NMFile, list[NMImage]]:
-    """Read a whole-body NM file: its header summary and one :class:`NMImage` per frame (view)."""
+            data: bytes | None = None) -> tuple[NMFile, list[NMImage]]:
+    """Read a whole-body NM file: its header summary and one :class:`NMImage` per frame (view).
+    ``data``: the file's bytes when the caller has read them already."""
     path = Path(path)
 
     def read():
-        ds = _dcmread(path)
+        ds = _dcmread(path, data)
         info = _check_header(ds, path, shape)
         return info, [NMImage(path=path, frame=k, view=info.views[k], pixels=px, notes=notes)
                       for k, (px, notes) in enumerate(_decode(ds, info))]
@@ -320,11 +343,17 @@ def read_nm(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAP
 
 def read_frame(path: str | Path, frame: int = 0, *,
                shape: tuple[int, int] | None = WHOLE_BODY_SHAPE) -> np.ndarray:
-    """The float32 counts of one frame of a file."""
-    _, images = read_nm(path, shape=shape)
-    if not 0 <= frame < len(images):
-        raise _fail(Path(path), f"has {len(images)} frame(s), frame {frame} was asked for")
-    return images[frame].pixels
+    """The float32 counts of one frame of a file; only that frame is decoded."""
+    path = Path(path)
+
+    def read():
+        ds = _dcmread(path)
+        info = _check_header(ds, path, shape)
+        if not 0 <= frame < info.n_frames:
+            raise _fail(path, f"has {info.n_frames} frame(s), frame {frame} was asked for")
+        return _decode(ds, info, [frame])[0][0]
+
+    return _guarded(path, read)
 
 
 # --------------------------------------------------------------------------------------- writing

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+from ..vocab import CLASSES, DISEASES
 
-DISEASES = ("metastasis", "arthritis")
 SHAPE_TYPES = ("rectangle", "polygon")
-CLASSES = ("N", "M", "A", "M&A")
 LABELME_VERSION = "5.4.1"
 EDGE_TOLERANCE = 1.0   # pixels a point may lie outside the image (LabelMe's drag can overshoot)
 

@@ -11,7 +11,7 @@ from scipy import ndimage
 from ..paper import targets
 from . import dicom
 from .cohort import Cohort
-from .labelme import CLASSES, DISEASES
+from ..vocab import CLASSES, DISEASES
 
 
 def class_counts(cohort: Cohort) -> pd.DataFrame:

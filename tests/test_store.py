@@ -1,0 +1,174 @@
+"""The result store: keys follow code, data and arguments; writes are atomic; each frame decoded once."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from dspic_lib import store as store_mod
+from dspic_lib.errors import ConfigError
+from dspic_lib.store import Store, module_closure
+
+
+def _edited(monkeypatch, module: str):
+    """Pretend that ``module``'s source changed (as an edit of the file would)."""
+    real = store_mod._read_source
+    monkeypatch.setattr(store_mod, "_read_source",
+                        lambda name: real(name) + (b"\n# edited\n" if name == module else b""))
+
+
+def _preprocess_key(st):
+    from dspic_lib import preprocess
+    return st.key("preprocessed", {"shape": [8, 2]}, code=[preprocess.preprocess_cohort], data="abc")
+
+
+def _gan_key(st):
+    from dspic_lib import gan
+    return st.key("gan.class", {"label": "M"}, code=[gan.train_class], data="abc")
+
+
+def _sweep_key(st):
+    from dspic_lib import augment
+    return st.key("augment.sweep", {"seed": 0}, code=[augment.select_parameters], data="abc")
+
+
+def test_the_closure_is_found_from_the_imports_not_listed(tmp_path):
+    pre = module_closure("dspic_lib.preprocess")
+    # preprocessing imports the cohort reader inside a function, which imports dicom: both found
+    assert {"dspic_lib.preprocess", "dspic_lib.data.cohort", "dspic_lib.data.dicom"} <= set(pre)
+    assert "dspic_lib.gan" not in pre and "dspic_lib.models.zoo" not in pre
+    # the DCGAN pool of a transferred class calls the augmentation functions
+    assert "dspic_lib.augment" in module_closure("dspic_lib.gan")
+    # the sweep's folds come from split.py
+    assert "dspic_lib.split" in module_closure("dspic_lib.augment")
+    assert all(m == "dspic_lib" or m.startswith("dspic_lib.") for m in pre)   # notebooks are never in it
+    with pytest.raises(ConfigError, match="not a dspic_lib module"):
+        module_closure("numpy")
+
+
+@pytest.mark.parametrize("edited, invalidates", [
+    # decoding changes the pixels; what is computed from pixels downstream sees them in its data key
+    ("dspic_lib.data.dicom", {"preprocessed"}),
+    ("dspic_lib.augment", {"gan.class", "augment.sweep"}),
+    ("dspic_lib.preprocess", {"preprocessed"}),
+    ("dspic_lib.models.zoo", set()),
+    ("dspic_lib.plots", set()),
+])
+def test_editing_a_module_invalidates_exactly_what_depends_on_it(tmp_path, monkeypatch, edited, invalidates):
+    st = Store(tmp_path)
+    makers = {"preprocessed": _preprocess_key, "gan.class": _gan_key, "augment.sweep": _sweep_key}
+    before = {name: make(st).digest for name, make in makers.items()}
+    _edited(monkeypatch, edited)
+    after = {name: make(st).digest for name, make in makers.items()}
+    assert {name for name in makers if before[name] != after[name]} == invalidates
+
+
+def test_a_notebooks_prose_is_not_part_of_any_key(tmp_path, root):
+    st = Store(tmp_path)
+    modules = set(_preprocess_key(st).modules) | set(_gan_key(st).modules) | set(_sweep_key(st).modules)
+    files = {store_mod._module_file(m).resolve() for m in modules}
+    assert not any((root / "notebooks") in f.parents for f in files)
+    assert all(store_mod.PACKAGE_DIR in f.parents for f in files)
+
+
+def test_arguments_data_and_environment_are_part_of_the_key(tmp_path, monkeypatch):
+    from dspic_lib import preprocess
+    st = Store(tmp_path)
+    k = st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1")
+    assert k.digest == st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1").digest
+    assert k.digest != st.key("x", {"a": 2, "X": np.arange(4)}, code=[preprocess], data="d1").digest
+    assert k.digest != st.key("x", {"a": 1, "X": np.arange(5)}, code=[preprocess], data="d1").digest
+    assert k.digest != st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d2").digest
+    monkeypatch.setattr(store_mod, "environment", lambda uses_tensorflow: {"numpy": "0.0"})
+    assert k.digest != st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1").digest
+    assert set(k.env) == {"python", "numpy", "tensorflow", "keras", "device"}
+
+
+def test_an_exception_inside_a_write_leaves_no_entry_and_no_temporary_folder(tmp_path):
+    from dspic_lib import preprocess
+    st = Store(tmp_path)
+    key = st.key("x", {}, code=[preprocess])
+    with pytest.raises(RuntimeError):
+        with st.writing(key) as folder:
+            (folder / "half.npy").write_bytes(b"12")
+            raise RuntimeError("interrupted")
+    assert st.get(key) is None and not st.leftovers() and not st.entries()
+    entry = st.get_or_compute(key, lambda f: (f / "a.txt").write_text("done"))
+    assert entry.file("a.txt").read_text() == "done" and st.get(key).id == key.id
+
+
+KILLED = """
+import os, sys
+from dspic_lib import preprocess
+from dspic_lib.store import Store
+st = Store(sys.argv[1])
+key = st.key("x", {}, code=[preprocess])
+if st.get(key) is None:
+    with st.writing(key) as folder:
+        (folder / "half.npy").write_bytes(b"12")
+        if sys.argv[2] == "kill":
+            os._exit(9)            # killed midway: no exception handler runs
+        (folder / "all.npy").write_bytes(b"1234")
+print(st.get(key).id)
+"""
+
+
+def test_a_killed_write_leaves_no_entry_and_the_next_run_completes_it(tmp_path):
+    run = lambda how: subprocess.run([sys.executable, "-c", KILLED, str(tmp_path), how],
+                                     capture_output=True, text=True)
+    assert run("kill").returncode == 9
+    st = Store(tmp_path)
+    assert not st.entries() and len(st.leftovers()) == 1       # only a hidden temporary folder
+    done = run("finish")
+    assert done.returncode == 0, done.stderr
+    entry = st.find(done.stdout.strip())
+    assert {p.name for p in entry.path.iterdir()} == {"half.npy", "all.npy", "entry.json"}
+    left = st.leftovers()
+    assert len(left) == 1 and st.prune() == left           # prune deletes the interrupted write
+    assert not st.leftovers() and st.entries()
+
+
+def test_entries_say_what_made_them_and_prune_removes_stale_ones(tmp_path, monkeypatch):
+    from dspic_lib import preprocess
+    st = Store(tmp_path)
+    key = st.key("x", {"shape": [2, 3]}, code=[preprocess], data="d", profile="smoke")
+    entry = st.get_or_compute(key, lambda f: (f / "a.txt").write_text("x"))
+    info = json.loads((entry.path / "entry.json").read_text())
+    assert info["args"] == {"shape": [2, 3]} and info["profile"] == "smoke" and info["data"] == "d"
+    assert "dspic_lib.data.dicom" in info["modules"] and info["created"]
+    assert st.prune(dry_run=True) == []                  # current: kept
+    _edited(monkeypatch, "dspic_lib.data.dicom")
+    assert entry.stale() and st.prune() == [entry.path] and not entry.path.exists()
+
+
+def test_a_cold_scan_and_preprocess_decode_each_frame_of_each_file_exactly_once(tmp_path, monkeypatch):
+    from dspic_lib.config import get_profile
+    from dspic_lib.data import dicom, phantom
+    from dspic_lib.preprocess import scan_preprocessed
+
+    prof = get_profile("smoke", use_env=False)
+    folder = tmp_path / "smoke"
+    phantom.generate(folder, phantom.PhantomConfig(n_patients=prof.n_patients, seed=0), workers=1,
+                     progress=False)
+    decoded: Counter = Counter()
+    real = dicom._decode_frame
+
+    def counting(ds, info, frame):
+        decoded[(info.path.name, frame)] += 1
+        return real(ds, info, frame)
+
+    monkeypatch.setattr(dicom, "_decode_frame", counting)
+    cohort, pre = scan_preprocessed(folder, (prof.rows, prof.cols), store=tmp_path / "store")
+    frames = set(zip(cohort.table["path"].map(lambda p: p.rsplit("/", 1)[-1]), cohort.table["frame"]))
+    assert len(cohort.table) == 2 * prof.n_patients and len(pre) == len(cohort.table)
+    assert set(decoded) == frames and set(decoded.values()) == {1}
+    assert any(f > 0 for _, f in frames)                 # two-frame files are among them
+    # a second time nothing is decoded for preprocessing (the scan still reads the pixels it reports)
+    decoded.clear()
+    again = scan_preprocessed(folder, (prof.rows, prof.cols), store=tmp_path / "store")[1]
+    assert set(decoded.values()) == {1} and again.store_id == pre.store_id
+    np.testing.assert_array_equal(again.X, pre.X)
