@@ -16,6 +16,7 @@ from .errors import DspicError
 SUBCOMMAND_MODULES = [
     "dspic_lib.cli_book",
     "dspic_lib.data.cli",
+    "dspic_lib.cli_store",
     "dspic_lib.bench",
 ]
 

@@ -108,11 +108,9 @@ def load_d1(profile: Profile, data_dir: str | Path | None = None, *, cohort=None
     shape = (profile.rows, profile.cols)
     if cohort is None:
         folder = cohort_mod.ensure_cohort(profile, data_dir)
-        cohort, pre = scan_preprocessed(folder, shape, store=st if use_cache else None)
-        if not use_cache:
-            pre = preprocess_cohort(cohort, shape, use_cache=False)
+        cohort, pre = scan_preprocessed(folder, shape, store=st, profile=profile.name, use_cache=use_cache)
     else:
-        pre = preprocess_cohort(cohort, shape, use_cache=use_cache, store=st)
+        pre = preprocess_cohort(cohort, shape, use_cache=use_cache, store=st, profile=profile.name)
     t = cohort.table.reset_index(drop=True)
     meta = pd.DataFrame({
         "image": [f"{p}/{v}" for p, v in zip(t["patient"].astype(str), t["view"].astype(str))],

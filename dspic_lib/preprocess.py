@@ -107,12 +107,12 @@ def _name(row) -> str:
     return str(row["path"]) + (f" (frame {int(row['frame'])})" if int(row.get("frame", 0) or 0) else "")
 
 
-def _key(cohort, shape: Sequence[int], store: Store):
+def _key(cohort, shape: Sequence[int], store: Store, profile: str | None = None):
     t = cohort.table
     layout = fingerprint(t["path"].astype(str).tolist(), t["frame"].astype(int).tolist(),
                          [[les.box for les in lesions] for lesions in t["lesions"]])
     return store.key("preprocessed", {"shape": [int(shape[0]), int(shape[1])], "rows": layout},
-                     code=[preprocess_cohort], data=cohort.fingerprint or None)
+                     code=[preprocess_cohort], data=cohort.fingerprint or None, profile=profile)
 
 
 def _assemble(cohort, shape, images: dict[int, np.ndarray], X: np.ndarray | None = None) -> Preprocessed:
@@ -134,7 +134,7 @@ def _assemble(cohort, shape, images: dict[int, np.ndarray], X: np.ndarray | None
 
 def preprocess_cohort(cohort, shape: Sequence[int], *, store: Store | str | Path | None = None,
                       use_cache: bool = True, progress: bool = False,
-                      decoded: dict | None = None) -> Preprocessed:
+                      decoded: dict | None = None, profile: str | None = None) -> Preprocessed:
     """Preprocess every image of ``cohort`` to ``shape`` (rows, cols), through the result store.
 
     ``store``: where the arrays are kept (default: ``DSPIC_HOME/store``; chapters pass their profile's).
@@ -147,7 +147,7 @@ def preprocess_cohort(cohort, shape: Sequence[int], *, store: Store | str | Path
         raise DataError(f"{cohort.data_dir}: the cohort table is empty")
     shape = (int(shape[0]), int(shape[1]))
     st = as_store(store)
-    key = _key(cohort, shape, st) if use_cache else None
+    key = _key(cohort, shape, st, profile) if use_cache else None
     if key is not None and (entry := st.get(key)) is not None:
         return _read_entry(entry, cohort, shape)
 
@@ -171,7 +171,7 @@ def preprocess_cohort(cohort, shape: Sequence[int], *, store: Store | str | Path
 
 
 def scan_preprocessed(data_dir, shape: Sequence[int], *, store: Store | str | Path | None = None,
-                      progress: bool = False, **scan_kw):
+                      progress: bool = False, profile: str | None = None, use_cache: bool = True, **scan_kw):
     """Scan a data folder and preprocess it to ``shape`` in the same pass: each frame is decoded once
     for both. Returns ``(cohort, preprocessed)``."""
     from .data.cohort import scan
@@ -186,7 +186,8 @@ def scan_preprocessed(data_dir, shape: Sequence[int], *, store: Store | str | Pa
             pass      # a constant image: the scan reports it and leaves it out of the table
 
     cohort = scan(data_dir, on_pixels=keep, progress=progress, **scan_kw)
-    return cohort, preprocess_cohort(cohort, shape, store=store, decoded=decoded)
+    return cohort, preprocess_cohort(cohort, shape, store=store, decoded=decoded, profile=profile,
+                                     use_cache=use_cache)
 
 
 def _write_entry(folder: Path, p: Preprocessed) -> None:

@@ -151,8 +151,11 @@ def _version(dist: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _device() -> str:
-    from ._tf import tf
+    # imported by name, not with an import statement: the store's own question to TensorFlow must not
+    # put TensorFlow into the closure of every computation that uses the store
+    import importlib
 
+    tf = importlib.import_module(f"{PACKAGE}._tf").tf
     return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
 
 

@@ -5,7 +5,6 @@ Only text to show beside the rows read from the built models; the models are bui
 """
 from __future__ import annotations
 
-from ..options import look_up_option
 
 TABLE3 = [  # (layer, configuration)
     ("Convolution", "11 × 11, 96, S=4, P=2"),
@@ -56,8 +55,3 @@ PAPER_ROWS = {
     "dSPIC-AM-nopool": _table3("AM", pooling=False),   # Table 9: "removing two pooling layers"
 }
 
-
-def paper_rows(name: str) -> list[str]:
-    """The cells the paper prints for a registered model, top to bottom."""
-    look_up_option(name, PAPER_ROWS, what="model")
-    return list(PAPER_ROWS[name])
