@@ -1,6 +1,7 @@
-"""pyproject.toml and environment.yml must pin the same versions; Jupyter Book must stay 1.x."""
+"""pyproject.toml, environment.yml and the locks must agree; the venv is the lock; Jupyter Book stays 1.x."""
 import re
 import tomllib
+from importlib import metadata
 
 import yaml
 
@@ -14,8 +15,22 @@ def _pins(lines):
     return out
 
 
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _project_pins(root, extras=True):
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"]) + (project["optional-dependencies"]["test"] if extras else [])
+    return deps
+
+
+def _lock(path):
+    return {_norm(k): v for k, v in _pins(path.read_text().splitlines()).items()}
+
+
 def test_pins_agree(root):
-    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = _project_pins(root)
     assert all("==" in d for d in deps), [d for d in deps if "==" not in d]
     py = _pins(deps)
     env = yaml.safe_load((root / "environment.yml").read_text())
@@ -28,3 +43,19 @@ def test_jupyter_book_is_1x(root):
     deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
     version = _pins(deps)["jupyter-book"]
     assert version.split(".")[0] == "1"
+
+
+def test_the_locks_hold_every_pin_and_the_runtime_lock_is_the_test_lock_minus_the_test_extra(root):
+    runtime, test = _lock(root / "requirements.lock"), _lock(root / "requirements-test.lock")
+    for lock, deps in ((runtime, _project_pins(root, extras=False)), (test, _project_pins(root))):
+        for name, version in _pins(deps).items():
+            assert lock.get(_norm(name)) == version, f"{name}=={version} is not in the lock (run make lock)"
+    assert {k: v for k, v in test.items() if k in runtime} == runtime
+
+
+def test_the_environment_is_exactly_the_test_lock(root):
+    """`make test` installs requirements-test.lock with --no-deps: nothing more, nothing other."""
+    lock = _lock(root / "requirements-test.lock")
+    installed = {_norm(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    installed = {k: v for k, v in installed.items() if k not in {"pip", "dspic-book"}}
+    assert installed == lock

@@ -1,0 +1,177 @@
+"""Execute the chapters with papermill and render the book with Jupyter Book 1.x.
+
+``notebooks/NN_topic.py`` (jupytext percent format) is the source of truth. ``dspic book`` converts
+each to a notebook, executes it with papermill into ``book/executed/`` with the profile's parameters
+injected, then runs ``jupyter-book build -W --keep-going`` with execution off. A raising cell stops
+the build with a non-zero exit naming the notebook and the cell.
+
+``dspic book --store-reference`` re-executes the chapters under their default parameters (the
+``smoke`` profile) and writes the paired ``notebooks/NN_topic.ipynb`` that nbval checks in CI.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from .errors import BuildError, ConfigError
+from .paths import executed_dir, notebooks_dir, repo_root
+
+KERNEL = "python3"
+KERNELSPEC = {"name": KERNEL, "display_name": "Python 3 (ipykernel)", "language": "python"}
+# Chapter 00 reports the wall times of the other chapters, so it is executed after them.
+RUN_LAST = ("00_environment",)
+
+
+def chapter_sources(folder: Path | None = None) -> list[Path]:
+    folder = folder or notebooks_dir()
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.py"))
+
+
+def select(sources: list[Path], only: list[str] | None) -> list[Path]:
+    """Chapters whose stem or two-digit number is in ``only`` (all when empty)."""
+    if not only:
+        return sources
+    chosen = []
+    for name in only:
+        hits = [p for p in sources if p.stem == name or p.stem.split("_", 1)[0] == name]
+        if not hits:
+            raise ConfigError(f"unknown chapter {name!r}; valid: {', '.join(p.stem for p in sources)}")
+        chosen.extend(h for h in hits if h not in chosen)
+    return [p for p in sources if p in chosen]
+
+
+def execution_order(sources: list[Path]) -> list[Path]:
+    return sorted(sources, key=lambda p: (p.stem in RUN_LAST, p.stem))
+
+
+def read_source(py: Path) -> nbformat.NotebookNode:
+    nb = jupytext.read(py)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    return nb
+
+
+def execute_chapter(py: Path, output: Path, parameters: dict) -> float:
+    """Execute one chapter with papermill; return its wall time. Raise BuildError on a failing cell."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    source_nb = output.with_suffix(".source.ipynb")
+    nbformat.write(read_source(py), source_nb)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(source_nb), str(output), parameters=parameters, kernel_name=KERNEL,
+            cwd=str(py.parent), progress_bar=False, log_output=False,
+        )
+    except PapermillExecutionError as err:
+        number, excerpt = _failing_cell(output)
+        raise BuildError(
+            f"{py.name}: code cell {number} raised {err.ename}: {err.evalue}\n"
+            f"  the cell:\n{excerpt}  executed notebook with the traceback: {output}"
+        ) from None
+    finally:
+        source_nb.unlink(missing_ok=True)
+    _hide_default_parameters(output)
+    return time.perf_counter() - start
+
+
+def _hide_default_parameters(notebook: Path) -> None:
+    """The book shows the parameters papermill injected, not the defaults they replaced."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, notebook)
+
+
+def _failing_cell(notebook: Path, lines: int = 6) -> tuple[int | None, str]:
+    """Position among the code cells of the source, and the first lines, of the cell that raised."""
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except (OSError, ValueError):
+        return None, "    (not available)\n"
+    code = [c for c in nb.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+    for number, cell in enumerate(code, 1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            source = cell.source.splitlines()
+            more = ["    ..."] if len(source) > lines else []
+            return number, "\n".join(["    " + s for s in source[:lines]] + more) + "\n"
+    return None, "    (not available)\n"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo_root(),
+                             capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=repo_root(), capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def execute_all(parameters: dict, only: list[str] | None, results_dir: Path,
+                out_dir: Path | None = None, sources: list[Path] | None = None) -> dict[str, float]:
+    """Execute the selected chapters (and any chapter never executed) and record their wall times."""
+    out_dir = out_dir or executed_dir()
+    sources = sources if sources is not None else chapter_sources()
+    wanted = set(select(sources, only))
+    missing = {p for p in sources if not (out_dir / f"{p.stem}.ipynb").exists()}
+    if only and missing - wanted:
+        print(f"also executing chapters never executed before: "
+              f"{', '.join(sorted(p.stem for p in missing - wanted))}")
+    todo = execution_order([p for p in sources if p in wanted | missing])
+    log_path = results_dir / "build_log.json"
+    log = json.loads(log_path.read_text()) if log_path.exists() else {}
+    times = log.get("chapters", {})
+    for i, py in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}] {py.stem} ...", flush=True)
+        seconds = execute_chapter(py, out_dir / f"{py.stem}.ipynb", parameters)
+        times[py.stem] = round(seconds, 1)
+        print(f"[{i}/{len(todo)}] {py.stem} done in {seconds:.1f} s", flush=True)
+        results_dir.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(json.dumps(
+            {"chapters": times, "parameters": parameters, "commit": git_commit(),
+             "finished": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=2, sort_keys=True))
+    return times
+
+
+def build_html(root: Path | None = None) -> Path:
+    """Run Jupyter Book on the executed chapters, warnings as errors; return index.html."""
+    root = root or repo_root()
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root),
+           "--path-output", str(root / "book"), "--all", "-W", "-n", "--keep-going"]
+    print("$ jupyter-book build . --path-output book --all -W -n --keep-going", flush=True)
+    proc = subprocess.run(cmd, cwd=root)
+    if proc.returncode != 0:
+        raise BuildError(f"jupyter-book build failed (exit {proc.returncode}); see the warnings above")
+    return root / "book" / "_build" / "html" / "index.html"
+
+
+def store_reference(py: Path, timeout: int = 1200) -> Path:
+    """Execute a chapter with its default (smoke) parameters and write the paired .ipynb for nbval."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = read_source(py)
+    nb.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
+                            resources={"metadata": {"path": str(py.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        raise BuildError(f"{py.name}: a cell raised while storing the reference outputs:\n{err}") from None
+    target = py.with_suffix(".ipynb")
+    for cell in nb.cells:  # keep diffs of the reference small and free of volatile metadata
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, target)
+    return target

@@ -1,0 +1,121 @@
+"""Run profiles: one frozen dataclass, three named instances.
+
+A profile is data, not code: chapters read its fields and never branch on its name.
+Single fields can be overridden with ``DSPIC_<FIELD>`` environment variables (e.g. ``DSPIC_EPOCHS=5``)
+or with ``dspic book --set epochs=5``; the effective profile is printed and stored with every result.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import ConfigError
+from .options import look_up_option
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    n_patients: int            # synthetic cohort size (two views each)
+    rows: int                  # training image height (whole-body axis)
+    cols: int                  # training image width
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    early_stopping_patience: int   # 0 = no early stopping
+    gan_steps: int             # DCGAN training steps per class
+    gan_batch_size: int
+    cv_folds: int
+    cv_repeats: int
+    test_fraction: float
+    seed: int
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.rows, self.cols, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def override(self, **changes: Any) -> "Profile":
+        """Return a copy with some fields changed; values given as strings are converted."""
+        types = {f.name: f.type for f in fields(self)}
+        clean: dict[str, Any] = {}
+        for key, value in changes.items():
+            look_up_option(key, [k for k in types if k != "name"], what="profile field")
+            clean[key] = _convert(key, value, types[key])
+        return dataclasses.replace(self, **clean)
+
+    def __str__(self) -> str:
+        body = ", ".join(f"{k}={v}" for k, v in self.to_dict().items() if k != "name")
+        return f"Profile {self.name!r}: {body}"
+
+
+def _convert(key: str, value: Any, type_name: Any) -> Any:
+    target = {"int": int, "float": float, "str": str}.get(str(type_name), str)
+    if isinstance(value, target) and not isinstance(value, bool):
+        return value
+    try:
+        return target(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"profile field {key!r} expects {target.__name__}, got {value!r}") from None
+
+
+PROFILES: dict[str, Profile] = {
+    # seconds per chapter: nbval, CI, the `make test` book build
+    "smoke": Profile(
+        name="smoke", n_patients=24, rows=128, cols=32, epochs=1, batch_size=4,
+        learning_rate=1e-4, early_stopping_patience=0, gan_steps=20, gan_batch_size=4,
+        cv_folds=2, cv_repeats=1, test_fraction=0.3, seed=0,
+    ),
+    # the full synthetic cohort at reduced resolution: `make book` on a 2-core laptop
+    "cpu": Profile(
+        name="cpu", n_patients=384, rows=256, cols=64, epochs=40, batch_size=32,
+        learning_rate=1e-4, early_stopping_patience=8, gan_steps=1500, gan_batch_size=32,
+        cv_folds=5, cv_repeats=2, test_fraction=0.3, seed=0,
+    ),
+    # Table 4 of the paper: Adam 1e-4, batch 8/16, 300 epochs, 256 x 1024 (cols x rows); needs a GPU
+    "paper": Profile(
+        name="paper", n_patients=384, rows=1024, cols=256, epochs=300, batch_size=16,
+        learning_rate=1e-4, early_stopping_patience=0, gan_steps=20000, gan_batch_size=16,
+        cv_folds=5, cv_repeats=5, test_fraction=0.3, seed=0,
+    ),
+}
+
+
+def profile_names() -> list[str]:
+    return list(PROFILES)
+
+
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Overrides given as DSPIC_<FIELD>=value environment variables."""
+    environ = os.environ if environ is None else environ
+    names = {f.name for f in fields(Profile)} - {"name"}
+    return {k[6:].lower(): v for k, v in environ.items()
+            if k.startswith("DSPIC_") and k[6:].lower() in names}
+
+
+def get_profile(name: str, *, use_env: bool = True, **overrides: Any) -> Profile:
+    """The named profile, with DSPIC_<FIELD> environment overrides and then explicit ones applied."""
+    look_up_option(name, PROFILES, what="profile")
+    changes: dict[str, Any] = env_overrides() if use_env else {}
+    changes.update({k: v for k, v in overrides.items() if v is not None})
+    return PROFILES[name].override(**changes)
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, str]:
+    """Parse ['epochs=5', 'batch_size=8'] from the command line."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected FIELD=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out

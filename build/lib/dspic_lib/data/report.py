@@ -1,0 +1,168 @@
+"""Tables and checks of chapter 01 (the cohort): counts beside the paper's, lesion sites, the leakage check.
+
+Nothing here prints or returns header identifiers: patients appear only as counts.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from ..paper import targets
+from . import dicom
+from .cohort import Cohort
+from ..vocab import CLASSES, DISEASES
+
+
+def class_counts(cohort: Cohort) -> pd.DataFrame:
+    """Images and patients per class, this run beside the paper (Dataset section)."""
+    paper = targets()["cohort"]["classes_images"]
+    t = cohort.table
+    images = t["label"].value_counts().reindex(CLASSES, fill_value=0)
+    patients = t.groupby("label")["patient"].nunique().reindex(CLASSES, fill_value=0)
+    out = pd.DataFrame({
+        "images (this run)": images.astype(int),
+        "images (paper)": pd.Series(paper).reindex(CLASSES).astype(int),
+        "share (this run)": (images / max(len(t), 1)).round(3),
+        "share (paper)": (pd.Series(paper).reindex(CLASSES) / sum(paper.values())).round(3),
+        "patients (this run)": patients.astype(int),
+    })
+    out.index.name = "class"
+    out.loc["total"] = [int(images.sum()), int(sum(paper.values())), 1.0, 1.0, int(t["patient"].nunique())]
+    return out.astype({"images (this run)": int, "images (paper)": int, "patients (this run)": int})
+
+
+def sex_age(cohort: Cohort) -> pd.DataFrame:
+    """One row per patient: sex and age (for Fig. 1)."""
+    t = cohort.table
+    return t.groupby("patient", sort=True)[["sex", "age"]].first().reset_index(drop=True)
+
+
+def sex_counts(cohort: Cohort) -> pd.DataFrame:
+    paper = targets()["cohort"]
+    per_patient = sex_age(cohort)
+    counts = per_patient["sex"].fillna("unknown").value_counts()
+    out = pd.DataFrame({"patients (this run)": [int(counts.get("F", 0)), int(counts.get("M", 0))],
+                        "patients (paper)": [paper["female"], paper["male"]]}, index=["female", "male"])
+    if counts.get("unknown", 0):
+        out.loc["unknown"] = [int(counts["unknown"]), 0]
+    out.index.name = "sex"
+    return out
+
+
+def lesions_long(cohort: Cohort) -> pd.DataFrame:
+    """One row per annotated lesion: class of its image, view, disease, site."""
+    rows = [(r.label, r.view, les.disease, les.site) for r in cohort.table.itertuples() for les in r.lesions]
+    return pd.DataFrame(rows, columns=["label", "view", "disease", "site"])
+
+
+def lesion_sites(cohort: Cohort) -> pd.DataFrame:
+    """Lesions per site and disease (Fig. 2), most frequent first."""
+    long = lesions_long(cohort)
+    table = pd.crosstab(long["site"], pd.Categorical(long["disease"], DISEASES), dropna=False)
+    table.columns.name = None
+    table["total"] = table.sum(axis=1)
+    return table.sort_values(["total"], ascending=False, kind="stable")
+
+
+def top_sites(cohort: Cohort) -> pd.DataFrame:
+    """The paper's most frequent sites (Fig. 2) beside this run's, per disease."""
+    paper = targets()["cohort"]["lesion_sites_top"]
+    long = lesions_long(cohort)
+    rows = []
+    for cls, disease in (("M", "metastasis"), ("A", "arthritis")):
+        want = paper[cls]
+        ranked = long.loc[long["disease"] == disease, "site"].value_counts()
+        rows.append({"disease": disease, "most frequent (paper)": ", ".join(want),
+                     "most frequent (this run)": ", ".join(ranked.index[: len(want)])})
+    return pd.DataFrame(rows).set_index("disease")
+
+
+# --------------------------------------------------------------------------------------- leakage
+def body_features(counts: np.ndarray) -> dict[str, float]:
+    """Non-lesion features measured on one image: total counts, body length, width and area, bladder.
+
+    Measured on 4 x 4 block sums (fast, and coarser than any focal lesion): the body is where the
+    smoothed image exceeds 15 % of its typical in-body level; the bladder is the hottest block of the
+    smoothed image in the midline window at 40-55 % of the body's length."""
+    img = np.asarray(counts, np.float32)
+    k = 4
+    rows_k, cols_k = img.shape[0] // k, img.shape[1] // k
+    small = img[: rows_k * k, : cols_k * k].reshape(rows_k, k, cols_k, k).sum(axis=(1, 3))
+    smooth = ndimage.gaussian_filter(small, 0.75)
+    level = smooth[smooth > smooth.mean()].mean()
+    body = smooth > 0.15 * level
+    rows = np.flatnonzero(body.any(axis=1))
+    cols = np.flatnonzero(body.any(axis=0))
+    top, bottom = (rows[0], rows[-1]) if len(rows) else (0, rows_k - 1)
+    profile = small.sum(axis=0)
+    mid = int(round(float((profile * np.arange(cols_k)).sum() / max(float(profile.sum()), 1e-6))))
+    length = bottom - top + 1
+    r0, r1 = top + int(0.40 * length), top + int(0.55 * length) + 1
+    window = ndimage.gaussian_filter(small, 1.5)[r0:r1, max(mid - 6, 0): mid + 7]
+    return {"total_counts": float(img.sum(dtype=np.float64)), "body_length_px": float(length * k),
+            "body_area_px": float(body.sum() * k * k), "body_width_px": float(len(cols) * k),
+            "bladder_peak": float(window.max()) / (k * k) if window.size else 0.0}
+
+
+def nonlesion_features(cohort: Cohort, *, progress: bool = False) -> pd.DataFrame:
+    """Per image: total counts, bladder peak, body size (measured), age and sex (from the table)."""
+    from tqdm import tqdm
+
+    t = cohort.table
+    feats: list[dict | None] = [None] * len(t)
+    where: dict[str, list[tuple[int, int]]] = {}
+    for i, (rel, frame) in enumerate(zip(t["path"], t["frame"])):
+        where.setdefault(rel, []).append((i, int(frame)))
+    for rel, slots in tqdm(where.items(), desc="features", unit="file", disable=not progress):
+        _, images = dicom.read_nm(cohort.data_dir / rel, shape=cohort.shape)
+        for i, frame in slots:
+            feats[i] = body_features(images[frame].pixels)
+    out = pd.DataFrame(feats, index=t.index)
+    out["age"] = t["age"].astype(float)
+    out["female"] = (t["sex"] == "F").astype(float)
+    out["posterior"] = (t["view"] == "posterior").astype(float)
+    return out
+
+
+def leakage_check(cohort: Cohort, features: pd.DataFrame, *, folds: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Can the class be predicted from non-lesion features? Cross-validated (grouped by patient)
+    logistic regression beside the majority-class baseline: near-equal numbers mean no leak."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedGroupKFold, cross_validate
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    t = cohort.table
+    y = t["label"].to_numpy()
+    if t["patient"].nunique() < 4 or len(set(y)) < 2:
+        return pd.DataFrame({"accuracy": [np.nan, np.nan], "balanced accuracy": [np.nan, np.nan],
+                             "folds": [0, 0]},
+                            index=pd.Index(["logistic regression on non-lesion features",
+                                            "chance: always the most frequent class"], name="model"))
+    X = features.copy()
+    for col in ("total_counts", "bladder_peak", "body_area_px"):
+        X[col] = np.log1p(X[col])
+    X = X.fillna(X.median(numeric_only=True)).to_numpy(float)
+    per_class = pd.Series(y).value_counts()
+    n_splits = int(max(2, min(folds, per_class.min() if per_class.min() >= 2 else folds,
+                              t["patient"].nunique() // 2)))
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    scoring = ["accuracy", "balanced_accuracy"]
+    models = {
+        "logistic regression on non-lesion features": make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=2000)),
+        "chance: always the most frequent class": DummyClassifier(strategy="most_frequent"),
+    }
+    rows = []
+    import warnings
+
+    for name, model in models.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # tiny classes in some folds (M&A) under small cohorts
+            res = cross_validate(model, X, y, groups=t["patient"].to_numpy(), cv=cv, scoring=scoring)
+        rows.append({"model": name, "accuracy": round(float(res["test_accuracy"].mean()), 3),
+                     "balanced accuracy": round(float(res["test_balanced_accuracy"].mean()), 3),
+                     "folds": n_splits})
+    return pd.DataFrame(rows).set_index("model")

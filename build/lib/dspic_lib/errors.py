@@ -1,0 +1,17 @@
+"""The project's own exceptions. Readers and builders raise only these for bad input."""
+
+
+class DspicError(Exception):
+    """Base class: every error the project raises on purpose."""
+
+
+class ConfigError(DspicError, ValueError):
+    """Unknown profile, model or option name, or a bad override value."""
+
+
+class DataError(DspicError, ValueError):
+    """A file or folder that cannot be used as input. The message names the file and the problem."""
+
+
+class BuildError(DspicError, RuntimeError):
+    """A notebook failed while the book was being built."""

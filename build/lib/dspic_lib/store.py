@@ -1,0 +1,409 @@
+"""The one result store: every expensive result of the project, keyed by everything that decides it.
+
+An entry is a folder ``<root>/<name>/<digest>/`` holding the result's files and ``entry.json``, which
+says what made it. The digest hashes
+
+* the computation's **name** and **arguments** (JSON-able values, arrays and tables via
+  :func:`fingerprint`);
+* the **data fingerprint** (a cohort's file contents, or a hash of the arrays it was computed from);
+* the **source of every dspic_lib module the computation depends on**: the transitive import closure
+  of the modules given as ``code``, found by reading their ``import`` statements (including imports
+  inside functions), never listed by hand; editing a chapter's prose or an unrelated module changes
+  nothing, editing ``data/dicom.py`` invalidates everything computed from decoded pixels;
+* the **environment**: Python, NumPy, TensorFlow and Keras versions, and CPU or GPU (asked of
+  TensorFlow only when the closure uses it; other computations run on the CPU whatever the machine).
+
+Writes are atomic: a result is written into a hidden temporary folder beside its final place and
+renamed into place with its ``entry.json`` last, so an interrupted run leaves no half entry; the next
+run finds nothing under that key and computes it again. ``dspic store ls | info KEY | prune`` shows
+and cleans the store.
+
+Why not ``joblib.Memory``: it keys a cached function by that function's own code only (a change in a
+helper it calls, e.g. the DICOM clipping under preprocessing, would not invalidate anything), stores
+results as pickles (this project loads no pickles), and caches return values, not the folders of
+files (weights, CSV, arrays to memory-map) that results here are. ``joblib.hash`` is used: it hashes
+NumPy arrays and nested Python values quickly and stably, which is the part that fits.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, DataError
+
+PACKAGE = "dspic_lib"
+PACKAGE_DIR = Path(__file__).resolve().parent
+ENTRY_FILE = "entry.json"
+TMP_PREFIX = ".tmp-"
+STORE_FORMAT = 1          # bump when the layout of entries changes
+
+
+# ----------------------------------------------------------------------------------- hashing
+def fingerprint(*parts: Any) -> str:
+    """A short, stable hash of arrays, tables, strings, numbers and nested lists/dicts of them."""
+    import joblib
+
+    norm = [np.ascontiguousarray(p) if isinstance(p, np.ndarray) else p for p in parts]
+    return joblib.hash(norm, hash_name="sha1", coerce_mmap=True)[:20]
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of a dspic_lib module (``a.b`` -> ``a/b.py`` or ``a/b/__init__.py``)."""
+    if name != PACKAGE and not name.startswith(PACKAGE + "."):
+        return None
+    parts = name.split(".")[1:]
+    if not parts:
+        return PACKAGE_DIR / "__init__.py"
+    for cand in (PACKAGE_DIR.joinpath(*parts[:-1], parts[-1] + ".py"), PACKAGE_DIR.joinpath(*parts, "__init__.py")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """dspic_lib modules imported anywhere in one module (top level and inside functions)."""
+    return _imports_cached(name, path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=512)
+def _imports_cached(name: str, path: Path, _mtime_ns: int) -> set[str]:
+    is_pkg = path.name == "__init__.py"
+    package = name if is_pkg else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            found.add(mod)
+            found.update(f"{mod}.{a.name}" for a in node.names)   # `from . import gan` imports a module
+    return {m for m in found if _module_file(m) is not None}
+
+
+def _parents(name: str) -> list[str]:
+    """The packages whose ``__init__`` runs when ``name`` is imported."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def module_closure(*roots: str | ModuleType | Callable) -> list[str]:
+    """Every dspic_lib module that the given modules (or the modules of the given functions or
+    classes) import, directly or through one another, sorted; the roots included."""
+    todo = []
+    for root in roots:
+        name = root if isinstance(root, str) else getattr(root, "__name__", None) \
+            if isinstance(root, ModuleType) else getattr(root, "__module__", None)
+        if not name or _module_file(name) is None:
+            raise ConfigError(f"store: {root!r} is not a dspic_lib module or a function of one")
+        todo.append(name)
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(_imports(name, _module_file(name)))
+        todo.extend(p for p in _parents(name) if _module_file(p) is not None)
+    return sorted(seen)
+
+
+def _read_source(name: str) -> bytes:
+    path = _module_file(name)
+    return path.read_bytes() if path is not None else b"<missing>"
+
+
+def code_hash(modules: Iterable[str]) -> str:
+    """Hash of the sources of ``modules`` (a module that no longer exists hashes as missing)."""
+    h = hashlib.sha256()
+    for name in sorted(modules):
+        h.update(name.encode() + b"\0" + _read_source(name) + b"\0")
+    return h.hexdigest()[:20]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _device() -> str:
+    # imported by name, not with an import statement: the store's own question to TensorFlow must not
+    # put TensorFlow into the closure of every computation that uses the store
+    import importlib
+
+    tf = importlib.import_module(f"{PACKAGE}._tf").tf
+    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+
+
+def environment(uses_tensorflow: bool) -> dict[str, str]:
+    """The part of the machine that can change a result: versions, and CPU or GPU."""
+    tf_version = _version("tensorflow-cpu") or _version("tensorflow") or "none"
+    return {"python": platform.python_version(), "numpy": np.__version__, "tensorflow": tf_version,
+            "keras": _version("keras") or "none", "device": _device() if uses_tensorflow else "cpu"}
+
+
+# ------------------------------------------------------------------------------------- keys
+@dataclass(frozen=True)
+class Key:
+    """What decides one result. ``id`` (``name/digest``) names its folder in the store."""
+
+    name: str
+    args: dict
+    data: str | None
+    modules: tuple[str, ...]
+    code: str
+    env: dict
+    profile: str | None = None
+
+    @property
+    def digest(self) -> str:
+        return fingerprint(STORE_FORMAT, self.name, _jsonable(self.args), self.data, self.code, self.env)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}/{self.digest}"
+
+    def describe(self) -> dict:
+        return {"name": self.name, "digest": self.digest, "args": _jsonable(self.args), "data": self.data,
+                "modules": list(self.modules), "code": self.code, "env": self.env, "profile": self.profile}
+
+
+def _jsonable(value: Any) -> Any:
+    """Arguments as they are recorded: arrays and tables by their fingerprint."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return f"fingerprint:{fingerprint(value)}"
+
+
+def _check_name(name: str) -> str:
+    ok = name and all(part and all(c.isalnum() or c in "._-" for c in part) for part in name.split("/"))
+    if not ok or name.startswith(".") or "/." in name:
+        raise ConfigError(f"store: entry name {name!r} must be letters, digits, '.', '_', '-' and '/'")
+    return name
+
+
+# ------------------------------------------------------------------------------------ entries
+@dataclass(frozen=True)
+class Entry:
+    """A finished result: its folder and what made it."""
+
+    path: Path
+    info: dict
+
+    @property
+    def id(self) -> str:
+        return f"{self.info['name']}/{self.info['digest']}"
+
+    def file(self, name: str) -> Path:
+        p = self.path / name
+        if not p.exists():
+            raise DataError(f"store entry {self.id}: missing file {name} (delete {self.path} to recompute)")
+        return p
+
+    def size(self) -> int:
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    def stale(self) -> bool:
+        """True when the code or environment recorded for the entry is no longer the current one, so no
+        lookup can reach it again."""
+        env = environment(uses_tensorflow=False)      # versions only; the device cannot change here
+        same_env = {k: v for k, v in env.items() if k != "device"} == \
+            {k: v for k, v in self.info["env"].items() if k != "device"}
+        return not same_env or code_hash(self.info["modules"]) != self.info["code"]
+
+
+class Store:
+    """A folder of entries. ``Store(root)``; the book's store is ``<results_dir>/store``."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # -- keys
+    def key(self, name: str, args: dict | None = None, *, code: Iterable, data: str | None = None,
+            profile: str | None = None) -> Key:
+        """The key of computation ``name`` with ``args`` on ``data``, run by the modules of ``code``."""
+        modules = tuple(module_closure(*code))
+        uses_tf = f"{PACKAGE}._tf" in modules
+        return Key(_check_name(name), dict(args or {}), data, modules, code_hash(modules),
+                   environment(uses_tf), profile)
+
+    # -- reading
+    def path_of(self, key: Key) -> Path:
+        return self.root / key.name / key.digest
+
+    def get(self, key: Key) -> Entry | None:
+        folder = self.path_of(key)
+        info_file = folder / ENTRY_FILE
+        if not info_file.is_file():
+            return None
+        try:
+            info = json.loads(info_file.read_text())
+        except (OSError, ValueError):
+            return None      # unreadable: treated as absent and replaced by the next write
+        return Entry(folder, info)
+
+    # -- writing
+    @contextlib.contextmanager
+    def writing(self, key: Key) -> Iterator[Path]:
+        """Yield an empty temporary folder to write the result into; on success it becomes the entry,
+        on an exception it is removed. A process killed inside leaves only a hidden ``.tmp-`` folder,
+        which lookups ignore and :meth:`prune` deletes."""
+        final = self.path_of(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f"{TMP_PREFIX}{key.digest}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        started = time.perf_counter()
+        try:
+            yield tmp
+            info = key.describe()
+            info.update(created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        seconds=round(time.perf_counter() - started, 3), store_format=STORE_FORMAT)
+            (tmp / ENTRY_FILE).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+            if final.exists():
+                shutil.rmtree(final)          # an unreadable earlier entry of the same key
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if not (final / ENTRY_FILE).exists():    # not another process that finished first
+                    raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def get_or_compute(self, key: Key, compute: Callable[[Path], None]) -> Entry:
+        """The entry of ``key``, computing it with ``compute(folder)`` when it is missing."""
+        entry = self.get(key)
+        if entry is None:
+            with self.writing(key) as folder:
+                compute(folder)
+            entry = self.get(key)
+        return entry
+
+    # -- maintenance
+    def entries(self) -> list[Entry]:
+        out = []
+        for info_file in sorted(self.root.glob(f"*/*/{ENTRY_FILE}")) + sorted(self.root.glob(f"*/*/*/{ENTRY_FILE}")):
+            if any(part.startswith(".") for part in info_file.relative_to(self.root).parts):
+                continue
+            try:
+                out.append(Entry(info_file.parent, json.loads(info_file.read_text())))
+            except (OSError, ValueError):
+                continue
+        return out
+
+    def find(self, prefix: str) -> Entry:
+        """The entry whose id or digest starts with ``prefix`` (unique)."""
+        hits = [e for e in self.entries() if e.id.startswith(prefix) or e.info["digest"].startswith(prefix)]
+        if len(hits) != 1:
+            raise ConfigError(f"store {self.root}: {len(hits)} entries match {prefix!r}"
+                              + ("" if hits else "; see `dspic store ls`"))
+        return hits[0]
+
+    def leftovers(self) -> list[Path]:
+        """Temporary folders of interrupted writes."""
+        return sorted(p for p in self.root.glob(f"*/{TMP_PREFIX}*")) + \
+            sorted(p for p in self.root.glob(f"*/*/{TMP_PREFIX}*"))
+
+    def prune(self, *, older_than_days: float | None = None, everything: bool = False,
+              dry_run: bool = False) -> list[Path]:
+        """Remove interrupted writes, stale entries (made by other code or another environment) and,
+        if asked, entries older than ``older_than_days`` or all of them. Returns what was (or would be)
+        removed."""
+        now = time.time()
+        doomed = list(self.leftovers())
+        for e in self.entries():
+            age_days = (now - (e.path / ENTRY_FILE).stat().st_mtime) / 86400
+            if everything or e.stale() or (older_than_days is not None and age_days > older_than_days):
+                doomed.append(e.path)
+        if not dry_run:
+            for p in doomed:
+                shutil.rmtree(p, ignore_errors=True)
+        return doomed
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def age_text(created: str) -> str:
+    try:
+        then = datetime.fromisoformat(created)
+    except ValueError:
+        return "?"
+    s = (datetime.now(timezone.utc) - then).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            return f"{s / size:.0f} {unit}"
+    return f"{s:.0f} s"
+
+
+def for_results(results_dir: str | Path) -> Store:
+    """The store of a results folder (``<results_dir>/store``)."""
+    return Store(Path(results_dir) / "store")
+
+
+def default_store() -> Store:
+    """``DSPIC_HOME/store``: for results computed outside a profile's results folder."""
+    from .paths import home
+
+    return Store(home() / "store")
+
+
+def as_store(store: "Store | str | Path | None", results_dir: str | Path | None = None) -> Store:
+    """``store`` as a :class:`Store`; else the store of ``results_dir``; else :func:`default_store`."""
+    if isinstance(store, Store):
+        return store
+    if store is not None:
+        return Store(store)
+    return for_results(results_dir) if results_dir is not None else default_store()
+
+
+def all_stores() -> list[tuple[str, Store]]:
+    """``(where, store)`` for the default store and the store of every results folder under DSPIC_HOME."""
+    from .paths import home
+
+    out = [("-", default_store())]
+    out += [(p.parent.name, Store(p)) for p in sorted((home() / "results").glob("*/store"))]
+    return [(w, s) for w, s in out if s.root.is_dir()]
+
+
+__all__ = ["Entry", "Key", "Store", "all_stores", "as_store", "code_hash", "default_store", "environment",
+           "fingerprint", "for_results", "module_closure"]
+

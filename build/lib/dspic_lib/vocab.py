@@ -1,0 +1,19 @@
+"""The project's vocabulary, defined once: classes, model outputs, views, diseases and their colours.
+
+Every module and figure takes these names and colours from here, so a class or a disease has one
+name and one colour in every chapter. The palette is a subset of seaborn's colour-blind-safe
+``colorblind`` palette (Okabe-Ito based): metastasis (and class M) vermillion, arthritis (and class A)
+blue, both (M&A) reddish purple, normal grey. Plain strings, so the data layer can use them without
+importing a plotting library.
+"""
+from __future__ import annotations
+
+CLASSES = ("N", "M", "A", "M&A")            # image labels: normal, metastasis, arthritis, both
+OUTPUTS = ("N", "M", "A")                   # the softmax outputs (M&A is scored by the top-2 rule)
+CLASS_NAMES = {"N": "normal", "M": "metastasis", "A": "arthritis", "M&A": "metastasis and arthritis"}
+VIEWS = ("anterior", "posterior")
+DISEASES = ("metastasis", "arthritis")
+
+CLASS_COLORS = {"N": "#949494", "M": "#d55e00", "A": "#0173b2", "M&A": "#cc78bc"}
+DISEASE_COLORS = {"metastasis": CLASS_COLORS["M"], "arthritis": CLASS_COLORS["A"]}
+SEX_COLORS = {"female": "#de8f05", "male": "#029e73", "unknown": "#949494"}
