@@ -84,11 +84,12 @@ def execute_chapter(py: Path, output: Path, parameters: dict) -> float:
 
 
 def _hide_default_parameters(notebook: Path) -> None:
-    """The book shows the parameters papermill injected, not the defaults they replaced."""
+    """Neither the default parameters nor the ones papermill injected (folders of this machine) reach
+    the page; they stay in the executed notebook, and each chapter's banner states the data and profile."""
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
-        if "parameters" in tags and "remove-cell" not in tags:
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
     nbformat.write(nb, notebook)
 

@@ -9,15 +9,20 @@ import pandas as pd
 
 from .book import git_commit
 from .chapter import Chapter, read_build_log
-from .config import PROFILES
+from .config import PROFILES, Profile
 
 PACKAGES = ["tensorflow-cpu", "keras", "numpy", "scipy", "pandas", "scikit-learn", "scikit-image",
             "pydicom", "pylibjpeg", "matplotlib", "seaborn", "jupyter-book", "papermill",
             "jupytext", "nbval"]
 
 
-def profiles_table() -> pd.DataFrame:
-    table = pd.DataFrame({p.name: pd.Series(p.to_dict(), dtype=object) for p in PROFILES.values()})
+def profiles_table(effective: Profile | None = None) -> pd.DataFrame:
+    """Every field of every profile; the profile of this build with its effective (overridden) values."""
+    profiles = {p.name: p for p in PROFILES.values()}
+    if effective is not None:
+        profiles[effective.name] = effective
+    table = pd.DataFrame({name + (" (this build)" if effective is not None and name == effective.name else ""):
+                          pd.Series(p.to_dict(), dtype=object) for name, p in profiles.items()})
     return table.drop(index="name").rename_axis("field")
 
 
@@ -45,17 +50,19 @@ def build_summary(ch: Chapter) -> pd.DataFrame:
         "git commit": git_commit(),
         "profile": ch.profile.name,
         "seed": ch.profile.seed,
-        "data": ("synthetic cohort" if ch.synthetic else "user data") if ch.data_dir.exists()
-        else "not generated (this chapter reads no data)",
+        "data": ("synthetic cohort" if ch.synthetic else "user data") + f", {ch.data_summary}",
+        "data fingerprint": ch.data_fingerprint,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
     }
     return pd.DataFrame({"value": rows})
 
 
-def chapter_times(ch: Chapter) -> pd.DataFrame | str:
+def chapter_times(ch: Chapter):
     log = read_build_log(ch.results_dir)
     if not log.get("chapters"):
         return "No build log yet: this chapter was executed on its own, not by `dspic book`."
     df = pd.DataFrame({"wall time (s)": log["chapters"]}).rename_axis("chapter")
     df.loc["total"] = df["wall time (s)"].sum()
-    return df
+    from .present import table
+
+    return table(df, "times", decimals=1)

@@ -10,6 +10,20 @@ from matplotlib import pyplot as plt
 
 from .vocab import CLASS_COLORS, CLASSES, DISEASE_COLORS, SEX_COLORS
 
+# Figures are drawn at most this wide (inches at 100 dpi = 750 px, the book's content column), so they
+# are never shrunk on the page and 9-10 pt text stays 9-10 pt.
+COLUMN_INCHES = 7.5
+
+
+def set_style() -> None:
+    """One look for every figure of the book: sizes in points that survive on the page."""
+    plt.rcParams.update({
+        "figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (COLUMN_INCHES, 3.2),
+        "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "xtick.labelsize": 9,
+        "ytick.labelsize": 9, "legend.fontsize": 9, "figure.titlesize": 11,
+        "axes.spines.top": False, "axes.spines.right": False,
+    })
+
 
 def sex_age(per_patient: pd.DataFrame, *, bins: int = 13):
     """Fig. 1: patients by sex and age (histogram, one colour per sex)."""

@@ -24,44 +24,39 @@ results_dir = None
 seed = None
 
 # %%
-from dspic_lib import chapter, environment
+from dspic_lib import chapter, environment, present
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
+ch.banner()
 
 # %% [markdown]
-# ## The run profile
+# ## The run profiles
 #
 # A profile fixes the data sizes, the image resolution and the training budget. Chapters read its
 # fields and never branch on its name; `paper` is Table 4 of the paper, `cpu` and `smoke` shrink it.
+# The column of the profile this build used shows its effective values, overrides included (they are
+# also stored as `profile.json` with the results).
 
-# %%
-# NBVAL_CHECK_OUTPUT
-environment.profiles_table()
-
-# %% [markdown]
-# The profile this build used, with any overrides applied (it is also stored as `profile.json` in the
-# result store):
-
-# %%
-print(ch.profile.to_json())
+# %% tags=["nbval-check-output"]
+present.table(environment.profiles_table(ch.profile), "profiles")
 
 # %% [markdown]
 # ## Software
 
 # %%
-environment.package_versions()
+present.table(environment.package_versions(), "packages")
 
 # %% [markdown]
 # ## Hardware seen by TensorFlow
 
 # %%
-environment.devices()
+present.table(environment.devices(), "devices")
 
 # %% [markdown]
 # ## Source and build
 
 # %%
-environment.build_summary(ch)
+present.table(environment.build_summary(ch), "build")
 
 # %% [markdown]
 # Wall time of each chapter in the last build (this chapter is executed after the others, so the

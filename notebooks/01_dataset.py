@@ -54,16 +54,14 @@ print(f"{len(cohort.table)} images of {cohort.table['patient'].nunique()} patien
 # has the paper's 384 patients (profiles `cpu` and `paper`); the `smoke` profile's small cohort keeps
 # the proportions, with at least one patient per class.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 report.class_counts(cohort)
 
 # %% [markdown]
 # Files that could not be used, if any (the problem, not the file name: a file name can carry a
 # patient's name). `dspic data scan DIR` lists them with their files.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 if len(cohort.problems):
     print(cohort.problems["problem"].value_counts().to_string())
 else:
@@ -72,8 +70,7 @@ else:
 # %% [markdown]
 # ## Sex and age (Fig. 1)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 report.sex_counts(cohort)
 
 # %%
@@ -87,16 +84,14 @@ plots.sex_age(report.sex_age(cohort));
 # generator settings (`phantom.METASTASIS_SITES`, `phantom.ARTHRITIS_SITES`), so the agreement below
 # says the phantom was set up like the paper's cohort, not that anything was discovered.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 report.top_sites(cohort)
 
 # %%
 sites = report.lesion_sites(cohort)
 plots.lesion_sites(sites);
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 per_image = cohort.table.groupby("label")["n_lesions"].describe()[["count", "mean", "min", "max"]]
 per_image.reindex([c for c in plots.CLASS_ORDER if c in per_image.index]).round(2).astype({"count": int, "min": int, "max": int})
 

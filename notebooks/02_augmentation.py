@@ -56,13 +56,11 @@ print(f"{len(d1)} images of {cohort.table['patient'].nunique()} patients, model 
 # at reduced resolution the image is resized with anti-aliasing and then normalized, so every model
 # input spans exactly [0, 1]. The maximum count per image, by class:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 raw_max = cohort.table.groupby("label")["max_count"].describe()[["count", "min", "50%", "max"]]
 raw_max.reindex([c for c in augment.CLASSES if c in raw_max.index]).astype(int).rename(columns={"50%": "median"})
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 span = d1.X.reshape(len(d1), -1)
 print(f"after Eq. 1: min of every image = 0: {bool((span.min(1) == 0).all())}; "
       f"max of every image = 1: {bool((span.max(1) == 1).all())}; dtype {d1.X.dtype}")
@@ -89,8 +87,7 @@ plots.before_after(raw[-1], d1.X[picks[-1]], f"raw counts\n{raw[-1].shape[0]} x 
 #
 # Both views of a patient go to the same side; the class proportions are kept on both sides.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 b1 = datasets.build("D1", P, d1=d1, results_dir=ch.results_dir)
 datasets.split_table(b1)
 
@@ -139,12 +136,10 @@ plots.transform_grid(d2.train.X[example], train.at[example, "boxes"], train.at[e
 # part, and met exactly. `this run, full size` applies the same rule to the whole cohort, as the paper
 # did.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 datasets.counts_table(d2, d1)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 datasets.source_table(d2.train)
 
 # %% [markdown]
@@ -167,8 +162,7 @@ pd.DataFrame({"training images": {c: r.n_train for c, r in runs.items()},
               "training seconds": {c: round(r.seconds, 1) for c, r in runs.items()},
               "from the result store": {c: r.cached for c, r in runs.items()}})
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 datasets.counts_table(d3, d1)
 
 # %% [markdown]
@@ -214,8 +208,7 @@ plots.nn_distances(gan.distance_frame(*args));
 # No patient of the test part may reach training, as an image, as a copy, or through a DCGAN trained
 # on it:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 pd.DataFrame({"train images": {b.name: len(b.train) for b in (b1, d2, d3)},
               "test images": {b.name: len(b.test) for b in (b1, d2, d3)},
               "test = untouched D1": {b.name: set(b.test.meta["source"]) == {"original"} for b in (b1, d2, d3)},

@@ -50,8 +50,7 @@ SHAPES = {f"{name} {s[0]}x{s[1]}": s for name, s in
 # with FC 1024 layers and AlexNet as the paper prints it (Table 7); and dSPIC-AM without its two
 # pooling layers (Table 9). Each is one call, `models.build(name, input_shape=(rows, cols, 1))`:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 models.names()
 
 # %% [markdown]
@@ -60,8 +59,7 @@ models.names()
 # the paper's resolution and at the `cpu` profile's, for the default build, and computed for the
 # literal reading of the tables (the last map flattened into the first FC layer, see below):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 resolutions = dict(list(SHAPES.items())[:2])
 summary.totals(models.names(), resolutions)
 
@@ -73,8 +71,7 @@ summary.totals(models.names(), resolutions)
 # `padding` a real zero padding in pixels, or the pooling mode). `am1` and `rm1` are the added layers
 # of Eq. 6-9; their parameters and FLOPs are summed over the dozen Keras layers they are made of.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for name in models.names():
     display(Markdown(f"**{name}** at {PAPER[0]} x {PAPER[1]}"), summary.layer_table(summary.built(name, PAPER)))
 
@@ -116,8 +113,7 @@ display(Markdown(f"```python\n{inspect.getsource(models.residual_block)}```"))
 # channel and unit. For dSPIC-AM, ways to feed that layer (computed from the shape of the last map;
 # the literal network is never allocated):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 dspic_am = {label: summary.built("dSPIC-AM", shape) for label, shape in resolutions.items()}
 pd.concat({label: summary.head_options(model) for label, model in dspic_am.items()}, names=["resolution", "head"])
 
@@ -151,8 +147,7 @@ print(f"Literal dSPIC-AM at {PAPER[0]} x {PAPER[1]}: {literal / 1e9:.2f} billion
 # ceil(n / 2); Keras' default "valid" gives floor((n - 3) / 2) + 1). What the other readings cost,
 # for dSPIC-AM:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 readings = {"as printed, same pools (default)": {}, "P=3 read as same (P=1)": {"conv_padding": "same"},
             "valid pools": {"pool_padding": "valid"},
             "valid pools, P read as same": {"pool_padding": "valid", "conv_padding": "same"}}
@@ -165,8 +160,7 @@ summary.variants("dSPIC-AM", resolutions, readings).drop(columns="error")
 # only P=2 after the first pooling, and at the smoke resolution their map becomes one pixel wide before
 # the second 3 x 3 pooling window:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 summary.variants("SI_CLF", SHAPES, {"same pools (default)": {}, "valid pools": {"pool_padding": "valid"}})
 
 # %% [markdown]

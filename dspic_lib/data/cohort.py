@@ -114,6 +114,23 @@ def _walk(data_dir: Path) -> tuple[list[Path], list[Path]]:
     return images, jsons
 
 
+def image_files(data_dir: str | Path) -> list[Path]:
+    """The files of a data folder that the scan reads as images."""
+    return _walk(Path(data_dir))[0]
+
+
+def folder_fingerprint(data_dir: str | Path) -> str:
+    """Content hash of a data folder's images, annotations and labels.csv: the same value
+    :func:`scan` records as ``Cohort.fingerprint``, without decoding anything."""
+    data_dir = Path(data_dir)
+    images, jsons = _walk(data_dir)
+    prints = _Fingerprint(data_dir)
+    for path in [*images, *jsons, data_dir / LABELS_CSV]:
+        if path.is_file():
+            prints.add(path, path.read_bytes())
+    return prints.hexdigest()
+
+
 def _annotation_for(path: Path, view: str, n_frames: int, jsons: set[Path]) -> tuple[Path | None, str | None]:
     per_view = [path.with_name(f"{path.stem}_{view}.json"), path.with_name(f"{path.stem}.{view}.json")]
     single = path.with_name(f"{path.stem}.json") if path.suffix else path.with_name(f"{path.name}.json")
