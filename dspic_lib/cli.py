@@ -15,7 +15,7 @@ from .errors import DspicError
 # modules that add a subcommand with register(subparsers)
 SUBCOMMAND_MODULES = [
     "dspic_lib.cli_book",
-    "dspic_lib.data.cli",
+    "dspic_lib.cli_data",
     "dspic_lib.cli_store",
     "dspic_lib.bench",
 ]

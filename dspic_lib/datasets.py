@@ -32,6 +32,7 @@ from . import augment, gan, split
 from .config import Profile
 from .errors import DataError
 from .options import look_up_option
+from .datadir import ensure_cohort
 from .paths import default_results_dir
 from .store import as_store, for_results
 from .vocab import CLASSES
@@ -102,15 +103,29 @@ def load_d1(profile: Profile, data_dir: str | Path | None = None, *, cohort=None
     """D1: every image of the cohort after Eq. 1 at ``profile.rows x profile.cols``, kept in the result
     store of ``results_dir`` (default: the profile's). Without ``cohort`` the folder is scanned and
     preprocessed in one pass (each frame decoded once)."""
-    from .data import cohort as cohort_mod
     from .preprocess import preprocess_cohort, scan_preprocessed
     st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
     shape = (profile.rows, profile.cols)
     if cohort is None:
-        folder = cohort_mod.ensure_cohort(profile, data_dir)
+        folder = ensure_cohort(profile, data_dir)
         cohort, pre = scan_preprocessed(folder, shape, store=st, profile=profile.name, use_cache=use_cache)
     else:
         pre = preprocess_cohort(cohort, shape, use_cache=use_cache, store=st, profile=profile.name)
+    return _d1_from(cohort, pre)
+
+
+def cohort_and_d1(profile: Profile, data_dir: str | Path | None = None, *,
+                  results_dir: str | Path | None = None):
+    """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it."""
+    from .preprocess import scan_preprocessed
+
+    st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
+    folder = ensure_cohort(profile, data_dir, progress=False)
+    cohort, pre = scan_preprocessed(folder, (profile.rows, profile.cols), store=st, profile=profile.name)
+    return cohort, _d1_from(cohort, pre)
+
+
+def _d1_from(cohort, pre) -> Dataset:
     t = cohort.table.reset_index(drop=True)
     meta = pd.DataFrame({
         "image": [f"{p}/{v}" for p, v in zip(t["patient"].astype(str), t["view"].astype(str))],
@@ -300,15 +315,17 @@ def counts_table(build: Build, d1: Dataset) -> pd.DataFrame:
     built = build.train.counts()
     rows = []
     for c in CLASSES:
-        rows.append({"class": c, "paper": paper[c], "paper %": 100 * paper[c] / sum(paper.values()),
+        rows.append({"class": c, "paper": paper[c],
                      "this run, full size": full[c], "this run, full size %": 100 * full[c] / max(1, sum(full.values())),
                      "training part: originals": train_orig[c], "training part: requested": build.requested.get(c, 0),
                      "training part: built": built[c],
                      "training part: built %": 100 * built[c] / max(1, sum(built.values()))})
     df = pd.DataFrame(rows).set_index("class")
     df.loc["total"] = df.sum(numeric_only=True)
-    ints = [c for c in df.columns if not c.endswith("%")]
+    df.loc["total", "paper"] = np.nan     # the paper prints no total; a sum here would be ours, not theirs
+    ints = [c for c in df.columns if not c.endswith("%") and c != "paper"]
     df[ints] = df[ints].astype(int)
+    df["paper"] = df["paper"].astype("Int64")
     return df.round(1)
 
 

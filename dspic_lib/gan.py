@@ -479,3 +479,48 @@ def realism_summary(realism: pd.DataFrame) -> list[str]:
         out.append(f"{c}: {int(row['generated'])} generated from {int(row['train images'])} training scans; "
                    f"{ratio_txt}; {auc_txt}")
     return out
+
+
+def dominance(history: pd.DataFrame, *, threshold: float = 0.1, window: int = 20) -> dict:
+    """When the discriminator won: the first step from which the rolling median (``window`` steps) of
+    its output on generated images stays below ``threshold`` to the end (None if it never did), and
+    the mean outputs over the last ``window`` steps."""
+    fake = history["d_fake"].rolling(window, min_periods=1).median().to_numpy()
+    below = fake < threshold
+    stays = np.flatnonzero(~below)
+    first = (int(stays[-1]) + 1 if len(stays) else 0) if below[-1] else None
+    tail = history.tail(window)
+    return {"steps": len(history),
+            "won from step": None if first is None else int(history["step"].iloc[first]),
+            "D(real), last steps": float(tail["d_real"].mean()),
+            "D(generated), last steps": float(tail["d_fake"].mean())}
+
+
+def outcome(runs: Mapping[str, GanRun], realism: pd.DataFrame, *, threshold: float = 0.1) -> tuple[pd.DataFrame, list[str]]:
+    """What happened in this run's DCGAN training, per class, as a table and as sentences written from
+    its numbers: whether and when the discriminator won, and how separable generated scans are."""
+    rows = {c: dominance(r.history, threshold=threshold) for c, r in runs.items()}
+    table = pd.DataFrame(rows).T
+    if len(realism):
+        table = table.join(realism[["gen_nn / real_nn", "real vs generated AUC"]], how="left")
+    sentences = []
+    for c, row in table.iterrows():
+        won = row["won from step"]
+        part = (f"{c}: the discriminator won from step {int(won)} of {int(row['steps'])} (its output on "
+                f"generated scans stayed below {threshold:g}; {row['D(generated), last steps']:.2f} at the end)"
+                if won is not None and not pd.isna(won) else
+                f"{c}: the discriminator did not win outright (its output on generated scans ended at "
+                f"{row['D(generated), last steps']:.2f}, on real ones at {row['D(real), last steps']:.2f})")
+        auc = row.get("real vs generated AUC", np.nan)
+        if auc is not None and np.isfinite(auc):
+            verdict = ("a linear classifier tells generated from real scans almost perfectly" if auc >= 0.95 else
+                       "a linear classifier separates generated from real scans well" if auc >= 0.8 else
+                       "a linear classifier separates them only partly")
+            part += f"; real-vs-generated AUC {auc:.2f}: {verdict}"
+        sentences.append(part + ".")
+    aucs = table["real vs generated AUC"].dropna() if "real vs generated AUC" in table else pd.Series(dtype=float)
+    if len(aucs) and (aucs >= 0.95).all():
+        sentences.append("So the scans D3 adds are recognisably not real scans: they enlarge the training set "
+                         "with images from another distribution than the test scans, and D3 should be "
+                         "expected to help less than the geometric copies of D2.")
+    return table, sentences

@@ -33,16 +33,17 @@ seed = None
 # %%
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
+from IPython.display import Markdown
 
-from dspic_lib import chapter, plots
+from dspic_lib import chapter, datasets, plots, present, report
 from dspic_lib.data import cohort as cohort_mod
-from dspic_lib.data import report
+from dspic_lib.vocab import CLASSES
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
-print(ch.banner())
-folder = cohort_mod.ensure_cohort(ch.profile, ch.data_dir, progress=False)
-cohort = cohort_mod.scan(folder)
+cohort, d1 = datasets.cohort_and_d1(ch.profile, ch.data_dir, results_dir=ch.results_dir)
+ch.banner()
+
+# %%
 print(f"{len(cohort.table)} images of {cohort.table['patient'].nunique()} patients; "
       f"{len(cohort.problems)} file(s) could not be used")
 
@@ -55,7 +56,7 @@ print(f"{len(cohort.table)} images of {cohort.table['patient'].nunique()} patien
 # the proportions, with at least one patient per class.
 
 # %% tags=["nbval-check-output"]
-report.class_counts(cohort)
+present.table(report.class_counts(cohort), "classes")
 
 # %% [markdown]
 # Files that could not be used, if any (the problem, not the file name: a file name can carry a
@@ -71,12 +72,19 @@ else:
 # ## Sex and age (Fig. 1)
 
 # %% tags=["nbval-check-output"]
-report.sex_counts(cohort)
+present.table(report.sex_counts(cohort), "sexes")
 
 # %%
-plots.sex_age(report.sex_age(cohort));
+present.figure("fig-sex-age", plots.sex_age(report.sex_age(cohort)))
 
 # %% [markdown]
+# ```{glue:figure} fig-sex-age
+# :name: fig-sex-age
+# :alt: Histogram of the number of patients by age, women and men side by side in each age bin.
+#
+# Patients by sex and age (regenerates the paper's Fig. 1).
+# ```
+#
 # ## Where the lesions are (Fig. 2)
 #
 # Every annotated shape, in both views. The paper reports vertebra, rib and femur as the most
@@ -85,41 +93,73 @@ plots.sex_age(report.sex_age(cohort));
 # says the phantom was set up like the paper's cohort, not that anything was discovered.
 
 # %% tags=["nbval-check-output"]
-report.top_sites(cohort)
+present.table(report.top_sites(cohort), "top-sites")
 
 # %%
-sites = report.lesion_sites(cohort)
-plots.lesion_sites(sites);
+present.figure("fig-lesion-sites", plots.lesion_sites(report.lesion_sites(cohort)))
+
+# %% [markdown]
+# ```{glue:figure} fig-lesion-sites
+# :name: fig-lesion-sites
+# :alt: Bar chart of the number of annotated lesions per skeletal site, each bar split into metastasis and arthritis.
+#
+# Lesions by site and disease, both views counted (regenerates the paper's Fig. 2).
+# ```
+#
+# Lesions per image, by class:
 
 # %% tags=["nbval-check-output"]
 per_image = cohort.table.groupby("label")["n_lesions"].describe()[["count", "mean", "min", "max"]]
-per_image.reindex([c for c in plots.CLASS_ORDER if c in per_image.index]).round(2).astype({"count": int, "min": int, "max": int})
+per_image = per_image.reindex([c for c in CLASSES if c in per_image.index]).astype({"count": int, "min": int, "max": int})
+present.table(per_image.rename_axis("class"), "lesions-per-image", decimals=2)
 
 # %% [markdown]
 # ## Intensity varies from scan to scan (Fig. 4)
 #
-# The hottest pixel of each image (often the bladder or an injection site, not a lesion) varies
-# several-fold between scans. This is why Eq. 1 normalizes every image by its own minimum and maximum
-# (chapter 02).
+# The hottest pixel of each image varies several-fold between scans, which is why Eq. 1 normalizes
+# every image by its own minimum and maximum (chapter 02). Where that hottest pixel lies decides what
+# Eq. 1 divides by: a lesion, or something that is not one (bladder, kidneys, an injection site, normal
+# bone).
 
 # %%
-cohort.table["max_count"].describe()[["min", "25%", "50%", "75%", "max"]].astype(int).to_frame("maximum count")
+present.figure("fig-max-intensity", plots.max_intensity(cohort.table))
+hottest = report.hottest_pixel(cohort)
+present.table(hottest, "hottest", decimals={"median maximum count": 0, "hottest pixel in a lesion box": 2})
+
+# %% [markdown]
+# ```{glue:figure} fig-max-intensity
+# :name: fig-max-intensity
+# :alt: Scatter plot of the maximum count of every image in cohort order, coloured by class, and a box plot of the maxima per class on a logarithmic axis.
+#
+# The maximum count of every image, in cohort order and by class (regenerates the paper's Fig. 4).
+# ```
 
 # %%
-plots.max_intensity(cohort.table);
+def _share(c):
+    return f"{hottest.at[c, 'hottest pixel in a lesion box']:.0%}" if c in hottest.index else "-"
+
+
+ratio = hottest["median maximum count"].get("M", np.nan) / hottest["median maximum count"].get("N", np.nan)
+Markdown(
+    f"In this cohort the hottest pixel lies inside a lesion box in {_share('M')} of the M images and "
+    f"{_share('A')} of the A images; the median maximum of M images is {ratio:.1f} times that of N images. "
+    + ("So the maximum that Eq. 1 divides by is often a lesion itself, and it differs between classes: the "
+       "scale of a normalized image carries some information about its class."
+       if np.isfinite(ratio) and ratio > 1.3 else
+       "So the maximum that Eq. 1 divides by is mostly not a lesion, and it is similar between classes."))
 
 # %% [markdown]
 # ## What the scans look like
 #
-# One patient per class, anterior and posterior view, with the LabelMe boxes (red: metastasis, blue:
-# arthritis). The posterior view is seen from behind: left and right swap, the spine and the
-# scapulae come forward, while the sternum, the knees and the bladder are brighter in the anterior
+# One patient per class, anterior and posterior view side by side as a reading station shows them,
+# with the LabelMe boxes. The posterior view is seen from behind: left and right swap, the spine and
+# the scapulae come forward, while the sternum, the knees and the bladder are brighter in the anterior
 # view.
 
 # %%
 t = cohort.table
 pairs = []
-for cls in plots.CLASS_ORDER:
+for cls in CLASSES:
     patients = t.loc[t["label"] == cls, "patient"].unique()
     if len(patients) == 0:
         continue
@@ -128,9 +168,17 @@ for cls in plots.CLASS_ORDER:
         continue
     ant, post = (cohort_mod.load_pixels(cohort, rows.loc[v]) for v in ("anterior", "posterior"))
     pairs.append((cls, ant, post, rows.loc["anterior", "lesions"], rows.loc["posterior", "lesions"]))
-plots.scan_pairs(pairs);
+present.figure("fig-scan-pairs", plots.scan_pairs(pairs))
 
 # %% [markdown]
+# ```{glue:figure} fig-scan-pairs
+# :name: fig-scan-pairs
+# :alt: Whole-body scans of one patient per class, anterior and posterior views side by side in inverted grey, with the annotated lesion boxes drawn on them.
+#
+# One patient per class, anterior and posterior views with their LabelMe boxes (inverted grey, one
+# display window per pair).
+# ```
+#
 # ## Leakage check: is the class readable without the lesions?
 #
 # A model should find the class in the lesions. If anything else told the classes apart (total counts,
@@ -142,16 +190,25 @@ plots.scan_pairs(pairs);
 # %%
 features = report.nonlesion_features(cohort)
 leak = report.leakage_check(cohort, features, folds=ch.profile.cv_folds, seed=ch.seed)
-leak
+present.figure("fig-leakage", plots.leakage_features(
+    features, cohort.table["label"], ["total_counts", "bladder_peak", "body_area_px", "age"]))
+present.table(leak, "leakage", decimals=3)
+
+# %% [markdown]
+# ```{glue:figure} fig-leakage
+# :name: fig-leakage
+# :alt: Box plots by class of four features that are not lesions: total counts, bladder peak, body area and age.
+#
+# Features that are not lesions, by class: they should not differ between classes.
+# ```
 
 # %%
-plots.leakage_features(features, cohort.table["label"], ["total_counts", "bladder_peak", "body_area_px", "age"]);
-
-# %%
-lr = leak.iloc[0]
-chance = leak.iloc[1]
-print(f"non-lesion features: accuracy {lr['accuracy']:.3f} (balanced {lr['balanced accuracy']:.3f}); "
-      f"always the most frequent class: {chance['accuracy']:.3f} (balanced {chance['balanced accuracy']:.3f})")
+lr, chance = leak.iloc[0], leak.iloc[1]
+Markdown(f"Non-lesion features: accuracy {lr['accuracy']:.3f} (balanced {lr['balanced accuracy']:.3f}); "
+         f"always the most frequent class: {chance['accuracy']:.3f} (balanced {chance['balanced accuracy']:.3f}). "
+         + ("The class cannot be read from them better than by always guessing the most frequent class."
+            if lr["balanced accuracy"] <= chance["balanced accuracy"] + 0.05 else
+            "**The class can be read from them**: a model could score without looking at the lesions."))
 
 # %% [markdown]
 # ## Answer
@@ -159,7 +216,6 @@ print(f"non-lesion features: accuracy {lr['accuracy']:.3f} (balanced {lr['balanc
 # The cohort has the paper's structure: two views per patient, four classes with the paper's counts
 # (under `cpu`/`paper`), the sex split of Fig. 1, lesion sites led by vertebra, rib and femur for
 # metastasis and by the knee for arthritis (Fig. 2), and maximum intensities spread over a wide
-# range (Fig. 4). The features a model should not use predict the class no better than always
-# answering the most frequent class, so whatever the models of the next chapters learn, they learn
-# from the lesions. On the synthetic cohort all of this holds by construction; on your own scans the
-# same tables and the leakage check say whether it holds there.
+# range (Fig. 4). Whether the features a model should not use predict the class is stated, from this
+# run's numbers, right above. On the synthetic cohort the structure holds by construction; on your own
+# scans the same tables and the leakage check say whether it holds there.

@@ -21,8 +21,9 @@
 #
 # One change from the paper: it augmented all images and then split them 7:3 at random, so copies of
 # a test scan, and the other view of a test patient, could sit in training. Here the cohort is split
-# **by patient first**, and augmentation and the DCGANs only see the training patients (chapter 07
-# measures what the paper's order does to the scores).
+# **by patient first**, and augmentation and the DCGANs only see the training patients (the paper's
+# order remains available as an option, `protocol="paper"`, and its effect on the scores is measured
+# once the models are trained).
 
 # %% tags=["parameters"]
 profile = "smoke"
@@ -34,15 +35,16 @@ seed = None
 import numpy as np
 import pandas as pd
 
-from dspic_lib import augment, chapter, datasets, gan
-from dspic_lib import plots_augment as plots
+from dspic_lib import augment, chapter, datasets, gan, plots_augment, present
 from dspic_lib.data import cohort as cohort_mod
+from dspic_lib.vocab import CLASSES
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
-print(ch.banner())
-cohort = cohort_mod.scan(cohort_mod.ensure_cohort(ch.profile, ch.data_dir, progress=False))
-d1 = datasets.load_d1(ch.profile, cohort=cohort)
+cohort, d1 = datasets.cohort_and_d1(ch.profile, ch.data_dir, results_dir=ch.results_dir)
 P = ch.profile
+ch.banner()
+
+# %%
 print(f"{len(d1)} images of {cohort.table['patient'].nunique()} patients, model input {P.rows} x {P.cols}")
 
 # %% [markdown]
@@ -58,29 +60,43 @@ print(f"{len(d1)} images of {cohort.table['patient'].nunique()} patients, model 
 
 # %% tags=["nbval-check-output"]
 raw_max = cohort.table.groupby("label")["max_count"].describe()[["count", "min", "50%", "max"]]
-raw_max.reindex([c for c in augment.CLASSES if c in raw_max.index]).astype(int).rename(columns={"50%": "median"})
+raw_max = raw_max.reindex([c for c in CLASSES if c in raw_max.index]).astype(int).rename(columns={"50%": "median"})
+present.table(raw_max.rename_axis("class"), "raw-max")
 
 # %% tags=["nbval-check-output"]
 span = d1.X.reshape(len(d1), -1)
 print(f"after Eq. 1: min of every image = 0: {bool((span.min(1) == 0).all())}; "
       f"max of every image = 1: {bool((span.max(1) == 1).all())}; dtype {d1.X.dtype}")
 
-# %% [markdown]
-# Left, the spread of the raw maxima; middle and right, the pixel values of four scans (lowest to
-# highest maximum) before and after Eq. 1: the curves that sat decades apart now share one axis.
-# Below, the scan with the highest maximum before and after (scans in this chapter are displayed with
-# a gamma of 0.5, so that the skeleton is visible next to the hottest spot).
-
 # %%
 order = np.argsort(cohort.table["max_count"].to_numpy())
 picks = order[np.linspace(0, len(order) - 1, 4).round().astype(int)]
-raw = [cohort_mod.load_pixels(cohort, cohort.table.iloc[i]) for i in picks]
-names = [f"{cohort.table['label'].iloc[i]}, max {int(cohort.table['max_count'].iloc[i])}" for i in picks]
-plots.eq1_spread(cohort.table["max_count"], cohort.table["label"], raw, [d1.X[i] for i in picks], names);
+raw = [px for _, px in cohort_mod.iter_pixels(cohort, picks)]
+raw = [raw[sorted(picks).index(i)] for i in picks]          # iter_pixels yields in file order
+names = [f"{cohort.table['label'].iloc[i]}, max {int(cohort.table['max_count'].iloc[i]):,}" for i in picks]
+present.figure("fig-eq1-spread", plots_augment.eq1_spread(
+    cohort.table["max_count"], cohort.table["label"], raw, [d1.X[i] for i in picks], names))
+present.figure("fig-eq1-scan", plots_augment.before_after(
+    raw[-1], d1.X[picks[-1]], f"raw counts, {raw[-1].shape[0]} x {raw[-1].shape[1]}",
+    f"D1 (Eq. 1), {P.rows} x {P.cols}"))
 
-# %%
-plots.before_after(raw[-1], d1.X[picks[-1]], f"raw counts\n{raw[-1].shape[0]} x {raw[-1].shape[1]}",
-                   f"D1 (Eq. 1)\n{P.rows} x {P.cols}");
+# %% [markdown]
+# ```{glue:figure} fig-eq1-spread
+# :name: fig-eq1-spread
+# :alt: Three panels. Left, the maximum count of every image by class, spread over a wide range. Middle, histograms of the pixel values of four scans in raw counts, far apart. Right, the same four scans after Eq. 1, on one 0 to 1 axis.
+#
+# Eq. 1 puts every scan on one scale. Left: the maximum count of every image (the spread of the
+# paper's Fig. 4); middle and right: the pixel values of four scans, from the lowest to the highest
+# maximum, before and after Eq. 1.
+# ```
+#
+# ```{glue:figure} fig-eq1-scan
+# :name: fig-eq1-scan
+# :alt: The scan with the highest maximum count, as raw counts at full size and after Eq. 1 at the model's resolution, shown in inverted grey.
+#
+# The scan with the highest maximum, before and after Eq. 1 (inverted grey, displayed with a gamma of
+# 0.5 so that the skeleton is visible next to the hottest spot).
+# ```
 
 # %% [markdown]
 # ## The split: by patient, 7:3, stratified by class
@@ -89,7 +105,7 @@ plots.before_after(raw[-1], d1.X[picks[-1]], f"raw counts\n{raw[-1].shape[0]} x 
 
 # %% tags=["nbval-check-output"]
 b1 = datasets.build("D1", P, d1=d1, results_dir=ch.results_dir)
-datasets.split_table(b1)
+present.table(datasets.split_table(b1), "split")
 
 # %% [markdown]
 # ## Choosing t and r
@@ -105,28 +121,61 @@ datasets.split_table(b1)
 
 # %%
 sweep = datasets.choose_t_r(d1, P, results_dir=ch.results_dir, seed=ch.seed)
-print(f"chosen: t = {sweep.t} px at {P.cols} px width, r = {sweep.r:g} degrees"
-      + (" (from the result store)" if sweep.cached else ""))
-sweep.summary().round(3)
+print(f"chosen: t = {sweep.t} px at {P.cols} px width, r = {sweep.r:g} degrees")
+present.figure("fig-sweep", plots_augment.sweep_heatmap(sweep.summary()))
+present.table(sweep.summary(), "sweep", decimals=3)
 
-# %%
-plots.sweep_heatmap(sweep.summary());
+# %% [markdown]
+# ```{glue:figure} fig-sweep
+# :name: fig-sweep
+# :alt: Heat map of the validation macro F1 of the cheap classifier for each translation t (rows) and rotation r (columns), with the score without augmentation in the title.
+#
+# The sweep that chooses t and r: validation macro F1 of the proxy classifier per (t, r), averaged
+# over the 3 folds of training patients.
+# ```
 
 # %% [markdown]
 # ## Eq. 2-4 on one scan, with its LabelMe boxes
 #
-# Each copy moves the image and its boxes by the same 3 x 3 matrix: the mirror of Eq. 2
-# ($x_o = -x_i + w$), the translations of Eq. 4 and the rotations about the image centre (bilinear,
-# zero background outside). Each diseased image gets its share of copies from 13 distinct transforms
-# (these 7, then the mirror combined with each of the other 6), in a random order per image.
+# The paper gives three transforms of a point $(x_i, y_i)$ of an image $w$ pixels wide. The mirror,
+# Eq. 2:
+#
+# $$\begin{bmatrix} x_o \\ y_o \\ 1 \end{bmatrix} = \begin{bmatrix} -1 & 0 & w \\ 0 & 1 & 0 \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} x_i \\ y_i \\ 1 \end{bmatrix} \tag{2}$$
+#
+# and the translation by $\pm t$ pixels, Eq. 4:
+#
+# $$\begin{bmatrix} x_o \\ y_o \end{bmatrix} = \begin{bmatrix} x_i \\ y_i \end{bmatrix} \pm \begin{bmatrix} t_x \\ t_y \end{bmatrix} \tag{4}$$
+#
+# ```{warning}
+# **A misprint in the paper.** Eq. 3 is printed as an exact copy of Eq. 2 (the mirror), although the
+# text says Eqs. 3 and 4 give the translated and rotated points. The rotation is therefore missing
+# from the paper. This book implements the rotation by $\pm r$ degrees about the image centre
+# $(c_x, c_y)$:
+#
+# $$\begin{bmatrix} x_o \\ y_o \\ 1 \end{bmatrix} = \begin{bmatrix} 1 & 0 & c_x \\ 0 & 1 & c_y \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} \cos r & -\sin r & 0 \\ \sin r & \cos r & 0 \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} 1 & 0 & -c_x \\ 0 & 1 & -c_y \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} x_i \\ y_i \\ 1 \end{bmatrix} \tag{3, as implemented}$$
+# ```
+#
+# Each copy moves the image and its boxes by the same 3 x 3 matrix (bilinear interpolation, zero
+# background outside the image). Each diseased image gets its share of copies from 13 distinct
+# transforms (the 7 below, then the mirror combined with each of the other 6), in a random order per
+# image.
 
 # %%
 d2 = datasets.build("D2", P, d1=d1, results_dir=ch.results_dir, t=sweep.t, r=sweep.r)
 train = d2.train.meta
 example = train[(train["source"] == "original") & (train["label"] != "N")]["boxes"].map(len).idxmax()
-plots.transform_grid(d2.train.X[example], train.at[example, "boxes"], train.at[example, "diseases"],
-                     augment.candidate_transforms(sweep.t, sweep.r)[:7],
-                     title=f"{train.at[example, 'label']} scan; red: metastasis, green: arthritis");
+present.figure("fig-transforms", plots_augment.transform_grid(
+    d2.train.X[example], train.at[example, "boxes"], train.at[example, "diseases"],
+    augment.candidate_transforms(sweep.t, sweep.r)[:7], title=f"a {train.at[example, 'label']} scan"))
+
+# %% [markdown]
+# ```{glue:figure} fig-transforms
+# :name: fig-transforms
+# :alt: One diseased scan and its seven basic transforms, mirror, translations and rotations, each with its lesion boxes moved along.
+#
+# Eq. 2-4 on one training scan: the original, the mirror, the translations by $\pm t$ and the rotations
+# by $\pm r$ chosen above, each with its LabelMe boxes transformed by the same matrix.
+# ```
 
 # %% [markdown]
 # ## D2 against Table 1
@@ -137,10 +186,10 @@ plots.transform_grid(d2.train.X[example], train.at[example, "boxes"], train.at[e
 # did.
 
 # %% tags=["nbval-check-output"]
-datasets.counts_table(d2, d1)
+present.table(datasets.counts_table(d2, d1), "d2-counts", decimals=1)
 
 # %% tags=["nbval-check-output"]
-datasets.source_table(d2.train)
+present.table(datasets.source_table(d2.train), "d2-sources")
 
 # %% [markdown]
 # ## D3: one DCGAN per diseased class (Table 2)
@@ -157,13 +206,13 @@ datasets.source_table(d2.train)
 # %%
 d3 = datasets.build("D3", P, d1=d1, results_dir=ch.results_dir, t=sweep.t, r=sweep.r)
 runs = d3.generated.runs
-pd.DataFrame({"training images": {c: r.n_train for c, r in runs.items()},
-              "steps": {c: len(r.history) for c, r in runs.items()},
-              "training seconds": {c: round(r.seconds, 1) for c, r in runs.items()},
-              "from the result store": {c: r.cached for c, r in runs.items()}})
+present.table(pd.DataFrame({"training images": {c: r.n_train for c, r in runs.items()},
+                            "steps": {c: len(r.history) for c, r in runs.items()},
+                            "training seconds": {c: r.seconds for c, r in runs.items()}}).rename_axis("class"),
+              "gan-runs", decimals={"training seconds": 1})
 
 # %% tags=["nbval-check-output"]
-datasets.counts_table(d3, d1)
+present.table(datasets.counts_table(d3, d1), "d3-counts", decimals=1)
 
 # %% [markdown]
 # Losses per class: the discriminator's and generator's losses (top) and the discriminator's mean
@@ -171,16 +220,27 @@ datasets.counts_table(d3, d1)
 # D(generated) near 0 for good) leaves the generator no gradient to learn from.
 
 # %%
-plots.gan_losses(gan.histories(runs));
-
-# %% [markdown]
-# Real training scans (left) beside generated ones (right), per class:
-
-# %%
+present.figure("fig-gan-losses", plots_augment.gan_losses(gan.histories(runs)))
 g_meta = d3.train.meta
 real_by = {c: d3.train.X[((g_meta["label"] == c) & (g_meta["source"] == "original")).to_numpy()] for c in runs}
 fake_by = {c: d3.train.X[((g_meta["label"] == c) & (g_meta["source"] == "dcgan")).to_numpy()] for c in runs}
-plots.real_vs_generated(real_by, fake_by, k=6);
+present.figure("fig-gan-samples", plots_augment.real_vs_generated(real_by, fake_by, k=4))
+
+# %% [markdown]
+# ```{glue:figure} fig-gan-losses
+# :name: fig-gan-losses
+# :alt: For each diseased class, the discriminator and generator losses over the training steps (top) and the discriminator's mean output on real and on generated scans (bottom).
+#
+# DCGAN training per class: losses (top) and the discriminator's mean output on real and generated
+# scans (bottom).
+# ```
+#
+# ```{glue:figure} fig-gan-samples
+# :name: fig-gan-samples
+# :alt: For each diseased class, real training scans on the left and scans generated by that class's DCGAN on the right.
+#
+# Real training scans (left) beside generated ones (right), per class.
+# ```
 
 # %% [markdown]
 # ## Are the generated scans realistic, and are they new?
@@ -197,10 +257,17 @@ orig = (g_meta["source"] == "original").to_numpy()
 gen_rows = (g_meta["source"] == "dcgan").to_numpy()
 args = (d3.train.X[orig], g_meta["label"][orig], g_meta["patient"][orig], d3.train.X[gen_rows], g_meta["label"][gen_rows])
 realism = gan.realism_table(*args, seed=ch.seed)
-realism.round(3)
+present.figure("fig-gan-novelty", plots_augment.nn_distances(gan.distance_frame(*args)))
+present.table(realism, "realism", decimals=3)
 
-# %%
-plots.nn_distances(gan.distance_frame(*args));
+# %% [markdown]
+# ```{glue:figure} fig-gan-novelty
+# :name: fig-gan-novelty
+# :alt: Per class, the distribution of distances from each generated scan to its nearest training scan next to the distances between real scans of different patients.
+#
+# Novelty of the generated scans: distance to the nearest training scan, against the distance between
+# real scans of different patients.
+# ```
 
 # %% [markdown]
 # ## Leakage check
@@ -209,26 +276,29 @@ plots.nn_distances(gan.distance_frame(*args));
 # on it:
 
 # %% tags=["nbval-check-output"]
-pd.DataFrame({"train images": {b.name: len(b.train) for b in (b1, d2, d3)},
-              "test images": {b.name: len(b.test) for b in (b1, d2, d3)},
-              "test = untouched D1": {b.name: set(b.test.meta["source"]) == {"original"} for b in (b1, d2, d3)},
-              "patients on both sides": {b.name: len(b.leaked_patients()) for b in (b1, d2, d3)}})
+present.table(pd.DataFrame({
+    "train images": {b.name: len(b.train) for b in (b1, d2, d3)},
+    "test images": {b.name: len(b.test) for b in (b1, d2, d3)},
+    "test = untouched D1": {b.name: set(b.test.meta["source"]) == {"original"} for b in (b1, d2, d3)},
+    "patients on both sides": {b.name: len(b.leaked_patients()) for b in (b1, d2, d3)}}).rename_axis("dataset"),
+    "leakage")
 
 # %% [markdown]
 # ## Answer
 #
 # D1 is every scan on its own [0, 1] scale (Eq. 1, negatives clipped first). D2 and D3 reach the class
-# proportions of Tables 1 and 2 exactly, built from the training patients only; the test part is the
-# same untouched D1 scans for all three, so chapter 04 compares the three datasets on equal terms. The
-# translation and rotation the paper left unstated were chosen on training patients with a cheap proxy
-# whose differences are small next to their fold-to-fold spread. The generated scans, in this run's
-# numbers:
+# proportions of Tables 1 and 2, built from the training patients only; the test part is the same
+# untouched D1 scans for all three, so the results chapters can compare the three datasets on equal
+# terms. The translation and rotation the paper left unstated were chosen on training patients with a
+# cheap proxy whose differences are small next to their fold-to-fold spread.
+#
+# What happened to the DCGANs in this run, from its own numbers (the paper reports no such check):
 
 # %%
-print("\n".join(gan.realism_summary(realism)))
+gan_table, gan_sentences = gan.outcome(runs, realism)
+present.table(gan_table.rename_axis("class"), "gan-outcome", decimals=2)
 
-# %% [markdown]
-# A distance ratio above 1 with an AUC near 1 means the DCGANs make new scans that a simple classifier
-# still tells from real ones: the paper's own remark that generated samples "have different
-# distribution from the original ones", and the reason it gives for D3 helping less than D2 (chapter 04
-# measures that on this cohort).
+# %%
+from IPython.display import Markdown
+
+Markdown("\n".join(f"- {s}" for s in gan_sentences))

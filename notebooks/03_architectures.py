@@ -26,18 +26,18 @@ seed = None
 
 # %%
 import inspect
+import re
 
 import pandas as pd
 from IPython.display import Markdown, display
 
-from dspic_lib import chapter, models
+from dspic_lib import chapter, models, present
 from dspic_lib.config import PROFILES
 from dspic_lib.models import summary
+from dspic_lib.paper import targets
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
-print(ch.banner())
-print("This chapter builds models only; it reads no images.")
-pd.set_option("display.max_colwidth", 60)
+display(ch.banner(), Markdown("This chapter builds the models only; it reads no scans."))
 PAPER = PROFILES["paper"].input_shape   # 1024 x 256 (rows x cols): the paper's 256 x 1024 scans
 SHAPES = {f"{name} {s[0]}x{s[1]}": s for name, s in
           (("paper", PAPER), ("cpu", PROFILES["cpu"].input_shape), ("smoke", PROFILES["smoke"].input_shape))}
@@ -51,7 +51,9 @@ SHAPES = {f"{name} {s[0]}x{s[1]}": s for name, s in
 # pooling layers (Table 9). Each is one call, `models.build(name, input_shape=(rows, cols, 1))`:
 
 # %% tags=["nbval-check-output"]
-models.names()
+present.table(pd.DataFrame({"model": models.names(), "paper's table": [
+    "Table 9" if n.endswith("nopool") else "Table 3" if n.startswith("dSPIC") else "Table 7"
+    for n in models.names()]}), "model-names")
 
 # %% [markdown]
 # The paper reports no parameter or FLOP counts, so there is no `paper` column here. Parameters and
@@ -61,7 +63,7 @@ models.names()
 
 # %% tags=["nbval-check-output"]
 resolutions = dict(list(SHAPES.items())[:2])
-summary.totals(models.names(), resolutions)
+present.table(summary.totals(models.names(), resolutions), "totals", decimals=1)
 
 # %% [markdown]
 # ## Table 3 and Table 7, read back from the models
@@ -73,7 +75,8 @@ summary.totals(models.names(), resolutions)
 
 # %% tags=["nbval-check-output"]
 for name in models.names():
-    display(Markdown(f"**{name}** at {PAPER[0]} x {PAPER[1]}"), summary.layer_table(summary.built(name, PAPER)))
+    display(Markdown(f"**{name}** at {PAPER[0]} x {PAPER[1]}"),
+            present.table(summary.layer_table(summary.built(name, PAPER)), f"layers-{name}", decimals=1))
 
 # %% [markdown]
 # ## Eq. 6-9 and the code that implements them
@@ -115,53 +118,75 @@ display(Markdown(f"```python\n{inspect.getsource(models.residual_block)}```"))
 
 # %% tags=["nbval-check-output"]
 dspic_am = {label: summary.built("dSPIC-AM", shape) for label, shape in resolutions.items()}
-pd.concat({label: summary.head_options(model) for label, model in dspic_am.items()}, names=["resolution", "head"])
+heads = pd.concat({label: summary.head_options(model) for label, model in dspic_am.items()},
+                  names=["resolution", "head"])
+present.table(heads, "heads", decimals=3)
 
 # %%
 literal = summary.literal_parameters(dspic_am[next(iter(dspic_am))])
 nopool = summary.literal_parameters(summary.built("dSPIC-AM-nopool", PAPER))
-print(f"Literal dSPIC-AM at {PAPER[0]} x {PAPER[1]}: {literal / 1e9:.2f} billion parameters, "
-      f"{literal * 4 / 1e9:.1f} GB of float32 weights, {literal * 16 / 1e9:.0f} GB with gradients and "
-      f"Adam's two moments. Literal dSPIC-AM without pooling (Table 9): {nopool / 1e9:.1f} billion.")
+default = dspic_am[next(iter(dspic_am))].count_params()
+machine = targets()["table4_training"]["framework"]
+ram_gb = float(re.search(r"(\d+)\s*GB", machine).group(1))
+training_gb = literal * 16 / 1e9      # float32 weights, gradients and Adam's two moments
+Markdown(
+    f"Read literally, dSPIC-AM at {PAPER[0]} x {PAPER[1]} has **{literal / 1e9:.2f} billion parameters**: "
+    f"{literal * 4 / 1e9:.1f} GB of float32 weights and {training_gb:.0f} GB with their gradients and "
+    f"Adam's two moments, before a single activation is stored. The paper's machine (Table 4: "
+    f"{machine}) had {ram_gb:.0f} GB of memory, "
+    + ("less than the weights and optimizer state alone" if training_gb > ram_gb else
+       f"only {ram_gb - training_gb:.0f} GB more than the weights and optimizer state need, leaving "
+       "too little for the activations of a batch of 1024 x 256 images")
+    + f". Without pooling (Table 9) the literal network has {nopool / 1e9:.1f} billion parameters. "
+    f"This book's default, a global average pooling before the first FC layer, has "
+    f"{default / 1e6:.1f} million parameters at every resolution.")
 
 # %% [markdown]
-# A network of that size cannot have been trained on the paper's machine (Table 4: one Intel Core
-# i7-9700, 32 GB RAM), and the no-pooling network of Table 9 even less, so the authors must have
-# reduced the last map somehow before the FC layers; the paper does not say how. This book's default
-# is a **global average pooling** in front of the first FC layer: every FC width stays as printed, the
-# network shrinks to about 22 million parameters, and its parameter count no longer depends on the image
-# size, so the smoke, cpu and paper profiles train the same network. A third max pooling (the
-# next-smallest change) still leaves hundreds of millions of weights at 1024 x 256; the 6 x 6 adaptive
-# pooling of torchvision's AlexNet would be a middle way. The literal head is one argument away,
+# So the authors must have reduced the last map somehow before the FC layers; the paper does not say
+# how. This book's default is a **global average pooling** in front of the first FC layer: every FC
+# width stays as printed, and the parameter count no longer depends on the image size, so the smoke,
+# cpu and paper profiles train the same network. A third max pooling (the next-smallest change) still
+# leaves hundreds of millions of weights at 1024 x 256 (table above); the 6 x 6 adaptive pooling of
+# torchvision's AlexNet would be a middle way. The literal head is one argument away,
 # `models.build(name, shape, head="flatten")`, and is built and compared with the computed counts in
 # the tests at small resolutions. The same default applies to the Table 7 networks, so that the
-# comparison of chapter 05 compares the networks, not the sizes of their heads: with the literal head
+# comparison of the Table 8 networks compares the networks, not the sizes of their heads: with the literal head
 # AlexNet of Table 7 (no pooling after its last convolution) would have hundreds of millions of
 # parameters at 1024 x 256 (table above).
 #
 # ### 2. P=3 on 3 x 3 convolutions, and pooling without a padding
 #
 # Table 3 pads the 3 x 3 convolutions conv3 and conv4 by 3 pixels. That is followed literally (a real
-# zero padding), so each of them grows the map by 4 pixels per axis (64 x 16 -> 68 x 20 -> 72 x 24 at
-# 1024 x 256). The tables give max pooling no padding; this book pads pooling windows "same" (output
-# ceil(n / 2); Keras' default "valid" gives floor((n - 3) / 2) + 1). What the other readings cost,
-# for dSPIC-AM:
+# zero padding), so each of them grows the map by 4 pixels per axis:
+
+# %%
+layers = summary.layer_table(dspic_am[next(iter(dspic_am))])
+Markdown(f"At {PAPER[0]} x {PAPER[1]} the map grows from {layers.at['pool2', 'output']} after pool2 to "
+         f"{layers.at['conv3', 'output']} after conv3 and {layers.at['conv4', 'output']} after conv4 "
+         "(rows x columns x channels).")
+
+# %% [markdown]
+# The tables give max pooling no padding; this book pads pooling windows "same" (output ceil(n / 2);
+# Keras' default "valid" gives floor((n - 3) / 2) + 1). What the other readings cost, for dSPIC-AM:
 
 # %% tags=["nbval-check-output"]
 readings = {"as printed, same pools (default)": {}, "P=3 read as same (P=1)": {"conv_padding": "same"},
             "valid pools": {"pool_padding": "valid"},
             "valid pools, P read as same": {"pool_padding": "valid", "conv_padding": "same"}}
-summary.variants("dSPIC-AM", resolutions, readings).drop(columns="error")
+variants = summary.variants("dSPIC-AM", resolutions, readings).drop(columns="error")
+present.table(variants, "readings", decimals=1)
 
-# %% [markdown]
-# The last reading, valid pools with "same" convolutions, is the one under which the literal network has
-# the 1.01 billion parameters quoted in this project's design notes; as printed (P=3) it is larger.
-# Valid pooling has a cost beyond a pixel per map: the SI_CLF networks have a 7 x 7 convolution with
-# only P=2 after the first pooling, and at the smoke resolution their map becomes one pixel wide before
-# the second 3 x 3 pooling window:
+# %%
+smallest = variants.xs(next(iter(resolutions)), level="resolution")["literal_parameters"]
+Markdown(f"The literal network is smallest under the last reading, valid pools with \"same\" "
+         f"convolutions: {smallest.min() / 1e9:.2f} billion parameters at {PAPER[0]} x {PAPER[1]}, against "
+         f"{smallest.iloc[0] / 1e9:.2f} billion as printed (P=3). Valid pooling has a cost beyond a pixel "
+         "per map: the SI_CLF networks have a 7 x 7 convolution with only P=2 after the first pooling, and "
+         "at the smoke resolution their map becomes one pixel wide before the second 3 x 3 pooling window:")
 
 # %% tags=["nbval-check-output"]
-summary.variants("SI_CLF", SHAPES, {"same pools (default)": {}, "valid pools": {"pool_padding": "valid"}})
+present.table(summary.variants("SI_CLF", SHAPES, {"same pools (default)": {}, "valid pools": {"pool_padding": "valid"}}),
+              "si-clf-pools", decimals=1)
 
 # %% [markdown]
 # With "same" pooling every registered network builds at all three resolutions (the tests build all
@@ -173,12 +198,30 @@ summary.variants("SI_CLF", SHAPES, {"same pools (default)": {}, "valid pools": {
 #   into the refined F'; the text ("F' is fed into the spatial attention module to obtain a refined
 #   map") and CBAM apply them in sequence, which is what `cbam_block` does. `literal_eq6=True` multiplies
 #   into F; it changes no parameter or FLOP count, and the tests check both readings against NumPy.
-# - **Reduction ratio of the attention MLP**, not given: r = 16 as in CBAM. The whole module has
-#   1,353 parameters in dSPIC-AM (table above), so r barely changes the size of the network.
+# - **Reduction ratio of the attention MLP**, not given: r = 16 as in CBAM. The whole module (row
+#   `am1` of the dSPIC-AM table above) is a tiny part of the network, so r barely changes its size.
 # - **Residual module**: both 3 x 3 convolutions keep the channel count and the map size, so the skip
 #   is an identity (Eq. 9 has no projection), and there is no batch normalisation (Eq. 9 has none).
 # - **Activations**: ReLU after every convolution and FC layer (Eq. 11), softmax output (Eq. 10); no
 #   dropout (the paper mentions none). AlexNet has 64 filters in its first layer, as Table 7 prints it.
+
+# %% [markdown]
+# ## Three outputs for four classes
+#
+# The output layer is "SoftMax 3" (Table 3) while the images carry four labels: N, M, A and, for 8
+# images, M&A. The paper says that for an image with both diseases "the outputs of the top-1 and -2
+# probability indicate the classes", and its Fig. 13 shows two M&A scans with metastasis ranked first
+# and arthritis second. It does not say how M&A images were trained. This book:
+#
+# - trains an M&A image towards the two-hot target split equally over M and A, $(0, 0.5, 0.5)$, so that
+#   the cross-entropy pushes both probabilities up together (`datasets.targets_for`);
+# - leaves M&A images out of the 3-class metrics (accuracy, precision, sensitivity, specificity, F1,
+#   AUC over N, M, A), which are defined for one true class per image;
+# - scores M&A images separately by the top-2 rule: correct when the two highest probabilities are M
+#   and A, in either order.
+#
+# With 8 M&A images in the whole cohort (about 2 in a 30 % test part) that separate score is anecdotal,
+# in the paper as here.
 
 # %% [markdown]
 # ## Answer
@@ -189,7 +232,7 @@ summary.variants("SI_CLF", SHAPES, {"same pools (default)": {}, "valid pools": {
 
 # %%
 model = summary.built("dSPIC-AM", PAPER)
-print(f"dSPIC-AM at {PAPER[0]} x {PAPER[1]}: {model.count_params():,} parameters and "
-      f"{summary.flops(model) / 1e9:.1f} GFLOP per image as built here; "
-      f"{summary.literal_parameters(model):,} parameters and "
-      f"{summary.literal_flops(model) / 1e9:.1f} GFLOP per image read literally.")
+Markdown(f"dSPIC-AM at {PAPER[0]} x {PAPER[1]}: **{model.count_params():,} parameters** and "
+         f"{summary.flops(model) / 1e9:.1f} GFLOP per image as built here; "
+         f"{summary.literal_parameters(model):,} parameters and "
+         f"{summary.literal_flops(model) / 1e9:.1f} GFLOP per image read literally.")

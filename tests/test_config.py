@@ -43,11 +43,12 @@ def test_parse_assignments():
 
 def test_chapter_setup_stores_effective_profile(tmp_path, monkeypatch):
     monkeypatch.delenv("DSPIC_DATA", raising=False)
+    monkeypatch.setenv("DSPIC_HOME", str(tmp_path / "home"))
     ch = chapter.setup("smoke", None, str(tmp_path / "res"), seed=3)
     stored = json.loads((tmp_path / "res" / "profile.json").read_text())
     assert stored["seed"] == 3 and stored["name"] == "smoke"
     assert "seed3" in str(ch.data_dir)
-    assert "smoke" in ch.banner()
+    assert "`smoke`" in ch.banner().data and "seed 3" in ch.banner().data
 
 
 def test_cli_unknown_profile_fails_cleanly(capsys):

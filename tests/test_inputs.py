@@ -16,7 +16,7 @@ def _arrays(tmp_path, n=10):
 
 def test_one_epoch_gives_each_row_once_with_its_target_in_a_seeded_order(tmp_path):
     X, y = _arrays(tmp_path)
-    seen, order = [], []
+    seen = []
     for images, targets in batches(X, y, [1, 3, 4, 5, 7, 8, 9], batch_size=3, seed=4):
         assert images.shape[1:] == (4, 2, 1)
         rows = images.numpy()[:, 0, 0, 0].astype(int)

@@ -59,7 +59,6 @@ def test_scaled_box_still_covers_the_resized_lesion():
 
 
 def test_store_entry_round_trip_without_pickles(tmp_path):
-    from dspic_lib.store import Store
     p = preprocess.Preprocessed(
         X=np.random.default_rng(1).random((3, 8, 2)).astype(np.float32),
         boxes=[np.zeros((0, 4), np.float32), np.array([[0, 1, 2, 3]], np.float32),

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ LABELS_CSV = "labels.csv"
 _SKIP = {LABELS_CSV, phantom.TRUTH_CSV}
 COLUMNS = ["patient", "view", "path", "frame", "label", "sex", "age", "lesions", "n_lesions",
            "n_metastasis", "n_arthritis", "annotation", "label_source", "rows", "cols",
-           "max_count", "total_counts", "notes"]
+           "max_count", "max_row", "max_col", "total_counts", "notes"]
 
 
 @dataclass
@@ -269,7 +268,8 @@ def scan(data_dir: str | Path, strict: bool = False, *,
                 "frame": img.frame, "lesions": list(lesions), "annotated": ann_path is not None,
                 "annotation": _rel(ann_path, data_dir) if ann_path else "",
                 "header_sex": info.sex, "header_age": info.age, "rows": info.rows, "cols": info.cols,
-                "max_count": float(px.max()), "total_counts": float(px.sum(dtype=np.float64)),
+                "max_count": float(px.max()), "max_at": np.unravel_index(int(np.argmax(px)), px.shape),
+                "total_counts": float(px.sum(dtype=np.float64)),
                 "notes": "; ".join(img.notes),
             })
     for path in sorted(jsons - used):
@@ -315,7 +315,8 @@ def scan(data_dir: str | Path, strict: bool = False, *,
             "n_metastasis": sum(x.disease == "metastasis" for x in les),
             "n_arthritis": sum(x.disease == "arthritis" for x in les),
             "annotation": rec["annotation"], "label_source": source, "rows": rec["rows"], "cols": rec["cols"],
-            "max_count": rec["max_count"], "total_counts": rec["total_counts"], "notes": rec["notes"],
+            "max_count": rec["max_count"], "max_row": int(rec["max_at"][0]), "max_col": int(rec["max_at"][1]),
+            "total_counts": rec["total_counts"], "notes": rec["notes"],
         })
     table = pd.DataFrame(rows, columns=COLUMNS)
     if len(table):
@@ -389,48 +390,3 @@ def load_all(cohort: Cohort, *, progress: bool = True) -> np.ndarray:
     for i, px in iter_pixels(cohort, progress=progress, desc="loading"):
         out[i] = px
     return out
-
-
-# ---------------------------------------------------------------------------------- the cohort
-def synthetic_dir(profile) -> Path:
-    """The default location of a profile's synthetic cohort (``DSPIC_HOME/data/synthetic-<p>-seed<S>``)."""
-    from ..paths import home
-
-    return home() / "data" / f"synthetic-{profile.name}-seed{profile.seed}"
-
-
-def ensure_cohort(profile, data_dir: str | Path | None = None, *, progress: bool = True) -> Path:
-    """The data folder to use, generating the synthetic cohort when it is the default one and missing.
-
-    ``profile``: a :class:`~dspic_lib.config.Profile` or its name. ``data_dir``: the chapter's or
-    command's folder (``None``: ``DSPIC_DATA`` when set, else the synthetic default). A folder given by
-    the user is never written to; if it does not exist this raises :class:`DataError`.
-    """
-    from ..config import Profile, get_profile
-    from ..paths import default_data_dir
-
-    prof = profile if isinstance(profile, Profile) else get_profile(str(profile))
-    default = synthetic_dir(prof)
-    target = Path(data_dir) if data_dir else default_data_dir(prof.name, prof.seed)
-    if os.path.abspath(target) != os.path.abspath(default):
-        if not target.is_dir():
-            raise DataError(f"{target}: data folder does not exist. A folder given with DSPIC_DATA or "
-                            f"--data-dir is only read, never created; the synthetic cohort is generated "
-                            f"only in its default location ({default})")
-        return target
-    cfg = phantom.PhantomConfig(n_patients=prof.n_patients, seed=prof.seed)
-    marker = phantom.read_marker(target)
-    if marker is not None and marker.get("version") == phantom.PHANTOM_VERSION \
-            and marker.get("parameters") == phantom.config_dict(cfg):
-        return target
-    if target.exists():
-        if marker is None and any(target.iterdir()):
-            raise DataError(f"{target}: the synthetic cohort's folder holds files but no "
-                            f"{phantom.marker_name()}; remove it to have it generated again")
-        shutil.rmtree(target)      # an outdated cohort written by the phantom itself
-    try:
-        phantom.generate(target, cfg, profile=prof.name, progress=progress)
-    except DataError:
-        if phantom.read_marker(target) is None:   # not another process that finished first
-            raise
-    return target

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from ..vocab import CLASSES, DISEASES
+from ..vocab import DISEASES
 
 SHAPE_TYPES = ("rectangle", "polygon")
 LABELME_VERSION = "5.4.1"

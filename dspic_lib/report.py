@@ -1,5 +1,7 @@
 """Tables and checks of chapter 01 (the cohort): counts beside the paper's, lesion sites, the leakage check.
 
+They read the paper's numbers, so they live above the data layer (which reads files only).
+
 Nothing here prints or returns header identifiers: patients appear only as counts.
 """
 from __future__ import annotations
@@ -8,10 +10,10 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from ..paper import targets
-from . import dicom
-from .cohort import Cohort
-from ..vocab import CLASSES, DISEASES
+from .data import dicom
+from .data.cohort import Cohort
+from .paper import targets
+from .vocab import CLASSES, DISEASES
 
 
 def class_counts(cohort: Cohort) -> pd.DataFrame:
@@ -23,13 +25,24 @@ def class_counts(cohort: Cohort) -> pd.DataFrame:
     out = pd.DataFrame({
         "images (this run)": images.astype(int),
         "images (paper)": pd.Series(paper).reindex(CLASSES).astype(int),
-        "share (this run)": (images / max(len(t), 1)).round(3),
-        "share (paper)": (pd.Series(paper).reindex(CLASSES) / sum(paper.values())).round(3),
         "patients (this run)": patients.astype(int),
     })
     out.index.name = "class"
-    out.loc["total"] = [int(images.sum()), int(sum(paper.values())), 1.0, 1.0, int(t["patient"].nunique())]
+    out.loc["total"] = [int(images.sum()), int(sum(paper.values())), int(t["patient"].nunique())]
     return out.astype({"images (this run)": int, "images (paper)": int, "patients (this run)": int})
+
+
+def hottest_pixel(cohort: Cohort) -> pd.DataFrame:
+    """Per class: the median maximum count, and where the hottest pixel of each image lies: inside one
+    of its lesion boxes, or elsewhere (bladder, kidneys, injection site, normal bone)."""
+    t = cohort.table
+    inside = [any(b[0] <= c + 0.5 <= b[2] and b[1] <= r + 0.5 <= b[3] for b in (les.box for les in lesions))
+              for r, c, lesions in zip(t["max_row"], t["max_col"], t["lesions"])]
+    df = pd.DataFrame({"label": t["label"], "max": t["max_count"], "in lesion": inside})
+    g = df.groupby("label")
+    out = pd.DataFrame({"images": g.size(), "median maximum count": g["max"].median(),
+                        "hottest pixel in a lesion box": g["in lesion"].mean()})
+    return out.reindex([c for c in CLASSES if c in out.index]).rename_axis("class")
 
 
 def sex_age(cohort: Cohort) -> pd.DataFrame:

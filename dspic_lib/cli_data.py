@@ -35,8 +35,8 @@ def register(sub) -> None:
 def run_scan(args) -> int:
     import pandas as pd
 
-    from .cohort import scan
-    from .dicom import WHOLE_BODY_SHAPE
+    from .data.cohort import scan
+    from .data.dicom import WHOLE_BODY_SHAPE
 
     t0 = time.perf_counter()
     cohort = scan(args.dir, strict=args.strict, shape=None if args.any_size else WHOLE_BODY_SHAPE,
@@ -59,8 +59,8 @@ def run_scan(args) -> int:
 
 
 def run_synth(args) -> int:
-    from ..config import get_profile
-    from .phantom import DEFAULT_DIFFICULTY, PhantomConfig, generate
+    from .config import get_profile
+    from .data.phantom import DEFAULT_DIFFICULTY, PhantomConfig, generate
 
     prof = get_profile(args.profile, seed=args.seed)
     cfg = PhantomConfig(n_patients=args.n_patients or prof.n_patients, seed=prof.seed,

@@ -1,0 +1,98 @@
+"""Every value a page shows in a "paper" column is a value of targets.json, copied, never recomputed.
+
+The layer tables of chapter 03 are the exception: targets.json holds no layer tables, so their
+"paper" cells are transcribed in ``dspic_lib/models/tables.py`` and checked against the paper's text
+by tests/test_models.py.
+
+Reads the chapters executed by `dspic book` (``make test`` builds the smoke book first); skipped when
+they are missing, except under CI.
+"""
+import io
+import json
+import os
+import re
+
+import pandas as pd
+import pytest
+
+from dspic_lib.paper import targets
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _flatten(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _flatten(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _flatten(v)
+    else:
+        yield obj
+
+
+def _allowed() -> tuple[set, set]:
+    numbers, words = set(), set()
+    for v in _flatten(targets()):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            numbers.add(round(float(v), 6))
+        elif isinstance(v, str):
+            words.add(v.strip().lower())
+    return numbers, words
+
+
+def _cells_ok(values, numbers, words) -> list[str]:
+    bad = []
+    for cell in values:
+        text = str(cell).strip()
+        if text in {"-", "", "nan"}:
+            continue
+        try:
+            if round(float(text.replace(",", "")), 6) not in numbers:
+                bad.append(text)
+        except ValueError:
+            if not all(part.strip().lower() in words for part in text.split(",")):
+                bad.append(text)
+    return bad
+
+
+def _paper_columns(nb_path):
+    nb = json.loads(nb_path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            html = out.get("data", {}).get("text/html")
+            if not html:
+                continue
+            html = "".join(html) if isinstance(html, list) else html
+            if "<table" not in html or 'id="T_layers-' in html:
+                continue
+            for table in pd.read_html(io.StringIO(html)):
+                for col in table.columns:
+                    name = " ".join(map(str, col)) if isinstance(col, tuple) else str(col)
+                    if re.search(r"\bpaper\b", name, re.I):
+                        yield f"{nb_path.stem} cell {i} column {name!r}", table[col].astype(str).tolist()
+
+
+def test_paper_columns_hold_only_values_of_targets_json(root):
+    executed = sorted((root / "book" / "executed").glob("[0-9][0-9]_*.ipynb"))
+    if not executed:
+        if IN_CI:
+            pytest.fail("CI needs the executed chapters (dspic book runs before pytest)")
+        pytest.skip("book not built")
+    numbers, words = _allowed()
+    seen, problems = 0, []
+    for nb in executed:
+        for where, values in _paper_columns(nb):
+            seen += 1
+            bad = _cells_ok(values, numbers, words)
+            if bad:
+                problems.append(f"{where}: {bad}")
+    assert seen >= 3, f"expected the chapters' paper columns, found {seen}"
+    assert not problems, "\n".join(problems)
+
+
+def test_the_check_catches_a_recomputed_paper_value():
+    numbers, words = _allowed()
+    assert _cells_ok(["334", "174", "-", "vertebra, rib, femur"], numbers, words) == []
+    assert _cells_ok(["1,502"], numbers, words) == ["1,502"]        # the sum of Table 1: not printed
+    assert _cells_ok(["22.2"], numbers, words) == ["22.2"]
