@@ -134,7 +134,7 @@ def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5, pairs_per_
     """Anterior/posterior pairs with their LabelMe boxes, as a reading station shows them.
 
     ``pairs``: list of (title, anterior counts, posterior counts, anterior lesions, posterior lesions);
-    a title that is a class (``"M"``) is spelt out. Inverted grey scale (hot = black); both views of a
+    a title that is a class (``"M"``) is spelt out at up to two pairs per row. Inverted grey scale (hot = black); both views of a
     patient share one window, 0 up to the ``percentile`` of their positive pixels (the bladder would
     otherwise wash out the skeleton). ``pairs_per_row`` pairs per row (two views each); with ``crop``
     the empty rows and columns around the bodies are cut (the same cut for every image, so all are at
@@ -157,7 +157,7 @@ def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5, pairs_per_
             b = np.asarray(boxes, float)
             c0, c1 = min(c0, max(int(b[:, 0].min()) - 3, 0)), max(c1, min(int(np.ceil(b[:, 2].max())) + 3, shape[1]))
             r0, r1 = min(r0, max(int(b[:, 1].min()) - 3, 0)), max(r1, min(int(np.ceil(b[:, 3].max())) + 3, shape[0]))
-    panel_w = COLUMN_INCHES / (2 * per_row) - 0.08
+    panel_w = COLUMN_INCHES / (2 * per_row) - 0.12
     height = nrows * (panel_w * (r1 - r0) / (c1 - c0) + 0.6) + 0.5
     fig = plt.figure(figsize=(COLUMN_INCHES, height), layout="constrained")
     subfigs = np.atleast_1d(fig.subfigures(nrows, per_row, squeeze=False).ravel())
@@ -176,7 +176,8 @@ def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5, pairs_per_
                                                lw=1.3, ec=DISEASE_COLORS.get(lesion.disease, "k"), clip_on=False))
             ax.set_title(view)
             _off(ax)
-        sf.suptitle(f"{title}: {CLASS_NAMES[title]}" if title in CLASS_NAMES else str(title),
+        # a class is spelt out where a pair is wide enough for "M&A: metastasis and arthritis"
+        sf.suptitle(f"{title}: {CLASS_NAMES[title]}" if title in CLASS_NAMES and per_row <= 2 else str(title),
                     fontsize=plt.rcParams["axes.titlesize"], fontweight="bold")
     fig.legend(handles=disease_handles(), loc="outside lower center", ncol=len(DISEASE_COLORS),
                frameon=False, title="boxes")
