@@ -1,18 +1,31 @@
 """Figures shared by the chapters (seaborn / matplotlib). A flat module of functions, each returning
-its ``Figure``; chapters show them inline (never ``matplotlib.use("Agg")`` here)."""
+its ``Figure``; chapters show them inline (never ``matplotlib.use("Agg")`` here).
+
+Every figure is drawn at most :data:`COLUMN_INCHES` wide with ``layout="constrained"``, so it is never
+shrunk on the page and its text (9 pt and up, see :func:`set_style`) stays legible. Colours come from
+:mod:`dspic_lib.vocab` and every coloured class or box is named in a legend. Scans are shown like a
+nuclear-medicine reading station: inverted grey scale (hot = black), anterior and posterior of a
+patient side by side in one display window. Titles are short and carry no figure number (the
+chapter's numbered caption says which figure of the paper a figure regenerates).
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import patches
 from matplotlib import pyplot as plt
+from matplotlib import ticker
 
-from .vocab import CLASS_COLORS, CLASSES, DISEASE_COLORS, SEX_COLORS
+from .vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS, SEX_COLORS
 
 # Figures are drawn at most this wide (inches at 100 dpi = 750 px, the book's content column), so they
 # are never shrunk on the page and 9-10 pt text stays 9-10 pt.
 COLUMN_INCHES = 7.5
+CLASS_ORDER = CLASSES          # the name chapter 01 uses for the class order
+SCAN_CMAP = "gray_r"           # inverted grey scale: hot = black on white, as on a reading station
 
 
 def set_style() -> None:
@@ -25,91 +38,168 @@ def set_style() -> None:
     })
 
 
+# --------------------------------------------------------------------------------------------------
+# Shared pieces (also used by plots_augment)
+
+
+def class_handles(classes=CLASSES) -> list:
+    """Legend handles naming each class and its colour, e.g. ``M: metastasis``."""
+    return [patches.Patch(color=CLASS_COLORS[c], label=f"{c}: {CLASS_NAMES[c]}") for c in classes]
+
+
+def disease_handles(diseases=None) -> list:
+    """Legend handles for lesion boxes: an outlined box in each disease's colour."""
+    return [patches.Patch(fill=False, ec=DISEASE_COLORS[d], lw=1.5, label=d)
+            for d in (diseases if diseases is not None else DISEASE_COLORS)]
+
+
+def pair_window(images, percentile: float = 99.5) -> tuple[float, float]:
+    """One display window for images shown together (a patient's two views): 0 up to the given
+    percentile of the positive pixels of all of them, so the hottest spot (often the bladder) does not
+    wash out the skeleton and both views are read on the same scale."""
+    pos = np.concatenate([np.asarray(i, dtype=float).ravel() for i in images])
+    pos = pos[pos > 0]
+    return 0.0, (float(np.percentile(pos, percentile)) if len(pos) else 1.0)
+
+
+def plain_log(axis) -> None:
+    """Label a log axis with plain numbers at 1, 2 and 5 per decade (``200``, not ``2 x 10^2``)."""
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _off(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for s in ax.spines.values():
+        s.set_visible(False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 01
+
+
 def sex_age(per_patient: pd.DataFrame, *, bins: int = 13):
-    """Fig. 1: patients by sex and age (histogram, one colour per sex)."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    """Patients by sex and age (histogram, one colour per sex); the paper's Fig. 1."""
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 3.0), layout="constrained")
     data = per_patient.assign(sex=per_patient["sex"].map({"F": "female", "M": "male"}).fillna("unknown"))
     sns.histplot(data=data, x="age", hue="sex", hue_order=[h for h in ("female", "male", "unknown")
                                                             if h in set(data["sex"])],
                  palette=SEX_COLORS, multiple="dodge", bins=bins, shrink=0.85, ax=ax)
-    ax.set(xlabel="age (years)", ylabel="patients", title="Patients by sex and age (Fig. 1)")
-    fig.tight_layout()
+    ax.set(xlabel="age (years)", ylabel="patients", title="Patients by sex and age")
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     return fig
 
 
 def lesion_sites(sites: pd.DataFrame):
-    """Fig. 2: lesions per site, stacked by disease (``sites``: rows = site, columns = diseases)."""
+    """Lesions per site, stacked by disease (``sites``: rows = site, columns = diseases); the paper's
+    Fig. 2."""
     diseases = [d for d in DISEASE_COLORS if d in sites.columns]
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 3.4), layout="constrained")
     bottom = np.zeros(len(sites))
     for d in diseases:
         ax.bar(sites.index, sites[d], bottom=bottom, color=DISEASE_COLORS[d], label=d)
         bottom += sites[d].to_numpy()
-    ax.set(ylabel="annotated lesions (both views)", title="Lesions by site and disease (Fig. 2)")
+    ax.set(ylabel="annotated lesions\n(both views)", title="Lesions by site and disease")
     ax.tick_params(axis="x", rotation=45)
     for label in ax.get_xticklabels():
         label.set_ha("right")
+        label.set_rotation_mode("anchor")
+    ax.margins(x=0.01)
     ax.legend(frameon=False)
-    fig.tight_layout()
     return fig
 
 
 def max_intensity(table: pd.DataFrame):
-    """Fig. 4: the maximum count of every image, in table order, coloured by class; and its spread."""
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.2), gridspec_kw={"width_ratios": [3, 1]})
+    """The maximum count of every image, in table order, coloured by class; and its spread per class
+    (the paper's Fig. 4)."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.4), layout="constrained",
+                                 gridspec_kw={"width_ratios": [2.6, 1]}, sharey=True)
     order = np.arange(len(table))
-    for cls in CLASSES:
-        sel = table["label"].to_numpy() == cls
-        if sel.any():
-            ax.scatter(order[sel], table["max_count"].to_numpy()[sel], s=6, color=CLASS_COLORS[cls], label=cls)
-    ax.set(xlabel="image", ylabel="maximum count", yscale="log",
-           title="Maximum uptake intensity of every image (Fig. 4)")
-    ax.legend(frameon=False, markerscale=2, ncol=4)
     present = [c for c in CLASSES if c in set(table["label"])]
+    for cls in present:
+        sel = table["label"].to_numpy() == cls
+        ax.scatter(order[sel], table["max_count"].to_numpy()[sel], s=8, color=CLASS_COLORS[cls], label=cls)
+    ax.set(xlabel="image (table order)", ylabel="maximum count", yscale="log", title="Every image")
     sns.boxplot(data=table, x="label", y="max_count", order=present, hue="label", hue_order=present,
                 palette=CLASS_COLORS, legend=False, ax=bx, fliersize=2)
-    bx.set(xlabel="class", ylabel="", yscale="log", title="by class")
-    fig.tight_layout()
+    bx.set(xlabel="class", ylabel="", yscale="log", title="By class")
+    plain_log(ax.yaxis)
+    fig.legend(handles=class_handles(present), loc="outside lower center", ncol=len(present), frameon=False)
     return fig
 
 
-def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5):
-    """Anterior/posterior pairs with their LabelMe boxes.
+def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5, pairs_per_row: int = 2):
+    """Anterior/posterior pairs with their LabelMe boxes, as a reading station shows them.
 
-    ``pairs``: list of (title, anterior counts, posterior counts, anterior lesions, posterior lesions).
-    Each image is shown with its own grey scale up to the given percentile (the bladder would
-    otherwise wash out the skeleton); metastases in red, arthritis in blue."""
+    ``pairs``: list of (title, anterior counts, posterior counts, anterior lesions, posterior lesions);
+    a title that is a class (``"M"``) is spelt out at up to two pairs per row. Inverted grey scale (hot = black); both views of a
+    patient share one window, 0 up to the ``percentile`` of their positive pixels (the bladder would
+    otherwise wash out the skeleton). ``pairs_per_row`` pairs per row (two views each); with ``crop``
+    the empty rows and columns around the bodies are cut (the same cut for every image, so all are at
+    one scale). Box colours are named in the legend."""
     n = len(pairs)
-    fig, axes = plt.subplots(1, 2 * n, figsize=(1.6 * 2 * n, 6.6), squeeze=False)
-    axes = axes[0]
-    for k, (title, ant, post, les_a, les_p) in enumerate(pairs):
-        rows = np.flatnonzero((ant + post).sum(axis=1) > 0.02 * (ant + post).sum(axis=1).max())
-        r0, r1 = (max(rows[0] - 15, 0), min(rows[-1] + 15, ant.shape[0])) if crop and len(rows) else (0, ant.shape[0])
-        for j, (img, les, view) in enumerate(((ant, les_a, "anterior"), (post, les_p, "posterior"))):
-            ax = axes[2 * k + j]
-            vmax = float(np.percentile(img[img > 0], percentile)) if (img > 0).any() else 1.0
-            ax.imshow(img[r0:r1], cmap="gray_r", vmin=0, vmax=vmax, interpolation="antialiased")
+    per_row = max(1, min(int(pairs_per_row), n)) if n else 1
+    nrows = max(1, math.ceil(n / per_row))
+    shape = pairs[0][1].shape if n else (4, 1)
+    r0, r1, c0, c1 = 0, shape[0], 0, shape[1]
+    if crop and n:
+        total = sum(np.asarray(a, float) + np.asarray(p, float) for _, a, p, _, _ in pairs)
+        rows = np.flatnonzero(total.sum(axis=1) > 0.02 * total.sum(axis=1).max())
+        cols = np.flatnonzero(total.sum(axis=0) > 0.01 * total.sum(axis=0).max())
+        if len(rows):
+            r0, r1 = max(rows[0] - 10, 0), min(rows[-1] + 11, shape[0])
+        if len(cols):
+            c0, c1 = max(cols[0] - 6, 0), min(cols[-1] + 7, shape[1])
+        boxes = [les.box for *_, la, lp in pairs for les in (*la, *lp)]
+        if boxes:    # never cut a lesion box
+            b = np.asarray(boxes, float)
+            c0, c1 = min(c0, max(int(b[:, 0].min()) - 3, 0)), max(c1, min(int(np.ceil(b[:, 2].max())) + 3, shape[1]))
+            r0, r1 = min(r0, max(int(b[:, 1].min()) - 3, 0)), max(r1, min(int(np.ceil(b[:, 3].max())) + 3, shape[0]))
+    panel_w = COLUMN_INCHES / (2 * per_row) - 0.12
+    height = nrows * (panel_w * (r1 - r0) / (c1 - c0) + 0.6) + 0.5
+    fig = plt.figure(figsize=(COLUMN_INCHES, height), layout="constrained")
+    subfigs = np.atleast_1d(fig.subfigures(nrows, per_row, squeeze=False).ravel())
+    for k, sf in enumerate(subfigs):
+        if k >= n:
+            continue
+        title, ant, post, les_a, les_p = pairs[k]
+        vmin, vmax = pair_window([ant, post], percentile)
+        axes = sf.subplots(1, 2)
+        for ax, img, les, view in zip(axes, (ant, post), (les_a, les_p), ("anterior", "posterior")):
+            ax.imshow(np.asarray(img)[r0:r1, c0:c1], cmap=SCAN_CMAP, vmin=vmin, vmax=vmax,
+                      interpolation="antialiased")
             for lesion in les:
                 x0, y0, x1, y1 = lesion.box
-                ax.add_patch(patches.Rectangle((x0 - 0.5, y0 - r0 - 0.5), x1 - x0, y1 - y0, fill=False,
-                                               lw=1.2, ec=DISEASE_COLORS.get(lesion.disease, "k")))
-            ax.set_title(f"{title}\n{view}", fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-    handles = [patches.Patch(fill=False, ec=c, label=d) for d, c in DISEASE_COLORS.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+                ax.add_patch(patches.Rectangle((x0 - c0 - 0.5, y0 - r0 - 0.5), x1 - x0, y1 - y0, fill=False,
+                                               lw=1.3, ec=DISEASE_COLORS.get(lesion.disease, "k"), clip_on=False))
+            ax.set_title(view)
+            _off(ax)
+        # a class is spelt out where a pair is wide enough for "M&A: metastasis and arthritis"
+        sf.suptitle(f"{title}: {CLASS_NAMES[title]}" if title in CLASS_NAMES and per_row <= 2 else str(title),
+                    fontsize=plt.rcParams["axes.titlesize"], fontweight="bold")
+    fig.legend(handles=disease_handles(), loc="outside lower center", ncol=len(DISEASE_COLORS),
+               frameon=False, title="boxes")
     return fig
 
 
-def leakage_features(features: pd.DataFrame, labels: pd.Series, columns: list[str]):
-    """Distribution of non-lesion features per class (they should look alike)."""
+def leakage_features(features: pd.DataFrame, labels: pd.Series, columns: list[str], *,
+                     ncols: int | None = None):
+    """Distribution of non-lesion features per class (they should look alike); ``ncols`` panels per
+    row (default: all of up to 3, else 2 or 3 per row)."""
     present = [c for c in CLASSES if c in set(labels)]
-    fig, axes = plt.subplots(1, len(columns), figsize=(2.6 * len(columns), 3), squeeze=False)
+    n = len(columns)
+    ncols = ncols or (n if n <= 3 else (2 if n == 4 else 3))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_INCHES, 2.5 * nrows + 0.4), squeeze=False,
+                             layout="constrained")
     data = features.assign(label=labels.to_numpy())
-    for ax, col in zip(axes[0], columns):
+    for ax, col in zip(axes.ravel(), columns):
         sns.boxplot(data=data, x="label", y=col, order=present, hue="label", hue_order=present,
                     palette=CLASS_COLORS, legend=False, ax=ax, fliersize=1.5)
         ax.set(xlabel="", title=col.replace("_", " "), ylabel="")
-    fig.tight_layout()
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    fig.legend(handles=class_handles(present), loc="outside lower center", ncol=len(present), frameon=False)
     return fig
