@@ -148,7 +148,13 @@ def execute_all(parameters: dict, only: list[str] | None, results_dir: Path,
 
 def build_html(root: Path | None = None) -> Path:
     """Run Jupyter Book on the executed chapters, warnings as errors; return index.html."""
+    import shutil
+
     root = root or repo_root()
+    # --all re-reads every page, but Sphinx never deletes what an earlier build wrote: images of
+    # figures that no longer exist would stay in _images and be published with the book
+    for stale in ("html", "jupyter_execute"):
+        shutil.rmtree(root / "book" / "_build" / stale, ignore_errors=True)
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root),
            "--path-output", str(root / "book"), "--all", "-W", "-n", "--keep-going"]
     print("$ jupyter-book build . --path-output book --all -W -n --keep-going", flush=True)
