@@ -193,6 +193,20 @@ def load(page, url: str) -> list[str]:
     return errors
 
 
+def screenshot(page, path: Path, max_height: int = 16000) -> None:
+    """The whole page at the viewport's width. Playwright's full_page capture leaves the viewport
+    900 px high, which shifts the theme's sticky, 100vh-high sidebars off the picture; so the viewport
+    is made as tall as the page first (up to max_height, beyond which full_page capture is used)."""
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    if height <= max_height:
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+        page.wait_for_timeout(200)
+        page.screenshot(path=str(path))
+        page.set_viewport_size(VIEWPORT)
+    else:
+        page.screenshot(path=str(path), full_page=True)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Fixtures: one browser, one server, one visit per page.
 
@@ -245,7 +259,7 @@ def report(browser, server, root):
         checks["overflow"][page_path] = check_overflow(page)
         checks["residue"][page_path] = check_residue(page)
         checks["links"][page_path] = check_links(page, html, base, ids_cache)
-        page.screenshot(path=str(screens / f"{Path(page_path).stem}.png"), full_page=True)
+        screenshot(page, screens / f"{Path(page_path).stem}.png")
         page.close()
     (screens / "report.json").write_text(json.dumps(checks, indent=1))
     return checks
