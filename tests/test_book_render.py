@@ -121,6 +121,18 @@ OVERFLOW_JS = """(sel) => {
 LINKS_JS = """() => Array.from(document.querySelectorAll('a[href]')).map((a) => ({
   href: a.getAttribute('href'), abs: a.href, text: (a.innerText || '').trim().slice(0, 40)}))"""
 
+HIDDEN_JS = """(sel) => {   // informational: scroll boxes whose content is wider than the box (part hidden)
+  const col = document.querySelector(sel);
+  if (!col) return [];
+  return [...col.querySelectorAll('*')].filter((el) => /^(auto|scroll)$/.test(getComputedStyle(el).overflowX)
+      && el.scrollWidth > el.clientWidth + 1)
+    .map((el) => {
+      const kind = el.querySelector('table') ? 'table' : el.closest('.cell_input') ? 'code'
+                 : el.closest('.cell_output') ? 'output' : el.tagName.toLowerCase();
+      return `${kind}: ${el.scrollWidth - el.clientWidth} px of ${el.scrollWidth} hidden`;
+    });
+}"""
+
 IDS_JS = """() => Array.from(document.querySelectorAll('[id], a[name]')).map((e) => e.id || e.getAttribute('name'))"""
 
 
@@ -245,7 +257,7 @@ def report(browser, server, root):
     shutil.rmtree(screens, ignore_errors=True)
     screens.mkdir(parents=True)
     checks = {name: {} for name in ("errors", "images", "overflow", "residue", "links")}
-    ids_cache = {}
+    ids_cache, info = {}, {}
     for page_path in pages:
         page = browser.new_page(viewport=VIEWPORT)
         errors = load(page, f"{base}/{page_path}")
@@ -259,9 +271,11 @@ def report(browser, server, root):
         checks["overflow"][page_path] = check_overflow(page)
         checks["residue"][page_path] = check_residue(page)
         checks["links"][page_path] = check_links(page, html, base, ids_cache)
+        info.setdefault("scrolled", {})[page_path] = page.evaluate(HIDDEN_JS, CONTENT)
         screenshot(page, screens / f"{Path(page_path).stem}.png")
         page.close()
-    (screens / "report.json").write_text(json.dumps(checks, indent=1))
+    # report.json: every check's findings, plus (not a check) the scroll boxes that hide content
+    (screens / "report.json").write_text(json.dumps({**checks, "info": info}, indent=1))
     return checks
 
 
