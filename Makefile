@@ -14,7 +14,7 @@ TLOCK   := requirements-test.lock
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: install install-test lock book test test-all reference bench clean help
+.PHONY: install install-test lock book test test-all reference bench linkcheck clean help
 
 help:
 	@echo "make book [PROFILE=cpu|smoke|paper]   execute the chapters and build the HTML book"
@@ -22,6 +22,7 @@ help:
 	@echo "make test-all                        make test, plus the tests marked slow"
 	@echo "make reference                       re-execute notebooks/*.py under smoke into notebooks/*.ipynb"
 	@echo "make bench                           performance benchmarks (prints figures, never fails on speed)"
+	@echo "make linkcheck                       check the book's external links (skipped when offline)"
 	@echo "make lock                            re-resolve the pins of pyproject.toml into the two lock files"
 	@echo "make clean                           remove the built book, executed notebooks and caches"
 
@@ -74,6 +75,9 @@ reference: install-test
 
 bench: install-test
 	@for b in bench/bench_*.py; do [ -f "$$b" ] && $(BIN)/python "$$b"; done; true
+
+linkcheck: install
+	bash book/linkcheck.sh
 
 clean:
 	rm -rf book/_build book/executed .pytest_cache
