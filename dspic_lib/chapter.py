@@ -51,7 +51,8 @@ class Chapter:
 
         p = self.profile
         kind = "important" if self.synthetic else "note"
-        text = (f":::{{{kind}}} {'Synthetic data' if self.synthetic else 'Your data'}\n{self.statement()}\n\n"
+        title = "Synthetic data" if self.synthetic else "Your data"
+        text = (f":::{{admonition}} {title}\n:class: {kind}\n{self.statement()}\n\n"
                 f"Run profile `{p.name}`: model input {p.rows} x {p.cols} pixels, up to {p.epochs} epochs, "
                 f"batch {p.batch_size}, seed {p.seed}.\n:::\n")
         return Markdown(text)

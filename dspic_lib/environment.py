@@ -21,7 +21,7 @@ def profiles_table(effective: Profile | None = None) -> pd.DataFrame:
     profiles = {p.name: p for p in PROFILES.values()}
     if effective is not None:
         profiles[effective.name] = effective
-    table = pd.DataFrame({name + (" (this build)" if effective is not None and name == effective.name else ""):
+    table = pd.DataFrame({f"profile {name}" + (" (this build)" if effective is not None and name == effective.name else ""):
                           pd.Series(p.to_dict(), dtype=object) for name, p in profiles.items()})
     return table.drop(index="name").rename_axis("field")
 

@@ -77,6 +77,9 @@ def table(df: pd.DataFrame, name: str, *, decimals: int | Mapping[str, int] | No
     styler = df.style.format(formats).format_index(_fmt(None), axis=0).set_uuid(name)
     if not index:
         styler = styler.hide(axis="index")
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    if numeric:
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right", "white-space": "nowrap"})
     styler = styler.set_table_attributes('class="dspic-table"')
     shown = pd.DataFrame({c: [formats[c](v) for v in df[c]] for c in df.columns}, index=df.index)
     return Table(styler, shown.to_string(index=index))

@@ -45,6 +45,35 @@ def hottest_pixel(cohort: Cohort) -> pd.DataFrame:
     return out.reindex([c for c in CLASSES if c in out.index]).rename_axis("class")
 
 
+def hottest_pixel_text(hottest: pd.DataFrame) -> str:
+    """What :func:`hottest_pixel` shows, in a sentence written from its numbers."""
+    def share(c):
+        return f"{hottest.at[c, 'hottest pixel in a lesion box']:.0%}" if c in hottest.index else "-"
+
+    medians = hottest["median maximum count"]
+    ratio = medians.get("M", np.nan) / medians.get("N", np.nan)
+    lead = (f"In this cohort the hottest pixel lies inside a lesion box in {share('M')} of the M images and "
+            f"{share('A')} of the A images; the median maximum of M images is {ratio:.1f} times that of N "
+            "images. ")
+    if np.isfinite(ratio) and ratio > 1.3:
+        return lead + ("So the maximum that Eq. 1 divides by is often a lesion itself, and it differs between "
+                       "classes: the scale of a normalized image carries some information about its class.")
+    return lead + "So the maximum that Eq. 1 divides by is mostly not a lesion, and it is similar between classes."
+
+
+def leakage_text(leak: pd.DataFrame, margin: float = 0.05) -> str:
+    """The leakage check's verdict, from its numbers: the non-lesion classifier against always answering
+    the most frequent class (balanced accuracy, ``margin`` above it counts as a leak)."""
+    lr, chance = leak.iloc[0], leak.iloc[1]
+    head = (f"Non-lesion features: accuracy {lr['accuracy']:.3f} (balanced {lr['balanced accuracy']:.3f}); "
+            f"always the most frequent class: {chance['accuracy']:.3f} (balanced {chance['balanced accuracy']:.3f}). ")
+    if not np.isfinite(lr["balanced accuracy"]):
+        return head + "Too few patients to cross-validate: the check says nothing here."
+    if lr["balanced accuracy"] <= chance["balanced accuracy"] + margin:
+        return head + "The class cannot be read from them better than by always guessing the most frequent class."
+    return head + "**The class can be read from them**: a model could score without looking at the lesions."
+
+
 def sex_age(cohort: Cohort) -> pd.DataFrame:
     """One row per patient: sex and age (for Fig. 1)."""
     t = cohort.table

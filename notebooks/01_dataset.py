@@ -12,10 +12,10 @@
 # ---
 
 # %% [markdown]
-# # The cohort: 768 whole-body bone scans
+# # The cohort
 #
-# What data does the paper work with (section "Dataset", Figs. 1, 2 and 4)? 384 patients imaged with
-# Tc-99m MDP, an anterior and a posterior whole-body view each (1024 x 256 pixels, 16-bit counts),
+# What data does the paper work with (section "Dataset", Figs. 1, 2 and 4)? 768 whole-body scans of 384
+# patients imaged with Tc-99m MDP, an anterior and a posterior view each (1024 x 256 pixels, 16-bit counts),
 # annotated in LabelMe with one shape per lesion; the image's class follows from its lesions:
 # none = normal (N), metastases only (M), arthritis only (A), both (M&A).
 #
@@ -31,8 +31,6 @@ results_dir = None
 seed = None
 
 # %%
-import numpy as np
-import pandas as pd
 from IPython.display import Markdown
 
 from dspic_lib import chapter, datasets, plots, present, report
@@ -135,18 +133,7 @@ present.table(hottest, "hottest", decimals={"median maximum count": 0, "hottest 
 # ```
 
 # %%
-def _share(c):
-    return f"{hottest.at[c, 'hottest pixel in a lesion box']:.0%}" if c in hottest.index else "-"
-
-
-ratio = hottest["median maximum count"].get("M", np.nan) / hottest["median maximum count"].get("N", np.nan)
-Markdown(
-    f"In this cohort the hottest pixel lies inside a lesion box in {_share('M')} of the M images and "
-    f"{_share('A')} of the A images; the median maximum of M images is {ratio:.1f} times that of N images. "
-    + ("So the maximum that Eq. 1 divides by is often a lesion itself, and it differs between classes: the "
-       "scale of a normalized image carries some information about its class."
-       if np.isfinite(ratio) and ratio > 1.3 else
-       "So the maximum that Eq. 1 divides by is mostly not a lesion, and it is similar between classes."))
+Markdown(report.hottest_pixel_text(hottest))
 
 # %% [markdown]
 # ## What the scans look like
@@ -203,12 +190,7 @@ present.table(leak, "leakage", decimals=3)
 # ```
 
 # %%
-lr, chance = leak.iloc[0], leak.iloc[1]
-Markdown(f"Non-lesion features: accuracy {lr['accuracy']:.3f} (balanced {lr['balanced accuracy']:.3f}); "
-         f"always the most frequent class: {chance['accuracy']:.3f} (balanced {chance['balanced accuracy']:.3f}). "
-         + ("The class cannot be read from them better than by always guessing the most frequent class."
-            if lr["balanced accuracy"] <= chance["balanced accuracy"] + 0.05 else
-            "**The class can be read from them**: a model could score without looking at the lesions."))
+Markdown(report.leakage_text(leak))
 
 # %% [markdown]
 # ## Answer

@@ -123,7 +123,9 @@ present.table(datasets.split_table(b1), "split")
 sweep = datasets.choose_t_r(d1, P, results_dir=ch.results_dir, seed=ch.seed)
 print(f"chosen: t = {sweep.t} px at {P.cols} px width, r = {sweep.r:g} degrees")
 present.figure("fig-sweep", plots_augment.sweep_heatmap(sweep.summary()))
-present.table(sweep.summary(), "sweep", decimals=3)
+present.table(sweep.summary().rename(columns={
+    "t": "t (px)", "r": "r (degrees)", "macro_f1_mean": "macro F1, mean", "macro_f1_sd": "macro F1, sd"}),
+    "sweep", decimals={"r (degrees)": 0, "macro F1, mean": 3, "macro F1, sd": 3})
 
 # %% [markdown]
 # ```{glue:figure} fig-sweep
@@ -140,11 +142,11 @@ present.table(sweep.summary(), "sweep", decimals=3)
 # The paper gives three transforms of a point $(x_i, y_i)$ of an image $w$ pixels wide. The mirror,
 # Eq. 2:
 #
-# $$\begin{bmatrix} x_o \\ y_o \\ 1 \end{bmatrix} = \begin{bmatrix} -1 & 0 & w \\ 0 & 1 & 0 \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} x_i \\ y_i \\ 1 \end{bmatrix} \tag{2}$$
+# $$\begin{bmatrix} x_o \\ y_o \\ 1 \end{bmatrix} = \begin{bmatrix} -1 & 0 & w \\ 0 & 1 & 0 \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} x_i \\ y_i \\ 1 \end{bmatrix} \qquad (2)$$
 #
 # and the translation by $\pm t$ pixels, Eq. 4:
 #
-# $$\begin{bmatrix} x_o \\ y_o \end{bmatrix} = \begin{bmatrix} x_i \\ y_i \end{bmatrix} \pm \begin{bmatrix} t_x \\ t_y \end{bmatrix} \tag{4}$$
+# $$\begin{bmatrix} x_o \\ y_o \end{bmatrix} = \begin{bmatrix} x_i \\ y_i \end{bmatrix} \pm \begin{bmatrix} t_x \\ t_y \end{bmatrix} \qquad (4)$$
 #
 # ```{warning}
 # **A misprint in the paper.** Eq. 3 is printed as an exact copy of Eq. 2 (the mirror), although the
@@ -152,7 +154,7 @@ present.table(sweep.summary(), "sweep", decimals=3)
 # from the paper. This book implements the rotation by $\pm r$ degrees about the image centre
 # $(c_x, c_y)$:
 #
-# $$\begin{bmatrix} x_o \\ y_o \\ 1 \end{bmatrix} = \begin{bmatrix} 1 & 0 & c_x \\ 0 & 1 & c_y \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} \cos r & -\sin r & 0 \\ \sin r & \cos r & 0 \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} 1 & 0 & -c_x \\ 0 & 1 & -c_y \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} x_i \\ y_i \\ 1 \end{bmatrix} \tag{3, as implemented}$$
+# $$\begin{bmatrix} x_o \\ y_o \\ 1 \end{bmatrix} = \begin{bmatrix} 1 & 0 & c_x \\ 0 & 1 & c_y \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} \cos r & -\sin r & 0 \\ \sin r & \cos r & 0 \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} 1 & 0 & -c_x \\ 0 & 1 & -c_y \\ 0 & 0 & 1 \end{bmatrix} \begin{bmatrix} x_i \\ y_i \\ 1 \end{bmatrix} \qquad \text{(3, as implemented)}$$
 # ```
 #
 # Each copy moves the image and its boxes by the same 3 x 3 matrix (bilinear interpolation, zero

@@ -7,13 +7,12 @@ by tests/test_models.py.
 Reads the chapters executed by `dspic book` (``make test`` builds the smoke book first); skipped when
 they are missing, except under CI.
 """
-import io
 import json
 import os
 import re
 
-import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 
 from dspic_lib.paper import targets
 
@@ -66,11 +65,32 @@ def _paper_columns(nb_path):
             html = "".join(html) if isinstance(html, list) else html
             if "<table" not in html or 'id="T_layers-' in html:
                 continue
-            for table in pd.read_html(io.StringIO(html)):
-                for col in table.columns:
-                    name = " ".join(map(str, col)) if isinstance(col, tuple) else str(col)
-                    if re.search(r"\bpaper\b", name, re.I):
-                        yield f"{nb_path.stem} cell {i} column {name!r}", table[col].astype(str).tolist()
+            for table in BeautifulSoup(html, "html.parser").find_all("table"):
+                for name, values in _columns(table):
+                    if _is_paper_column(name):
+                        yield f"{nb_path.stem} cell {i} column {name!r}", values
+
+
+def _is_paper_column(name: str) -> bool:
+    """"paper", "images (paper)", "paper: accuracy": the paper's values; not "paper's table" or a
+    profile named paper (chapter 00 calls those columns "profile ...")."""
+    return bool(re.fullmatch(r"paper|paper[:,].*", name.strip(), re.I) or re.search(r"\(paper\)", name, re.I))
+
+
+def _columns(table):
+    """(header text, cell texts) per column of an HTML table whose last header row names the columns
+    (pandas' Styler writes the row labels as <th> cells in the body, which are not columns here)."""
+    head = table.find("thead")
+    header_rows = [tr for tr in (head.find_all("tr") if head else [])
+                   if tr.find("th", class_="col_heading") is not None]
+    if not header_rows:
+        return []
+    names = [th.get_text(" ", strip=True) for th in header_rows[-1].find_all("th", class_="col_heading")]
+    body = [tr for tr in table.find_all("tr") if tr.find_parent("thead") is None]
+    cells = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in body]
+    width = max((len(r) for r in cells), default=0)
+    names = names[-width:] if width else []
+    return [(name, [r[k] for r in cells if k < len(r)]) for k, name in enumerate(names)]
 
 
 def test_paper_columns_hold_only_values_of_targets_json(root):
@@ -96,3 +116,5 @@ def test_the_check_catches_a_recomputed_paper_value():
     assert _cells_ok(["334", "174", "-", "vertebra, rib, femur"], numbers, words) == []
     assert _cells_ok(["1,502"], numbers, words) == ["1,502"]        # the sum of Table 1: not printed
     assert _cells_ok(["22.2"], numbers, words) == ["22.2"]
+    assert _is_paper_column("images (paper)") and _is_paper_column("paper") and _is_paper_column("paper: F1")
+    assert not _is_paper_column("paper's table") and not _is_paper_column("profile paper")
