@@ -66,7 +66,7 @@ def test_counts_are_about_1_5_million_per_view_and_images_are_16_bit():
 
 
 def test_depth_makes_front_structures_brighter_in_front_and_back_structures_behind():
-    cv = phantom._Canvas(256, 64, 2.4)
+    cv = phantom.Canvas(256, 64, 2.4)
     cv.ellipse((60, 20), 4, 4, 0, 10.0, 0.1, 20.0)    # near the front (like the sternum), patient's right
     cv.ellipse((180, 20), 4, 4, 0, 10.0, 0.9, 20.0)   # near the back (like the spine)
     ant, post = cv.project(0.24)

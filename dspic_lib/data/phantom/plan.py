@@ -1,0 +1,102 @@
+"""The cohort plan: configuration, the difficulty knob, and who the patients are (class, sex, age)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import DataError
+from .. import dicom
+
+PHANTOM_VERSION = 6
+TRUTH_CSV = "phantom_truth.csv"        # the generator's per-patient parameters (never a model input)
+# The difficulty knob: 0 = easiest, 1 = hardest; 2/3 gives the nominal values of PHANTOM.md
+# (metastases 3-6x local bone, arthritis ~2x, base confounder rates). Its default was set from
+# measurements of a plain CNN (4 conv-pool blocks + global average pooling, Adam 1e-3, early stopping;
+# 256 x 64 input as in the `cpu` profile; 7:3 patient split; `python bench/bench_data.py --difficulty`),
+# never from dSPIC's results. Test accuracy over N/M/A on a shared 2-core machine, one value per
+# split/initialization seed (about +-0.05 between seeds):
+#   d=0.0: 0.765 0.678 0.761 (mean 0.735)     d=0.1: 0.752 0.639 0.739 (mean 0.710)
+#   earlier phantom version (posterior ribs flatter), seed 0 only:
+#   d=0.2: 0.709   d=1/3: 0.678   d=0.4: 0.622   d=2/3 (nominal): 0.44-0.63
+# At 256 x 64 the nominal lesions are barely learnable by a plain CNN from ~540 training images.
+# PHANTOM.md asks for the regime where such a classifier lands near 0.70-0.80, not at 1.0; the rule
+# "the mean closest to the middle of that band" picks d = 0.0, the easiest end of this scale:
+# metastases ~5-11x local bone, arthritis ~2.4-3.6x, confounders at half their base rates.
+DEFAULT_DIFFICULTY = 0.0
+
+# The paper's cohort: per patient 167 N, 87 M, 126 A, 4 M&A; 181 F, 203 M (two views each).
+PAPER_PATIENT_CLASSES = {"N": 167, "M": 87, "A": 126, "M&A": 4}
+PAPER_SEXES = {"F": 181, "M": 203}
+TOTAL_COUNTS = 1.5e6                   # per view, median
+
+
+@dataclass(frozen=True)
+class PhantomConfig:
+    n_patients: int = 384
+    seed: int = 0
+    difficulty: float = DEFAULT_DIFFICULTY
+    rows: int = dicom.WHOLE_BODY_SHAPE[0]
+    cols: int = dicom.WHOLE_BODY_SHAPE[1]
+    pixel_mm: float = dicom.PIXEL_SPACING_MM
+    counts_per_view: float = TOTAL_COUNTS
+    multiframe_every: int = 4          # every 4th patient gets one two-frame file instead of two files
+
+    def __post_init__(self):
+        if self.n_patients < 1:
+            raise DataError(f"a cohort needs at least one patient, got n_patients={self.n_patients}")
+        if not 0.0 <= self.difficulty <= 1.0:
+            raise DataError(f"difficulty must lie in [0, 1], got {self.difficulty}")
+
+    @property
+    def strength(self) -> float:        # lesion contrast and extra-count multiplier: 2 .. 0.5
+        return 2.0 - 1.5 * self.difficulty
+
+    @property
+    def confounder_rate(self) -> float:  # multiplier of the confounders' base rates: 0.5 .. 1.25
+        return 0.5 + 0.75 * self.difficulty
+
+
+def scaled_counts(total: int, reference: dict[str, int], minimum: int = 1) -> dict[str, int]:
+    """Split ``total`` in the proportions of ``reference`` (largest remainder; ties in key order),
+    giving every key at least ``minimum`` when there is room. Deterministic."""
+    ref_total = sum(reference.values())
+    exact = {k: total * v / ref_total for k, v in reference.items()}
+    out = {k: int(math.floor(x)) for k, x in exact.items()}
+    for k in sorted(exact, key=lambda k: (-(exact[k] - out[k]), list(reference).index(k))):
+        if sum(out.values()) >= total:
+            break
+        out[k] += 1
+    if total >= minimum * len(reference):
+        for k in reference:
+            while out[k] < minimum:
+                donor = max(out, key=lambda j: (out[j], -list(reference).index(j)))
+                out[donor] -= 1
+                out[k] += 1
+    return out
+
+
+@dataclass(frozen=True)
+class PatientPlan:
+    index: int
+    patient_id: str
+    label: str
+    sex: str
+    age: int
+    multiframe: bool
+
+
+def plan_cohort(cfg: PhantomConfig) -> list[PatientPlan]:
+    """Class, sex and age of every patient, drawn independently of one another."""
+    rng = np.random.default_rng([cfg.seed, 10_000_019])
+    n = cfg.n_patients
+    classes = scaled_counts(n, PAPER_PATIENT_CLASSES)
+    sexes = scaled_counts(n, PAPER_SEXES)
+    labels = rng.permutation(np.repeat(list(classes), list(classes.values())))
+    sex = rng.permutation(np.repeat(list(sexes), list(sexes.values())))
+    # ages like an oncology / rheumatology clinic: 28-90, centred near 60
+    age = np.clip(np.rint(rng.normal(60.0, 12.5, n)), 28, 90).astype(int)
+    return [PatientPlan(index=i, patient_id=f"SYN{i + 1:04d}", label=str(labels[i]), sex=str(sex[i]),
+                        age=int(age[i]), multiframe=(i % cfg.multiframe_every == cfg.multiframe_every - 1))
+            for i in range(n)]
