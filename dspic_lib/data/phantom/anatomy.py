@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .acquisition import Canvas
+from .acquisition import MU_WATER, Canvas
 
 # anterior-posterior body thickness (cm) along the body axis (fraction of height)
 _THICK_Y = np.array([0.0, 0.03, 0.11, 0.14, 0.18, 0.25, 0.35, 0.45, 0.50, 0.56, 0.70, 0.74, 0.90, 0.95, 1.0])
@@ -91,7 +91,7 @@ def draw_pose(body: Body, rng: np.random.Generator, superscan: bool) -> Pose:
     leg_abd = {s: math.radians(float(rng.uniform(-1, 4))) for s in (-1, 1)}
     scol = float(rng.normal(0, 0.004))
     pose = Pose(bone, bone * (2.5 if superscan else 1.0), asym, arm_abd, leg_abd, scol, 8.5 * body.girth)
-    shoulder = {s: (0.19, s * 0.103 * body.b(0.19)) for s in (-1, 1)}
+    shoulder = {s: (0.182, s * 0.105 * body.b(0.182)) for s in (-1, 1)}
     hip = {s: (0.478, s * 0.058 * body.b(0.478)) for s in (-1, 1)}
     for s in (-1, 1):
         pose.arm[s] = _limb(shoulder[s], [(0.0, 0.003), (0.175, 0.01), (0.18, 0.01), (0.325, 0.014),
@@ -113,32 +113,62 @@ def _site(body: Body, pose: Pose, name, uy, ux, z, thick, host, r_cm, side=0, li
 
 
 # ------------------------------------------------------------------------ soft tissue and organs
+# Soft-tissue activity per unit volume, in the units of the bone uptakes below (which are per ~1 cm
+# of bone chord). Calibrated once against the two real GE scans (realism.py): with it the trunk is
+# about 1/3 of the spine's brightness and arms and legs stay above 5 % of the bladder's peak, as in
+# the real images; v6 drew soft tissue ~25x fainter (a skeleton on an empty field).
+SOFT_TISSUE_UPTAKE = 0.5
+# Urine in the bladder (median; lognormal sd 0.6 between patients): the hottest spot of most real
+# anterior scans. v6 used 9, which left the bladder fainter than the knees once the collimator blur
+# was realistic.
+BLADDER_UPTAKE = 32.0
+KIDNEY_UPTAKE = 10.0      # per ~1 cm, like the bones; v6 used 2.5 (kidneys are ~5 cm thick)
+
+
+def slab(thick_cm: float) -> float:
+    """Amplitude that, deposited at mid-depth of a uniform slab of thickness ``thick_cm``, gives the
+    slab's attenuated line integral (1 - exp(-mu T)) / mu seen from either side."""
+    mu = MU_WATER
+    return (1.0 - math.exp(-mu * thick_cm)) / mu * math.exp(mu * thick_cm / 2.0)
+
+
 def soft_tissue(cv: Canvas, body: Body, pose: Pose) -> None:
-    """Projected thickness of head, neck, trunk, arms and legs (uptake 1 by definition)."""
-    P, r, T0, soft = body.px, body.r, body.thick, 1.0
-    cv.ellipse(P(0.065, 0), r(0.05), r(0.066), body.tilt, 0.9 * soft, 0.5, T0(0.065))
-    cv.chain([P(0.11, 0), P(0.175, 0)], r(0.03), 0.8 * soft, 0.5, T0(0.15))
-    torso = [(0.21, 0.1), (0.27, 0.1), (0.33, 0.092), (0.40, 0.088), (0.45, 0.095), (0.49, 0.088)]
+    """The soft-tissue envelope: head, neck, trunk, arms, hands, legs and feet, each with the
+    projected-thickness profile of an ellipsoid or a tapering cylinder and the activity of its
+    local thickness (:func:`slab`)."""
+    P, r, T0 = body.px, body.r, body.thick
+    c = SOFT_TISSUE_UPTAKE
+    cv.ellipse(P(0.065, 0), r(0.052), r(0.068), body.tilt, c * slab(T0(0.065)), 0.5, T0(0.065))
+    cv.chain([P(0.11, 0), P(0.17, 0)], r(0.03), c * slab(T0(0.15)), 0.5, T0(0.15))
+    torso = [(0.16, 0.112), (0.19, 0.128), (0.27, 0.118), (0.33, 0.104), (0.40, 0.096), (0.45, 0.1),
+             (0.47, 0.09)]
     cv.chain([P(uy, 0) for uy, _ in torso], [r(hw * body.b(uy) * body.girth ** 0.5) for uy, hw in torso],
-             0.6 * soft, 0.5, T0(0.35))
+             c * slab(T0(0.35)), 0.5, T0(0.35))
     for s in (-1, 1):
         ap = [P(y, x, 1.0) for y, x in pose.arm[s]]
         lp = [P(y, x, 1.0) for y, x in pose.leg[s]]
-        cv.chain(ap[:3], [r(0.028), r(0.025), r(0.024)], 0.5 * soft, 0.5, pose.arm_thick)
-        cv.chain(ap[2:5], [r(0.022), r(0.017), r(0.016)], 0.5 * soft, 0.5, pose.arm_thick * 0.8)
-        cv.chain([lp[0], lp[1]], [r(0.05), r(0.034)], 0.55 * soft, 0.5, T0(0.6))
-        cv.chain([lp[2], lp[3]], [r(0.032), r(0.02)], 0.55 * soft, 0.5, T0(0.85))
+        g = body.girth ** 0.5
+        # one chain per limb (overlapping tubes would double the tissue at elbows and knees)
+        cv.chain(ap[:5], [r(0.04 * g), r(0.03 * g), r(0.029 * g), r(0.022 * g), r(0.021 * g)],
+                 c * slab(pose.arm_thick), 0.5, pose.arm_thick)
+        cv.ellipse(P(pose.arm[s][5][0] - 0.01, pose.arm[s][5][1], 1.0), r(0.022), r(0.045), 0.0,
+                   c * slab(4.0), 0.5, 4.0)                                   # hand
+        thigh_top = P(pose.leg[s][0][0] + 0.045, pose.leg[s][0][1] - s * 0.008, 1.0)   # below the torso's end
+        cv.chain([thigh_top, lp[1], lp[3]], [r(0.046 * g), r(0.034 * g), r(0.022 * g)], c * slab(T0(0.7)), 0.5,
+                 T0(0.7))
+        cv.ellipse(P(pose.leg[s][4][0] + 0.008, pose.leg[s][4][1] + s * 0.006, 1.0), r(0.026), r(0.03),
+                   s * 0.2, c * slab(8.0), 0.5, 8.0)                          # foot
 
 
 def organs(cv: Canvas, body: Body, rng: np.random.Generator, superscan: bool) -> dict:
     """Kidneys (posterior) and bladder (anterior, often the hottest spot); a superscan starves both."""
     P, r, T0 = body.px, body.r, body.thick
-    kid = float(rng.lognormal(math.log(2.5), 0.45)) * (0.15 if superscan else 1.0)
+    kid = float(rng.lognormal(math.log(KIDNEY_UPTAKE), 0.45)) * (0.15 if superscan else 1.0)
     for s in (-1, 1):
         cv.ellipse(P(0.335 + 0.008 * (s > 0), s * 0.05), r(0.021), r(0.034), s * 0.3 + body.tilt,
                    kid, 0.72, T0(0.34))
     fill = float(rng.uniform(0.35, 1.0))
-    bladder_amp = float(rng.lognormal(math.log(9.0), 0.75)) * (0.15 if superscan else 1.0)
+    bladder_amp = float(rng.lognormal(math.log(BLADDER_UPTAKE), 0.45)) * (0.15 if superscan else 1.0)
     cv.ellipse(P(0.462 - 0.01 * fill, 0), r(0.018 + 0.022 * fill), r(0.013 + 0.018 * fill), body.tilt,
                bladder_amp, 0.3, T0(0.46))
     return {"kidney": kid, "bladder": bladder_amp, "bladder_fill": fill}
@@ -148,11 +178,11 @@ def organs(cv: Canvas, body: Body, rng: np.random.Generator, superscan: bool) ->
 def skull(cv: Canvas, body: Body, pose: Pose) -> None:
     """Calvarium (a shell), skull base, face and mandible."""
     P, r, T0, B = body.px, body.r, body.thick, pose.scale
-    cv.ellipse(P(0.062, 0), r(0.046), r(0.06), body.tilt, 6.0 * B, 0.5, T0(0.06), 0.8, shell=0.8)
+    cv.ellipse(P(0.062, 0), r(0.046), r(0.06), body.tilt, 7.0 * B, 0.5, T0(0.06), 0.8, shell=0.8)
     cv.ellipse(P(0.094, 0), r(0.036), r(0.011), body.tilt, 3.5 * B, 0.55, T0(0.09), 1.0)
-    cv.ellipse(P(0.086, 0), r(0.014), r(0.012), body.tilt, 3.5 * B, 0.15, T0(0.09), 0.5)
+    cv.ellipse(P(0.086, 0), r(0.014), r(0.012), body.tilt, 5.0 * B, 0.15, T0(0.09), 0.5)
     cv.chain([P(0.095, -0.034), P(0.118, -0.024), P(0.128, 0), P(0.118, 0.024), P(0.095, 0.034)],
-             r(0.0055), 3.2 * B, 0.3, T0(0.11), 1.0)
+             r(0.0065), 5.0 * B, 0.3, T0(0.11), 1.0)
     for k in range(16):
         a = math.pi * (0.15 + 0.7 * k / 15)
         _site(body, pose, "skull", 0.062 - 0.052 * math.cos(a) * 0.95, 0.041 * math.sin(a) * (1 if k % 2 else -1),
@@ -163,8 +193,8 @@ def spine(cv: Canvas, body: Body, pose: Pose) -> None:
     """7 cervical, 12 thoracic, 5 lumbar vertebral bodies with their pedicles, sacrum, sacroiliac joints."""
     P, r, T0, B = body.px, body.r, body.thick, pose.scale
     levels = ([(0.105 + 0.0105 * i, 0.0095, 0.0042, 5.0, 0.62, 1.5) for i in range(7)]
-              + [(0.182 + 0.0132 * i, 0.0125 + 0.0003 * i, 0.0058, 7.5, 0.72, 3.0) for i in range(12)]
-              + [(0.342 + 0.0185 * i, 0.0175, 0.0078, 8.0, 0.70, 3.5) for i in range(5)])
+              + [(0.182 + 0.0132 * i, 0.0125 + 0.0003 * i, 0.0058, 8.0, 0.72, 3.0) for i in range(12)]
+              + [(0.342 + 0.0185 * i, 0.0175, 0.0078, 8.5, 0.70, 3.5) for i in range(5)])
     for k, (uy, hw, hh, amp, z, bc) in enumerate(levels):
         x = spine_x(pose, uy)
         cv.ellipse(P(uy, x), r(hw * 1.05), r(hh), body.tilt, amp * B, z, T0(uy), bc)
@@ -173,11 +203,11 @@ def spine(cv: Canvas, body: Body, pose: Pose) -> None:
                 cv.ellipse(P(uy - 0.002, x + s * hw * 0.95), r(0.004), r(0.004), 0,
                            amp * 0.5 * B, z + 0.08, T0(uy), 1.0)
         _site(body, pose, "vertebra", uy, x, z, T0(uy), amp, 1.0)
-    cv.ellipse(P(0.455, 0), r(0.027), r(0.03), body.tilt, 7.0 * B, 0.8, T0(0.455), 3.0)
+    cv.ellipse(P(0.455, 0), r(0.027), r(0.03), body.tilt, 8.5 * B, 0.8, T0(0.455), 3.0)
     for s in (-1, 1):   # sacroiliac joints
-        cv.chain([P(0.432, s * 0.018), P(0.462, s * 0.028)], r(0.005), 7.0 * B * pose.asym[s], 0.78,
+        cv.chain([P(0.432, s * 0.018), P(0.462, s * 0.028)], r(0.005), 8.5 * B * pose.asym[s], 0.78,
                  T0(0.45), 2.0)
-        _site(body, pose, "pelvis", 0.447, s * 0.024, 0.78, T0(0.45), 7.0, 1.0, s)
+        _site(body, pose, "pelvis", 0.447, s * 0.024, 0.78, T0(0.45), 8.5, 1.0, s)
 
 
 def spine_x(pose: Pose, uy: float) -> float:
@@ -190,7 +220,7 @@ def pelvis(cv: Canvas, body: Body, pose: Pose) -> None:
     P, r, T0, B = body.px, body.r, body.thick, pose.scale
     for s in (-1, 1):
         a = pose.asym[s]
-        cv.ellipse(P(0.43, s * 0.066), r(0.044), r(0.03), body.tilt - s * 0.45, 4.5 * B * a, 0.55, T0(0.43),
+        cv.ellipse(P(0.43, s * 0.066), r(0.044), r(0.03), body.tilt - s * 0.45, 6.0 * B * a, 0.55, T0(0.43),
                    1.5, shell=0.65)
         cv.chain([P(0.405, s * 0.03), P(0.398, s * 0.07), P(0.415, s * 0.105)], r(0.005), 5.0 * B * a,
                  0.5, T0(0.41), 1.0)
@@ -199,7 +229,7 @@ def pelvis(cv: Canvas, body: Body, pose: Pose) -> None:
         cv.chain([P(0.49, s * 0.05), P(0.508, s * 0.038), P(0.5, s * 0.012)], r(0.006), 6.0 * B * a, 0.6,
                  T0(0.5), 1.0)
         for k in range(5):
-            _site(body, pose, "pelvis", 0.415 + 0.02 * k, s * (0.085 - 0.008 * k), 0.55, T0(0.43), 4.5 * a, 1.2, s)
+            _site(body, pose, "pelvis", 0.415 + 0.02 * k, s * (0.085 - 0.008 * k), 0.55, T0(0.43), 6.0 * a, 1.2, s)
         _site(body, pose, "pelvis", 0.5, s * 0.035, 0.6, T0(0.5), 6.0 * a, 1.0, s)
 
 
@@ -293,9 +323,9 @@ def knee_and_foot(cv: Canvas, body: Body, pose: Pose, s: int) -> None:
     P, r, T0, B, a = body.px, body.r, body.thick, pose.scale, pose.asym[s]
     leg = pose.leg[s]
     ky, kx = leg[1]
-    cv.ellipse(P(ky, kx, 1.0), r(0.019), r(0.013), 0, 5.0 * B * a, 0.48, T0(0.71), 2.5)
-    cv.ellipse(P(ky - 0.002, kx, 1.0), r(0.01), r(0.011), 0, 3.5 * B * a, 0.1, T0(0.71), 1.0)
-    cv.ellipse(P(ky + 0.016, kx, 1.0), r(0.018), r(0.009), 0, 5.0 * B * a, 0.45, T0(0.72), 2.0)
+    cv.ellipse(P(ky, kx, 1.0), r(0.019), r(0.013), 0, 3.8 * B * a, 0.48, T0(0.71), 2.5)
+    cv.ellipse(P(ky - 0.002, kx, 1.0), r(0.01), r(0.011), 0, 3.0 * B * a, 0.1, T0(0.71), 1.0)
+    cv.ellipse(P(ky + 0.016, kx, 1.0), r(0.018), r(0.009), 0, 3.8 * B * a, 0.45, T0(0.72), 2.0)
     _site(body, pose, "knee", ky + 0.006, kx, 0.35, T0(0.715), 5.0 * a, 1.4, s, 1.0)
     ay_, ax_ = leg[3]
     cv.chain([P(ky + 0.022, kx, 1.0), P(ay_, ax_, 1.0)], r(0.0078), 3.4 * B * a, 0.3, T0(0.84), 1.5)
