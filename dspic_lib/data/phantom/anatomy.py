@@ -117,12 +117,12 @@ def _site(body: Body, pose: Pose, name, uy, ux, z, thick, host, r_cm, side=0, li
 # of bone chord). Calibrated once against the two real GE scans (realism.py): with it the trunk is
 # about 1/3 of the spine's brightness and arms and legs stay above 5 % of the bladder's peak, as in
 # the real images; v6 drew soft tissue ~25x fainter (a skeleton on an empty field).
-SOFT_TISSUE_UPTAKE = 0.5
+SOFT_TISSUE_UPTAKE = 0.4
 # Urine in the bladder (median; lognormal sd 0.6 between patients): the hottest spot of most real
 # anterior scans. v6 used 9, which left the bladder fainter than the knees once the collimator blur
 # was realistic.
 BLADDER_UPTAKE = 32.0
-KIDNEY_UPTAKE = 10.0      # per ~1 cm, like the bones; v6 used 2.5 (kidneys are ~5 cm thick)
+KIDNEY_UPTAKE = 6.0       # per ~1 cm, like the bones; v6 used 2.5 (kidneys are ~5 cm thick)
 
 
 def slab(thick_cm: float) -> float:
@@ -138,9 +138,10 @@ def soft_tissue(cv: Canvas, body: Body, pose: Pose) -> None:
     local thickness (:func:`slab`)."""
     P, r, T0 = body.px, body.r, body.thick
     c = SOFT_TISSUE_UPTAKE
-    cv.ellipse(P(0.065, 0), r(0.052), r(0.068), body.tilt, c * slab(T0(0.065)), 0.5, T0(0.065))
-    cv.chain([P(0.11, 0), P(0.17, 0)], r(0.03), c * slab(T0(0.15)), 0.5, T0(0.15))
-    torso = [(0.16, 0.112), (0.19, 0.128), (0.27, 0.118), (0.33, 0.104), (0.40, 0.096), (0.45, 0.1),
+    # the brain takes up little MDP (blood-brain barrier): the head's soft tissue is scalp and face
+    cv.ellipse(P(0.065, 0), r(0.052), r(0.068), body.tilt, 0.8 * c * slab(T0(0.065)), 0.5, T0(0.065))
+    cv.chain([P(0.11, 0), P(0.16, 0)], r(0.026), c * slab(T0(0.15)), 0.5, T0(0.15))
+    torso = [(0.155, 0.12), (0.19, 0.13), (0.27, 0.118), (0.33, 0.104), (0.40, 0.096), (0.45, 0.1),
              (0.47, 0.09)]
     cv.chain([P(uy, 0) for uy, _ in torso], [r(hw * body.b(uy) * body.girth ** 0.5) for uy, hw in torso],
              c * slab(T0(0.35)), 0.5, T0(0.35))
@@ -154,7 +155,7 @@ def soft_tissue(cv: Canvas, body: Body, pose: Pose) -> None:
         cv.ellipse(P(pose.arm[s][5][0] - 0.01, pose.arm[s][5][1], 1.0), r(0.022), r(0.045), 0.0,
                    c * slab(4.0), 0.5, 4.0)                                   # hand
         thigh_top = P(pose.leg[s][0][0] + 0.045, pose.leg[s][0][1] - s * 0.008, 1.0)   # below the torso's end
-        cv.chain([thigh_top, lp[1], lp[3]], [r(0.046 * g), r(0.034 * g), r(0.022 * g)], c * slab(T0(0.7)), 0.5,
+        cv.chain([thigh_top, lp[1], lp[3]], [r(0.043 * g), r(0.033 * g), r(0.022 * g)], c * slab(T0(0.7)), 0.5,
                  T0(0.7))
         cv.ellipse(P(pose.leg[s][4][0] + 0.008, pose.leg[s][4][1] + s * 0.006, 1.0), r(0.026), r(0.03),
                    s * 0.2, c * slab(8.0), 0.5, 8.0)                          # foot
@@ -170,7 +171,7 @@ def organs(cv: Canvas, body: Body, rng: np.random.Generator, superscan: bool) ->
     fill = float(rng.uniform(0.35, 1.0))
     bladder_amp = float(rng.lognormal(math.log(BLADDER_UPTAKE), 0.45)) * (0.15 if superscan else 1.0)
     cv.ellipse(P(0.462 - 0.01 * fill, 0), r(0.018 + 0.022 * fill), r(0.013 + 0.018 * fill), body.tilt,
-               bladder_amp, 0.3, T0(0.46))
+               bladder_amp, 0.38, T0(0.46))   # centre ~7 cm behind the skin of the lower abdomen
     return {"kidney": kid, "bladder": bladder_amp, "bladder_fill": fill}
 
 
@@ -178,7 +179,7 @@ def organs(cv: Canvas, body: Body, rng: np.random.Generator, superscan: bool) ->
 def skull(cv: Canvas, body: Body, pose: Pose) -> None:
     """Calvarium (a shell), skull base, face and mandible."""
     P, r, T0, B = body.px, body.r, body.thick, pose.scale
-    cv.ellipse(P(0.062, 0), r(0.046), r(0.06), body.tilt, 7.0 * B, 0.5, T0(0.06), 0.8, shell=0.8)
+    cv.ellipse(P(0.062, 0), r(0.046), r(0.06), body.tilt, 5.0 * B, 0.5, T0(0.06), 0.8, shell=0.8)
     cv.ellipse(P(0.094, 0), r(0.036), r(0.011), body.tilt, 3.5 * B, 0.55, T0(0.09), 1.0)
     cv.ellipse(P(0.086, 0), r(0.014), r(0.012), body.tilt, 5.0 * B, 0.15, T0(0.09), 0.5)
     cv.chain([P(0.095, -0.034), P(0.118, -0.024), P(0.128, 0), P(0.118, 0.024), P(0.095, 0.034)],

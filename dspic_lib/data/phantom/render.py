@@ -13,7 +13,7 @@ def _body(plan: PatientPlan, cfg: PhantomConfig, rng: np.random.Generator) -> tu
     height_cm = float(rng.normal(171.0, 6.5) if plan.sex == "M" else rng.normal(159.0, 6.0))
     height_cm = float(np.clip(height_cm, 140.0, 195.0))
     H = height_cm / pixel_cm
-    top = float(rng.uniform(0.02, 0.06)) * cfg.rows
+    top = float(rng.uniform(0.04, 0.09)) * cfg.rows          # the sweep starts a little above the head
     top = min(top, cfg.rows - H * 1.005 - 4)
     body = anatomy.Body(H=H, top=top, mid=cfg.cols / 2 + float(rng.normal(0, 3.0)),
                         tilt=float(rng.normal(0, 0.012)), breadth=float(rng.normal(1.0, 0.04)), sex=plan.sex,
