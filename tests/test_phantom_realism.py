@@ -54,26 +54,27 @@ def _failures(table, statistics):
     return bad[["image", "statistic", "value", "allowed_min", "allowed_max"]].round(3).to_string()
 
 
-def test_coverage_and_spine_to_body_are_within_25_percent_of_the_real_scans(synthetic):
+def test_coverage_spine_to_body_and_axis_profile_match_the_real_scans_in_every_image(synthetic):
+    """Each synthetic image, both views: body coverage and spine-to-body within 25 % of the real
+    scans' range, body-axis profile correlating at r >= 0.9 with the real scans' mean profile
+    (phantom v6: coverage 0.13-0.17, r 0.65-0.78)."""
     table = realism.compare(synthetic)
-    stats = ["body_coverage", "spine_to_body"]
+    stats = ["body_coverage", "spine_to_body", "profile_r"]
     ok = table[(table["kind"] == "synthetic") & table["statistic"].isin(stats)]["ok"]
-    assert len(ok) == 2 * len(synthetic) and ok.all(), _failures(table, stats)
+    assert len(ok) == 3 * len(synthetic) and ok.all(), _failures(table, stats)
 
 
-@pytest.mark.xfail(strict=False, reason="open v7 gap: posterior hot1_share 0.028-0.030 (allowed >= 0.030) and "
-                                        "profile r 0.88-0.90 for some patients (goal >= 0.9)")
-def test_hot_share_and_axis_profile_match_the_real_scans(synthetic):
+def test_median_of_every_statistic_per_view_lies_in_the_allowed_range(synthetic):
     table = realism.compare(synthetic)
-    stats = ["hot1_share", "profile_r"]
-    ok = table[(table["kind"] == "synthetic") & table["statistic"].isin(stats)]["ok"]
-    assert ok.all(), _failures(table, stats)
+    syn = table[table["kind"] == "synthetic"].assign(view=lambda t: t["image"].str.rsplit("-", n=1).str[-1])
+    for (view, stat), part in syn.groupby(["view", "statistic"]):
+        median = part["value"].median()
+        assert part["allowed_min"].iloc[0] <= median <= part["allowed_max"].iloc[0], (view, stat, median)
 
 
-def test_profile_correlation_with_the_real_mean_profile_is_high_on_average(synthetic):
-    """Averaged over the patients of each view, the body-axis profile correlates with the real scans'
-    mean profile at r >= 0.9 (v6: 0.65-0.78)."""
-    ref = realism.real_profile()
-    for view in ("anterior", "posterior"):
-        rs = [realism.scan_statistics(img, ref)["profile_r"] for k, img in synthetic.items() if k.endswith(view)]
-        assert np.mean(rs) >= 0.9 and min(rs) >= 0.85, (view, np.round(rs, 3))
+@pytest.mark.xfail(strict=False, reason="open v7 gap: hot1_share lies at 0.027-0.030 (allowed >= 0.030) in ~15 % "
+                                        "of images (faint bladder); here 2 of 12 images at 0.029")
+def test_hot_share_matches_the_real_scans_in_every_image(synthetic):
+    table = realism.compare(synthetic)
+    ok = table[(table["kind"] == "synthetic") & (table["statistic"] == "hot1_share")]["ok"]
+    assert ok.all(), _failures(table, ["hot1_share"])

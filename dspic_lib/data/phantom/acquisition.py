@@ -19,8 +19,8 @@ ROOM_BACKGROUND = 0.02                 # counts per pixel from the room and cosm
 
 def collimator_fwhm_mm(distance_cm: float) -> float:
     """System FWHM of a LEHR collimator in a continuous whole-body sweep: 6 mm + 0.55 mm per cm of
-    distance to the detector (7.7 / 11 / 15.4 mm at the three depth bins' 3 / 9 / 17 cm, i.e. 3.2 /
-    4.6 / 6.4 pixels of 2.4 mm)."""
+    distance to the detector (7.7 / 11 / 15.4 mm at the three depth bins' 3 / 9 / 17 cm, i.e. 3.4 /
+    4.9 / 6.8 pixels of 2.26 mm, 3.2 / 4.6 / 6.4 of 2.4 mm)."""
     return 6.0 + 0.55 * distance_cm
 
 

@@ -114,9 +114,9 @@ def _site(body: Body, pose: Pose, name, uy, ux, z, thick, host, r_cm, side=0, li
 
 # ------------------------------------------------------------------------ soft tissue and organs
 # Soft-tissue activity per unit volume, in the units of the bone uptakes below (which are per ~1 cm
-# of bone chord). Calibrated once against the two real GE scans (realism.py): with it the trunk is
-# about 1/3 of the spine's brightness and arms and legs stay above 5 % of the bladder's peak, as in
-# the real images; v6 drew soft tissue ~25x fainter (a skeleton on an empty field).
+# of bone chord). Set once against the two real GE scans (realism.py): body coverage, spine-to-body
+# and the body-axis profile; with it arms and legs stay above 5 % of the bladder's peak and the trunk
+# is about a third of the spine's brightness, as in the real images. v6's soft tissue was ~25x fainter.
 SOFT_TISSUE_UPTAKE = 0.4
 # Urine in the bladder (median; lognormal sd 0.6 between patients): the hottest spot of most real
 # anterior scans. v6 used 9, which left the bladder fainter than the knees once the collimator blur

@@ -92,8 +92,9 @@ def confounders(cv: Canvas, body: Body, rng_conf, sex: str, age: int, rate: floa
                    float(rng_conf.lognormal(math.log(20), 0.8)), 0.3, 8.0)
     if conf["contamination"]:
         cy, cx = body.px(float(rng_conf.uniform(0.49, 0.6)), float(rng_conf.uniform(-0.06, 0.06)), 1.0)
-        cv.ellipse((cy, cx), float(rng_conf.uniform(1.5, 6)), float(rng_conf.uniform(1.5, 8)), float(rng_conf.uniform(0, 3)),
-                   float(rng_conf.lognormal(math.log(12), 0.7)), 0.05, 12.0)
+        ax, ay = float(rng_conf.uniform(1.5, 6)), float(rng_conf.uniform(1.5, 8))
+        cv.ellipse((cy, cx), ax, ay, float(rng_conf.uniform(0, 3)), float(rng_conf.lognormal(math.log(12), 0.7)),
+                   0.05, 12.0)
     conf["degenerative"] = degenerative(cv, body, rng_conf, age, rate)
     if conf["breast"]:
         for s in (-1, 1):

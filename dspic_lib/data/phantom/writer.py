@@ -83,7 +83,7 @@ def _marker(cfg: PhantomConfig, profile: str | None) -> dict:
             "seed": cfg.seed, "parameters": config_dict(cfg),
             "lesion_sites": {"metastasis": METASTASIS_SITES, "arthritis": ARTHRITIS_SITES},
             "physics": {"mu_water_per_cm": MU_WATER, "mu_bone_per_cm": MU_BONE,
-                        "depth_bins_cm": list(DEPTH_BINS_CM)},
+                        "depth_bins_cm": list(DEPTH_BINS_CM), "collimator_fwhm_mm": "6 + 0.55 per cm of depth"},
             "n_patients": cfg.n_patients, "n_images": 2 * cfg.n_patients,
             "note": "synthetic cohort: not patient data; identities, dates and UIDs are made up"}
 
