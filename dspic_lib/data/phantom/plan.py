@@ -53,8 +53,11 @@ class PhantomConfig:
             raise DataError(f"difficulty must lie in [0, 1], got {self.difficulty}")
 
     @property
-    def strength(self) -> float:        # lesion contrast and extra-count multiplier: 2 .. 0.5
-        return 2.0 - 1.5 * self.difficulty
+    def strength(self) -> float:
+        """Lesion contrast and extra-count multiplier: 2.5 at d=0, 1 (nominal) at d=2/3, 0.25 at d=1.
+        Re-calibrated in v7 (v6: 2 - 1.5 d): the realistic soft tissue and collimator blur made lesions
+        harder to see at the `cpu` resolution, so the easy end was extended; the nominal point is kept."""
+        return 2.5 - 2.25 * self.difficulty
 
     @property
     def confounder_rate(self) -> float:  # multiplier of the confounders' base rates: 0.5 .. 1.25
