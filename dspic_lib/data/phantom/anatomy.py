@@ -122,7 +122,7 @@ SOFT_TISSUE_UPTAKE = 0.4
 # anterior scans. v6 used 9, which left the bladder fainter than the knees once the collimator blur
 # was realistic.
 BLADDER_UPTAKE = 32.0
-KIDNEY_UPTAKE = 6.0       # per ~1 cm, like the bones; v6 used 2.5 (kidneys are ~5 cm thick)
+KIDNEY_UPTAKE = 5.0       # per ~1 cm, like the bones; v6 used 2.5 (kidneys are ~5 cm thick)
 
 
 def slab(thick_cm: float) -> float:
@@ -141,7 +141,7 @@ def soft_tissue(cv: Canvas, body: Body, pose: Pose) -> None:
     # the brain takes up little MDP (blood-brain barrier): the head's soft tissue is scalp and face
     cv.ellipse(P(0.065, 0), r(0.052), r(0.068), body.tilt, 0.8 * c * slab(T0(0.065)), 0.5, T0(0.065))
     cv.chain([P(0.11, 0), P(0.16, 0)], r(0.026), c * slab(T0(0.15)), 0.5, T0(0.15))
-    torso = [(0.155, 0.12), (0.19, 0.13), (0.27, 0.118), (0.33, 0.104), (0.40, 0.096), (0.45, 0.1),
+    torso = [(0.15, 0.125), (0.185, 0.135), (0.27, 0.118), (0.33, 0.104), (0.40, 0.096), (0.45, 0.1),
              (0.47, 0.09)]
     cv.chain([P(uy, 0) for uy, _ in torso], [r(hw * body.b(uy) * body.girth ** 0.5) for uy, hw in torso],
              c * slab(T0(0.35)), 0.5, T0(0.35))
@@ -155,7 +155,7 @@ def soft_tissue(cv: Canvas, body: Body, pose: Pose) -> None:
         cv.ellipse(P(pose.arm[s][5][0] - 0.01, pose.arm[s][5][1], 1.0), r(0.022), r(0.045), 0.0,
                    c * slab(4.0), 0.5, 4.0)                                   # hand
         thigh_top = P(pose.leg[s][0][0] + 0.045, pose.leg[s][0][1] - s * 0.008, 1.0)   # below the torso's end
-        cv.chain([thigh_top, lp[1], lp[3]], [r(0.043 * g), r(0.033 * g), r(0.022 * g)], c * slab(T0(0.7)), 0.5,
+        cv.chain([thigh_top, lp[1], lp[3]], [r(0.04 * g), r(0.032 * g), r(0.022 * g)], c * slab(T0(0.7)), 0.5,
                  T0(0.7))
         cv.ellipse(P(pose.leg[s][4][0] + 0.008, pose.leg[s][4][1] + s * 0.006, 1.0), r(0.026), r(0.03),
                    s * 0.2, c * slab(8.0), 0.5, 8.0)                          # foot
