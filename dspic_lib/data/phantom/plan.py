@@ -17,7 +17,9 @@ TRUTH_CSV = "phantom_truth.csv"        # the generator's per-patient parameters 
 # 256 x 64 input as in the `cpu` profile; 7:3 patient split; `python bench/bench_data.py --difficulty`),
 # never from dSPIC's results. Test accuracy over N/M/A on the shared 2-core machine (load average
 # 2.2-5.6 with another engineer's jobs), one value per split/initialization seed 0 1 2:
-#   phantom v7, knob as below (strength 2.5 - 2.25 d):
+#   phantom v7 as committed, knob as below (strength 2.5 - 2.25 d), load 0.8-1.3:
+#     d=0.1: 0.743 0.770 0.765 (mean 0.759)
+#   the same one step earlier (thighs 7 % wider, kidneys 6, upper trunk narrower), load 2.2-5.6:
 #     d=0.0: 0.800 0.839 0.822 (mean 0.820)   d=0.1: 0.730 0.743 0.774 (mean 0.749)
 #     d=0.2: 0.709 0.696 0.730 (mean 0.712)
 #   phantom v7 with v6's knob (strength 2 - 1.5 d), before re-calibrating:
