@@ -15,7 +15,6 @@ from .config import Profile, get_profile
 from .paths import default_results_dir
 from .store import Store, for_results
 
-SYNTHETIC_MARKER = "dspic_synthetic.json"   # TEMPORARY until the phantom package (data layer) owns it
 
 
 @dataclass(frozen=True)

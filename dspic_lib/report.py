@@ -74,6 +74,46 @@ def leakage_text(leak: pd.DataFrame, margin: float = 0.05) -> str:
     return head + "**The class can be read from them**: a model could score without looking at the lesions."
 
 
+def realism(cohort: Cohort, per_class: int = 5) -> tuple[pd.DataFrame, dict]:
+    """Scans of this cohort against pydicom's two real GE whole-body bone scans, on the phantom's
+    physical statistics (:mod:`dspic_lib.data.phantom.realism`): up to ``per_class`` patients of each
+    class with both views. One row per (class, view) with the median of each statistic and the share
+    of images inside the allowed range (within 25 % of the real scans' range; profile r >= 0.9); the
+    real scans and the allowed ranges first. Also returns the two real scans and both views of the
+    first normal patient (else the first patient), for the figure."""
+    from .data.cohort import iter_pixels
+    from .data.phantom import realism as rl
+
+    t = cohort.table
+    both = [p for p, views in t.groupby("patient", sort=False)["view"] if {"anterior", "posterior"} <= set(views)]
+    chosen = [p for c in CLASSES for p in [q for q in both if t.loc[t["patient"] == q, "label"].iat[0] == c][:per_class]]
+    rows = [i for p in chosen for i in t.index[t["patient"] == p]]
+    pixels = dict(iter_pixels(cohort, rows))
+    long = rl.compare({f"{i}": pixels[i] for i in rows})
+    real = long[long["kind"] == "real"]
+    mine = long[long["kind"] != "real"].copy()
+    mine["class"] = [t.at[int(i), "label"] for i in mine["image"]]
+    mine["view"] = [t.at[int(i), "view"] for i in mine["image"]]
+    stats = list(dict.fromkeys(long["statistic"]))
+    table = mine.pivot_table(index=["class", "view"], columns="statistic", values="value", aggfunc="median")[stats]
+    per_image = mine.drop_duplicates("image").set_index("image")[["class", "view"]]
+    per_image["ok"] = mine.groupby("image")["ok"].all()
+    table["images"] = per_image.groupby(["class", "view"]).size()
+    table["all four in range"] = per_image.groupby(["class", "view"])["ok"].mean()
+    order = [(c, v) for c in CLASSES for v in ("anterior", "posterior") if (c, v) in table.index]
+    table = table.loc[order]
+    top = real.pivot_table(index="image", columns="statistic", values="value", sort=False)[stats]
+    top.index = pd.MultiIndex.from_tuples([("real GE scan", i) for i in top.index])
+    lim = real.groupby("statistic")[["allowed_min", "allowed_max"]].first()
+    allowed = pd.DataFrame([[f"{lim.at[c, 'allowed_min']:.3g} to {lim.at[c, 'allowed_max']:.3g}" for c in stats]],
+                           columns=stats, index=pd.MultiIndex.from_tuples([("allowed range", "")]))
+    out = pd.concat([top.astype(object), allowed, table.astype(object)])
+    out.index.names = ["class", "view"]
+    normal = [p for p in chosen if t.loc[t["patient"] == p, "label"].iat[0] == "N"] or chosen
+    first = {f"{t.at[i, 'label']} patient, {t.at[i, 'view']}": pixels[i] for i in t.index[t["patient"] == normal[0]]}
+    return out, {**{f"real GE scan ({k})": v for k, v in rl.real_ge_scans().items()}, **first}
+
+
 def sex_age(cohort: Cohort) -> pd.DataFrame:
     """One row per patient: sex and age (for Fig. 1)."""
     t = cohort.table
