@@ -55,8 +55,8 @@ def test_environment_chapter_runs_last():
 
 def _checked_cell(nb):
     for cell in nb["cells"]:
-        src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and src.startswith("# NBVAL_CHECK_OUTPUT") and cell["outputs"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] == "code" and "nbval-check-output" in tags and cell["outputs"]:
             return cell
     raise AssertionError("chapter 00 has no checked cell with output")
 
