@@ -122,12 +122,14 @@ def _figures(d1):
         "real_vs_generated": lambda: pa.real_vs_generated(real, fake, k=6),
         "real_vs_generated_empty": lambda: pa.real_vs_generated({}, {}),
         "nn_distances": lambda: pa.nn_distances(dist),
+        "realism_panels": lambda: plots.realism_panels({"real": raw[0], "synthetic anterior": raw[1],
+                                                        "synthetic posterior": raw[1][:, ::-1]}),
     }
 
 
 FIGURES = ["sex_age", "lesion_sites", "max_intensity", "scan_pairs", "leakage_features", "eq1_spread",
            "before_after", "sweep_heatmap", "transform_grid", "gan_losses", "real_vs_generated",
-           "real_vs_generated_empty", "nn_distances"]
+           "real_vs_generated_empty", "nn_distances", "realism_panels"]
 
 
 def _texts(fig):
