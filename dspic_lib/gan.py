@@ -484,7 +484,7 @@ def realism_summary(realism: pd.DataFrame) -> list[str]:
 def dominance(history: pd.DataFrame, *, threshold: float = 0.1, window: int = 20) -> dict:
     """When the discriminator won: the first step from which the rolling median (``window`` steps) of
     its output on generated images stays below ``threshold`` to the end (None if it never did), and
-    the mean outputs over the last ``window`` steps."""
+    the median outputs over the last ``window`` steps (the same statistic, so the two agree)."""
     fake = history["d_fake"].rolling(window, min_periods=1).median().to_numpy()
     below = fake < threshold
     stays = np.flatnonzero(~below)
@@ -492,22 +492,24 @@ def dominance(history: pd.DataFrame, *, threshold: float = 0.1, window: int = 20
     tail = history.tail(window)
     return {"steps": len(history),
             "won from step": None if first is None else int(history["step"].iloc[first]),
-            "D(real), last steps": float(tail["d_real"].mean()),
-            "D(generated), last steps": float(tail["d_fake"].mean())}
+            "D(real), last steps": float(tail["d_real"].median()),
+            "D(generated), last steps": float(tail["d_fake"].median())}
 
 
 def outcome(runs: Mapping[str, GanRun], realism: pd.DataFrame, *, threshold: float = 0.1) -> tuple[pd.DataFrame, list[str]]:
     """What happened in this run's DCGAN training, per class, as a table and as sentences written from
     its numbers: whether and when the discriminator won, and how separable generated scans are."""
     rows = {c: dominance(r.history, threshold=threshold) for c, r in runs.items()}
-    table = pd.DataFrame(rows).T
+    table = pd.DataFrame(rows).T.astype({"steps": "Int64", "won from step": "Int64",
+                                         "D(real), last steps": float, "D(generated), last steps": float})
     if len(realism):
         table = table.join(realism[["gen_nn / real_nn", "real vs generated AUC"]], how="left")
     sentences = []
     for c, row in table.iterrows():
         won = row["won from step"]
-        part = (f"{c}: the discriminator won from step {int(won)} of {int(row['steps'])} (its output on "
-                f"generated scans stayed below {threshold:g}; {row['D(generated), last steps']:.2f} at the end)"
+        part = (f"{c}: the discriminator won from step {int(won)} of {int(row['steps'])} (the median of its "
+                f"output on generated scans stayed below {threshold:g} from there on; "
+                f"{row['D(generated), last steps']:.3f} over the last steps)"
                 if won is not None and not pd.isna(won) else
                 f"{c}: the discriminator did not win outright (its output on generated scans ended at "
                 f"{row['D(generated), last steps']:.2f}, on real ones at {row['D(real), last steps']:.2f})")

@@ -109,6 +109,9 @@ def realism(cohort: Cohort, per_class: int = 5) -> tuple[pd.DataFrame, dict]:
                            columns=stats, index=pd.MultiIndex.from_tuples([("allowed range", "")]))
     out = pd.concat([top.astype(object), allowed, table.astype(object)])
     out.index.names = ["class", "view"]
+    out = out.rename(columns={"body_coverage": "body coverage", "hot1_share": "hottest 1 % share",
+                              "spine_to_body": "spine / body", "profile_r": "profile r",
+                              "all four in range": "all 4 in range"})
     normal = [p for p in chosen if t.loc[t["patient"] == p, "label"].iat[0] == "N"] or chosen
     first = {f"{t.at[i, 'label']} patient, {t.at[i, 'view']}": pixels[i] for i in t.index[t["patient"] == normal[0]]}
     return out, {**{f"real GE scan ({k})": v for k, v in rl.real_ge_scans().items()}, **first}

@@ -49,9 +49,9 @@ print(f"{len(cohort.table)} images of {cohort.table['patient'].nunique()} patien
 # ## Classes
 #
 # Images per class, this run beside the paper. The synthetic cohort is generated with the paper's
-# per-patient class counts (167 N, 87 M, 126 A, 4 M&A patients, both views sharing the class) when it
-# has the paper's 384 patients (profiles `cpu` and `paper`); the `smoke` profile's small cohort keeps
-# the proportions, with at least one patient per class.
+# class counts (both views of a patient share the class) when it has the paper's 384 patients
+# (profiles `cpu` and `paper`); the `smoke` profile's small cohort keeps the proportions, with at
+# least one patient per class.
 
 # %% tags=["nbval-check-output"]
 present.table(report.class_counts(cohort), "classes")

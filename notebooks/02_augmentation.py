@@ -182,9 +182,9 @@ present.figure("fig-transforms", plots_augment.transform_grid(
 # %% [markdown]
 # ## D2 against Table 1
 #
-# The paper's Table 1 keeps the 334 normal scans and multiplies the diseased classes (M x 3.0, A x 2.3,
-# M&A x 10). Here the same proportions are requested relative to the normal scans of the training
-# part, and met exactly. `this run, full size` applies the same rule to the whole cohort, as the paper
+# The paper's Table 1 keeps the normal scans as they are and multiplies the diseased classes (the
+# `paper` column below). Here the same proportions are requested relative to the normal scans of the
+# training part, and met exactly. `this run, full size` applies the same rule to the whole cohort, as the paper
 # did.
 
 # %% tags=["nbval-check-output"]
