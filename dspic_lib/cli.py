@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = [
     "dspic_lib.cli_book",
     "dspic_lib.cli_data",
     "dspic_lib.cli_store",
+    "dspic_lib.cli_run",
     "dspic_lib.bench",
 ]
 

@@ -1,0 +1,40 @@
+"""``dspic run EXPERIMENT...``: train (or read from the result store) the experiments behind the tables."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    from .cli import add_profile_options
+    from .experiments import EXPERIMENTS
+
+    p = sub.add_parser("run", help="train the experiments behind the paper's result tables",
+                       description=__doc__ + "\n\nExperiments: " + ", ".join(EXPERIMENTS),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiments", nargs="+", metavar="EXPERIMENT", help=f"one or more of {', '.join(EXPERIMENTS)}")
+    add_profile_options(p)
+    p.add_argument("--results-dir", default=None, help="results folder (default: .dspic/results/<profile>)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds to train (default: the profile's)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import time
+
+    from .config import get_profile, parse_assignments
+    from .experiments import cells
+    from .experiments import run as run_experiments
+
+    profile = get_profile(args.profile, seed=args.seed, **parse_assignments(args.set))
+    cells(args.experiments)                       # unknown names fail before anything is built
+    print(profile, flush=True)
+    start = time.perf_counter()
+    runs = run_experiments(args.experiments, profile, data_dir=args.data_dir, results_dir=args.results_dir,
+                           seeds=args.seeds)
+    for (model, dataset, seed), r in runs.items():
+        last = r.history.iloc[r.best_epoch - 1] if len(r.history) else None
+        where = "from the store" if r.cached else f"trained in {r.seconds:.0f} s"
+        val = f"val loss {last['val_loss']:.3f}, val acc {last['val_accuracy']:.3f}" if last is not None else ""
+        print(f"{model:>16} on {dataset}, seed {seed}: best epoch {r.best_epoch}/{len(r.history)}, {val} ({where})")
+    print(f"{len(runs)} run(s) in {time.perf_counter() - start:.0f} s")
+    return 0

@@ -1,0 +1,57 @@
+"""The named experiments behind the paper's result tables, each a list of (model, dataset) cells.
+
+* ``table5``: dSPIC-AM on D1, D2, D3 (Table 5)
+* ``table6``: dSPIC-RM on D1, D2, D3 (Table 6)
+* ``table8``: the four SI_CLF networks, AlexNet and dSPIC-AM, all on D2 (Tables 7-8, Figs 10-11)
+* ``table9``: dSPIC-AM with and without its two pooling layers, on D2 (Table 9)
+
+:func:`run` builds each dataset once (its t/r sweep and DCGANs come from the result store), trains
+every cell not yet in the store (:func:`dspic_lib.train.fit`) and returns the runs; cells shared by
+several tables (dSPIC-AM on D2 is in tables 5, 8 and 9) are trained once. ``dspic run`` calls it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import Profile
+from .options import look_up_option
+
+EXPERIMENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "table5": (("dSPIC-AM", "D1"), ("dSPIC-AM", "D2"), ("dSPIC-AM", "D3")),
+    "table6": (("dSPIC-RM", "D1"), ("dSPIC-RM", "D2"), ("dSPIC-RM", "D3")),
+    "table8": tuple((m, "D2") for m in ("SI_CLF", "SI_CLF+AM", "SI_CLF+RM", "SI_CLF+AM+RM", "AlexNet", "dSPIC-AM")),
+    "table9": (("dSPIC-AM", "D2"), ("dSPIC-AM-nopool", "D2")),
+}
+
+
+def cells(names) -> list[tuple[str, str]]:
+    """The distinct (model, dataset) cells of the named experiments, in order."""
+    out: list[tuple[str, str]] = []
+    for name in names:
+        look_up_option(name, EXPERIMENTS, what="experiment")
+        out += [c for c in EXPERIMENTS[name] if c not in out]
+    return out
+
+
+def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None, progress: bool = True) -> dict:
+    """Train (or read from the store) every cell of the named experiments; ``{(model, dataset, seed): Run}``."""
+    from tqdm.auto import tqdm
+
+    from . import datasets, train
+    from .paths import default_results_dir
+    from .store import for_results
+
+    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
+    seeds = list(seeds) if seeds is not None else [profile.seed]
+    todo = cells(names)
+    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
+    builds: dict[str, object] = {}
+    runs = {}
+    bar = tqdm([(m, d, s) for m, d in todo for s in seeds], desc="experiments", unit="run", disable=not progress)
+    for model, dataset, seed in bar:
+        bar.set_postfix_str(f"{model} on {dataset}, seed {seed}")
+        if dataset not in builds:
+            builds[dataset] = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
+        runs[(model, dataset, seed)] = train.fit(model, builds[dataset], profile, seed=seed,
+                                                 store=for_results(results_dir), progress=progress)
+    return runs
