@@ -247,3 +247,16 @@ def test_confusion_errors():
         metrics.confusion(["N", "M"], ["N"])
     with pytest.raises(DataError, match=r"y_true: unknown label\(s\) 'B'"):
         metrics.confusion(["B"], ["N"])
+
+
+def test_zero_division_counts_as_zero():
+    # true N M, predicted N N: M and A are never predicted, A never occurs.
+    #   N: TP 1, FP 1, FN 0, TN 0 -> precision 1/2, sensitivity 1, specificity 0/(0+1) = 0, F1 2/3
+    #   M: TP 0, FP 0, FN 1, TN 1 -> precision 0/0 -> 0, sensitivity 0, specificity 1, F1 0
+    #   A: TP 0, FP 0, FN 0, TN 2 -> precision 0/0 -> 0, sensitivity 0/0 -> 0, specificity 1, F1 0
+    s = metrics.summary(["N", "M"], one_hot_proba(["N", "N"]))
+    assert (s["precision"], s["sensitivity"], s["specificity"], s["f1"]) == pytest.approx(
+        (1 / 6, 1 / 3, 2 / 3, 2 / 9))
+    # a class without negatives (every image N): its specificity TN/(TN+FP) = 0/0 counts as 0
+    table = metrics.per_class(["N", "N"], one_hot_proba(["N", "M"]))
+    assert list(table["specificity"]) == [0, pytest.approx(1 / 2), 1]
