@@ -20,7 +20,8 @@ Decisions (design, "Decisions on the paper's ambiguities"):
   positive or no negative image; it is NaN then, and so is the macro AUC (no exception, no warning).
 - **Ties** (equal probabilities) are broken by the order of :data:`OUTPUTS`, N before M before A, both
   for the arg-max and for the top-2 ranking (a stable sort). So an M&A image whose 2nd place is tied
-  between N and M or A counts as **wrong**: the conservative reading, a tie never earns credit.
+  between N and M or A counts as **wrong** (the conservative reading: a tie with N never earns
+  credit); a tie between M and A themselves does not matter, the top-2 set is {M, A} either way.
 - ``proba`` rows must sum to 1 within :data:`ROW_SUM_ATOL` (softmax outputs stored in float32 or
   rounded to a few decimals pass); they are rescaled to sum exactly to 1 for ``roc_auc_score``,
   which checks the sum more tightly.
