@@ -160,7 +160,8 @@ def this_run_values(summary: Mapping) -> pd.DataFrame:
         return float(v) if v is not None else np.nan
 
     keys = paper_values()[KEYS]
-    return keys.assign(**{THIS_RUN: [value(m, d, k) for m, d, k in keys[["model", "dataset", "metric"]].itertuples(index=False)]})
+    cells = keys[["model", "dataset", "metric"]].itertuples(index=False)
+    return keys.assign(**{THIS_RUN: [value(m, d, k) for m, d, k in cells]})
 
 
 # ---------------------------------------------------------------------------------------- text claims
@@ -257,7 +258,8 @@ def pair_confusion(cm: pd.DataFrame) -> pd.Series:
     Index "N-M", "N-A", "M-A"; NaN for a pair whose two classes have no image. DataError for a matrix
     that is not over N, M, A or has negative counts."""
     if not isinstance(cm, pd.DataFrame) or set(cm.index) != set(OUTPUTS) or set(cm.columns) != set(OUTPUTS):
-        shape = f"index {list(cm.index)}, columns {list(cm.columns)}" if isinstance(cm, pd.DataFrame) else type(cm).__name__
+        shape = (f"index {list(cm.index)}, columns {list(cm.columns)}" if isinstance(cm, pd.DataFrame)
+                 else type(cm).__name__)
         raise DataError(f"confusion: expected a 3x3 DataFrame over {', '.join(OUTPUTS)}, got {shape}")
     c = cm.loc[list(OUTPUTS), list(OUTPUTS)].astype(float)
     if (c.to_numpy() < 0).any() or not np.isfinite(c.to_numpy()).all():

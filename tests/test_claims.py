@@ -235,7 +235,8 @@ def test_claim_b_am_beats_rm_needs_both_accuracy_and_f1():
 
 def test_claim_c_d2_beats_d3_needs_both_accuracy_and_f1():
     r = _satisfying()
-    assert _verdicts(_with(r, ("dSPIC-AM", "D3"), accuracy=0.75)) == ["holds", "holds", "does not hold", "holds", "holds"]
+    assert _verdicts(_with(r, ("dSPIC-AM", "D3"), accuracy=0.75)) == \
+        ["holds", "holds", "does not hold", "holds", "holds"]
     assert _verdicts(_with(r, ("dSPIC-AM", "D3"), f1=0.70))[2] == "does not hold"
 
 
