@@ -35,7 +35,7 @@ seed = None
 import numpy as np
 import pandas as pd
 
-from dspic_lib import augment, chapter, datasets, gan, plots_augment, present
+from dspic_lib import augment, chapter, datasets, gan_checks, plots_augment, present
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.vocab import CLASSES
 
@@ -222,7 +222,7 @@ present.table(datasets.counts_table(d3, d1), "d3-counts", decimals=1)
 # D(generated) near 0 for good) leaves the generator no gradient to learn from.
 
 # %%
-present.figure("fig-gan-losses", plots_augment.gan_losses(gan.histories(runs)))
+present.figure("fig-gan-losses", plots_augment.gan_losses(gan_checks.histories(runs)))
 g_meta = d3.train.meta
 real_by = {c: d3.train.X[((g_meta["label"] == c) & (g_meta["source"] == "original")).to_numpy()] for c in runs}
 fake_by = {c: d3.train.X[((g_meta["label"] == c) & (g_meta["source"] == "dcgan")).to_numpy()] for c in runs}
@@ -258,8 +258,8 @@ present.figure("fig-gan-samples", plots_augment.real_vs_generated(real_by, fake_
 orig = (g_meta["source"] == "original").to_numpy()
 gen_rows = (g_meta["source"] == "dcgan").to_numpy()
 args = (d3.train.X[orig], g_meta["label"][orig], g_meta["patient"][orig], d3.train.X[gen_rows], g_meta["label"][gen_rows])
-realism = gan.realism_table(*args, seed=ch.seed)
-present.figure("fig-gan-novelty", plots_augment.nn_distances(gan.distance_frame(*args)))
+realism = gan_checks.realism_table(*args, seed=ch.seed)
+present.figure("fig-gan-novelty", plots_augment.nn_distances(gan_checks.distance_frame(*args)))
 present.table(realism, "realism", decimals=3)
 
 # %% [markdown]
@@ -297,7 +297,7 @@ present.table(pd.DataFrame({
 # What happened to the DCGANs in this run, from its own numbers (the paper reports no such check):
 
 # %%
-gan_table, gan_sentences = gan.outcome(runs, realism)
+gan_table, gan_sentences = gan_checks.outcome(runs, realism)
 present.table(gan_table.rename_axis("class"), "gan-outcome", decimals=2)
 
 # %%

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib import gan
+from dspic_lib import gan, gan_checks
 from dspic_lib.errors import ConfigError, DataError
 
 
@@ -74,12 +74,12 @@ def test_dominance_finds_when_the_discriminator_won_and_outcome_says_it():
     steps = np.arange(1, 101)
     won = pd.DataFrame({"step": steps, "d_loss": 0.0, "g_loss": 0.0, "d_real": 0.9,
                         "d_fake": np.r_[np.full(40, 0.5), np.full(60, 0.05)]})
-    assert gan.dominance(won)["won from step"] == 51           # rolling median of 20 steps
+    assert gan_checks.dominance(won)["won from step"] == 51           # rolling median of 20 steps
     still = won.assign(d_fake=0.4)
-    assert gan.dominance(still)["won from step"] is None
+    assert gan_checks.dominance(still)["won from step"] is None
     runs = {"M": type("Run", (), {"history": won})(), "A": type("Run", (), {"history": still})()}
     realism = pd.DataFrame({"gen_nn / real_nn": [2.0, 1.1], "real vs generated AUC": [0.99, 0.6]}, index=["M", "A"])
-    table, sentences = gan.outcome(runs, realism)
+    table, sentences = gan_checks.outcome(runs, realism)
     assert table.loc["M", "won from step"] == 51 and pd.isna(table.loc["A", "won from step"])
     assert "won from step 51 of 100" in sentences[0] and "almost perfectly" in sentences[0]
     assert "did not win outright" in sentences[1] and "only partly" in sentences[1]
