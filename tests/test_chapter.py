@@ -39,3 +39,37 @@ def test_a_missing_users_folder_is_an_error_not_a_generated_cohort(tmp_path, mon
     monkeypatch.setenv("DSPIC_HOME", str(tmp_path / "home"))
     with pytest.raises(DataError, match="does not exist"):
         chapter.setup("smoke", str(tmp_path / "nope"), str(tmp_path / "res"))
+
+
+def _banner_of(notebook) -> str:
+    import json
+
+    nb = json.loads(notebook.read_text())
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("data", {}).get("text/markdown", ""))
+            if "This page ran on" in text:
+                return text
+    raise AssertionError(f"{notebook.name}: no data statement in any output")
+
+
+def test_chapter_01_executed_on_a_users_folder_says_so_and_on_the_synthetic_cohort_says_that(tmp_path, monkeypatch):
+    """Runs the real chapter 01 with papermill on a user's folder; the smoke book that `make test`
+    builds first is the synthetic twin (its executed chapter 01 is checked too when present)."""
+    from dspic_lib import book
+    from dspic_lib.paths import executed_dir, notebooks_dir
+
+    monkeypatch.delenv("DSPIC_DATA", raising=False)
+    monkeypatch.setenv("DSPIC_HOME", str(tmp_path / "home"))
+    made = phantom.generate(tmp_path / "gen", phantom.PhantomConfig(n_patients=8, seed=5), workers=1,
+                            progress=False)
+    mine = tmp_path / "mine"
+    shutil.copytree(made, mine, ignore=shutil.ignore_patterns(phantom.marker_name(), phantom.TRUTH_CSV))
+    out = tmp_path / "01_dataset.ipynb"
+    book.execute_chapter(notebooks_dir() / "01_dataset.py", out,
+                         {"profile": "smoke", "data_dir": str(mine), "results_dir": str(tmp_path / "res"), "seed": 0})
+    text = _banner_of(out)
+    assert "folder given by the user" in text and "synthetic" not in text.lower()
+    synthetic = executed_dir() / "01_dataset.ipynb"
+    if synthetic.exists():
+        assert "synthetic cohort" in _banner_of(synthetic)
