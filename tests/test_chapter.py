@@ -21,13 +21,19 @@ def test_a_fresh_synthetic_cohort_is_announced_as_synthetic(tmp_path, monkeypatc
     assert ch.data_fingerprint == scan(ch.data_dir).fingerprint
 
 
+def _users_folder(tmp_path, n_patients: int, seed: int):
+    """Synthetic files without the phantom's marker and truth table: to the book, a user's own folder."""
+    made = phantom.generate(tmp_path / "gen", phantom.PhantomConfig(n_patients=n_patients, seed=seed),
+                            workers=1, progress=False)
+    mine = tmp_path / "mine"
+    shutil.copytree(made, mine, ignore=shutil.ignore_patterns(phantom.marker_name(), phantom.TRUTH_CSV))
+    return mine
+
+
 def test_a_users_folder_is_announced_as_theirs(tmp_path, monkeypatch):
     monkeypatch.delenv("DSPIC_DATA", raising=False)
     monkeypatch.setenv("DSPIC_HOME", str(tmp_path / "home"))
-    made = phantom.generate(tmp_path / "gen", phantom.PhantomConfig(n_patients=2, seed=4), workers=1,
-                            progress=False)
-    mine = tmp_path / "mine"
-    shutil.copytree(made, mine, ignore=shutil.ignore_patterns(phantom.marker_name(), phantom.TRUTH_CSV))
+    mine = _users_folder(tmp_path, 2, 4)
     ch = chapter.setup("smoke", str(mine), str(tmp_path / "res"))
     text = ch.banner().data
     assert not ch.synthetic and "folder given by the user" in text and "synthetic" not in text.lower()
@@ -61,10 +67,7 @@ def test_chapter_01_executed_on_a_users_folder_says_so_and_on_the_synthetic_coho
 
     monkeypatch.delenv("DSPIC_DATA", raising=False)
     monkeypatch.setenv("DSPIC_HOME", str(tmp_path / "home"))
-    made = phantom.generate(tmp_path / "gen", phantom.PhantomConfig(n_patients=8, seed=5), workers=1,
-                            progress=False)
-    mine = tmp_path / "mine"
-    shutil.copytree(made, mine, ignore=shutil.ignore_patterns(phantom.marker_name(), phantom.TRUTH_CSV))
+    mine = _users_folder(tmp_path, 8, 5)
     out = tmp_path / "01_dataset.ipynb"
     book.execute_chapter(notebooks_dir() / "01_dataset.py", out,
                          {"profile": "smoke", "data_dir": str(mine), "results_dir": str(tmp_path / "res"), "seed": 0})

@@ -10,20 +10,13 @@ import pytest
 from dspic_lib import claims as C
 from dspic_lib import metrics
 from dspic_lib.errors import DataError
-from dspic_lib.paper import targets
+from dspic_lib.paper import leaves, targets
 
 T = targets()
 
 
 def _flat_numbers(obj):
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _flat_numbers(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _flat_numbers(v)
-    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        yield round(float(obj), 6)
+    return (round(float(v), 6) for v in leaves(obj) if isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
 # ---------------------------------------------------------------------------------------- paper values

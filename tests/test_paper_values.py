@@ -14,25 +14,14 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from dspic_lib.paper import targets
+from dspic_lib.paper import leaves
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def _flatten(obj):
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _flatten(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _flatten(v)
-    else:
-        yield obj
-
-
 def _allowed() -> tuple[set, set]:
     numbers, words = set(), set()
-    for v in _flatten(targets()):
+    for v in leaves():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             numbers.add(round(float(v), 6))
         elif isinstance(v, str):
