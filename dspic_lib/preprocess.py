@@ -115,59 +115,90 @@ def _key(cohort, shape: Sequence[int], store: Store, profile: str | None = None)
                      code=[preprocess_cohort], data=cohort.fingerprint or None, profile=profile)
 
 
-def _assemble(cohort, shape, images: dict[int, np.ndarray], X: np.ndarray | None = None) -> Preprocessed:
-    table = cohort.table
+def _boxes(cohort, shape) -> tuple[list[np.ndarray], list[list[str]], np.ndarray]:
     boxes, diseases, shapes = [], [], []
-    if X is None:
-        X = np.stack([images[i] for i in range(len(table))]) if len(table) else \
-            np.zeros((0, *shape), np.float32)
-    for i in range(len(table)):
-        row = table.iloc[i]
+    for i in range(len(cohort.table)):
+        row = cohort.table.iloc[i]
         b, d = _lesion_boxes(row)
         src = (int(row["rows"]), int(row["cols"]))
         boxes.append(scale_boxes(b, src, shape))
         diseases.append(d)
         shapes.append(src)
-    return Preprocessed(X=X, boxes=boxes, diseases=diseases,
-                        source_shapes=np.asarray(shapes, dtype=np.int64).reshape(-1, 2))
+    return boxes, diseases, np.asarray(shapes, dtype=np.int64).reshape(-1, 2)
+
+
+class _Spill:
+    """Images preprocessed during the scan, kept in a temporary file (not in memory) until the scan
+    has decided the table's order; then read back one at a time."""
+
+    def __init__(self, shape, folder: Path | None = None):
+        import tempfile
+
+        self.shape = tuple(shape)
+        self.file = tempfile.TemporaryFile(dir=folder)
+        self.where: dict[tuple[str, int], int] = {}
+
+    def add(self, key, image: np.ndarray) -> None:
+        self.where[key] = self.file.seek(0, 2)
+        self.file.write(np.ascontiguousarray(image, dtype=np.float32).tobytes())
+
+    def get(self, key):
+        offset = self.where.get(key)
+        if offset is None:
+            return None
+        self.file.seek(offset)
+        n = int(np.prod(self.shape))
+        return np.frombuffer(self.file.read(4 * n), dtype=np.float32).reshape(self.shape)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _fill(X: np.ndarray, cohort, shape, decoded, progress: bool) -> None:
+    """Row i of ``X`` = image i of the table: from ``decoded`` where the scan preprocessed it, else
+    decoded here (each remaining frame once). One image in memory at a time."""
+    from .data.cohort import iter_pixels
+
+    table, missing = cohort.table, []
+    for i in range(len(table)):
+        hit = decoded.get((str(table["path"].iat[i]), int(table["frame"].iat[i]))) if decoded is not None else None
+        if hit is None:
+            missing.append(i)
+        else:
+            X[i] = hit
+    for i, raw in iter_pixels(cohort, missing, progress=progress, desc=f"Eq. 1 + resize to {shape[0]}x{shape[1]}"):
+        X[i] = preprocess_image(raw, shape, _name(table.iloc[i]))
 
 
 def preprocess_cohort(cohort, shape: Sequence[int], *, store: Store | str | Path | None = None,
                       use_cache: bool = True, progress: bool = False,
-                      decoded: dict | None = None, profile: str | None = None) -> Preprocessed:
+                      decoded=None, profile: str | None = None) -> Preprocessed:
     """Preprocess every image of ``cohort`` to ``shape`` (rows, cols), through the result store.
 
     ``store``: where the arrays are kept (default: ``DSPIC_HOME/store``; chapters pass their profile's).
     ``decoded``: images already preprocessed while the cohort was scanned (see
-    :func:`scan_preprocessed`), keyed by ``(path, frame)``; anything else is decoded once here."""
-    from .data.cohort import iter_pixels
-
+    :func:`scan_preprocessed`), looked up by ``(path, frame)``; anything else is decoded once here.
+    The arrays are written straight into the store entry through a memory map, so memory does not
+    grow with the cohort."""
     table = cohort.table
     if not len(table):
         raise DataError(f"{cohort.data_dir}: the cohort table is empty")
     shape = (int(shape[0]), int(shape[1]))
     st = as_store(store)
-    key = _key(cohort, shape, st, profile) if use_cache else None
-    if key is not None and (entry := st.get(key)) is not None:
-        return _read_entry(entry, cohort, shape)
-
-    images: dict[int, np.ndarray] = {}
-    known = decoded or {}
-    missing = []
-    for i in range(len(table)):
-        hit = known.get((str(table["path"].iat[i]), int(table["frame"].iat[i])))
-        if hit is None:
-            missing.append(i)
-        else:
-            images[i] = hit
-    for i, raw in iter_pixels(cohort, missing, progress=progress, desc=f"Eq. 1 + resize to {shape[0]}x{shape[1]}"):
-        images[i] = preprocess_image(raw, shape, _name(table.iloc[i]))
-    result = _assemble(cohort, shape, images)
-    if key is None:
-        return result
-    with st.writing(key) as folder:
-        _write_entry(folder, result)
-    return _read_entry(st.get(key), cohort, shape)
+    if not use_cache:
+        X = np.empty((len(table), *shape), np.float32)
+        _fill(X, cohort, shape, decoded, progress)
+        return Preprocessed(X, *_boxes(cohort, shape))
+    key = _key(cohort, shape, st, profile)
+    if (entry := st.get(key)) is None:
+        with st.writing(key) as folder:
+            X = np.lib.format.open_memmap(folder / "X.npy", mode="w+", dtype=np.float32, shape=(len(table), *shape))
+            _fill(X, cohort, shape, decoded, progress)
+            X.flush()
+            del X
+            _write_boxes(folder, *_boxes(cohort, shape))
+        entry = st.get(key)
+    return _read_entry(entry, cohort, shape)
 
 
 def scan_preprocessed(data_dir, shape: Sequence[int], *, store: Store | str | Path | None = None,
@@ -177,25 +208,32 @@ def scan_preprocessed(data_dir, shape: Sequence[int], *, store: Store | str | Pa
     from .data.cohort import scan
 
     shape = (int(shape[0]), int(shape[1]))
-    decoded: dict = {}
+    spill = _Spill(shape)
 
     def keep(path, frame, counts):
         try:
-            decoded[(path, int(frame))] = preprocess_image(counts, shape, f"{path} (frame {frame})")
+            spill.add((path, int(frame)), preprocess_image(counts, shape, f"{path} (frame {frame})"))
         except DataError:
             pass      # a constant image: the scan reports it and leaves it out of the table
 
-    cohort = scan(data_dir, on_pixels=keep, progress=progress, **scan_kw)
-    return cohort, preprocess_cohort(cohort, shape, store=store, decoded=decoded, profile=profile,
-                                     use_cache=use_cache)
+    try:
+        cohort = scan(data_dir, on_pixels=keep, progress=progress, **scan_kw)
+        return cohort, preprocess_cohort(cohort, shape, store=store, decoded=spill, profile=profile,
+                                         use_cache=use_cache)
+    finally:
+        spill.close()
+
+
+def _write_boxes(folder: Path, boxes, diseases, source_shapes) -> None:
+    counts = np.array([len(b) for b in boxes], dtype=np.int64)
+    flat = np.concatenate(boxes).astype(np.float32) if counts.sum() else np.zeros((0, 4), np.float32)
+    names = np.array([d for ds in diseases for d in ds], dtype=np.str_)
+    np.savez(folder / "boxes.npz", box_counts=counts, boxes=flat, diseases=names, source_shapes=source_shapes)
 
 
 def _write_entry(folder: Path, p: Preprocessed) -> None:
-    counts = np.array([len(b) for b in p.boxes], dtype=np.int64)
-    flat = np.concatenate(p.boxes).astype(np.float32) if counts.sum() else np.zeros((0, 4), np.float32)
-    names = np.array([d for ds in p.diseases for d in ds], dtype=np.str_)
     np.save(folder / "X.npy", np.ascontiguousarray(p.X, dtype=np.float32))
-    np.savez(folder / "boxes.npz", box_counts=counts, boxes=flat, diseases=names, source_shapes=p.source_shapes)
+    _write_boxes(folder, p.boxes, p.diseases, p.source_shapes)
 
 
 def _read_entry(entry, cohort, shape) -> Preprocessed:
