@@ -77,6 +77,9 @@ IMAGES_JS = """(sel) => {
     const cap = fig && fig.querySelector('figcaption');
     if (!fig) out.push(`img ${name}: not inside a <figure>`);
     else if (!cap || !cap.innerText.trim()) out.push(`img ${name}: its <figure> has no <figcaption> text`);
+    // a figure shown smaller than drawn shrinks its text below the 9 pt it was drawn with
+    if (img.complete && img.naturalWidth > 0 && img.clientWidth < 0.97 * img.naturalWidth)
+      out.push(`img ${name}: shown at ${Math.round(100 * img.clientWidth / img.naturalWidth)} % of its size`);
   }
   return out;
 }"""
@@ -341,6 +344,8 @@ def test_figures_are_inline_images(server, root):
 
 PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGA"
          "hKmMIQAAAABJRU5ErkJggg==")
+WIDE = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='1200' height='20'>"
+        "<rect width='1200' height='20'/></svg>")
 SHELL = """<!doctype html><html><head><title>t</title><style>
 body {{ margin: 0; }} .bd-main {{ display: flex; }} article.bd-article {{ width: 600px; padding: 0 20px; }}
 .scroll {{ overflow-x: auto; }}</style></head>
@@ -362,6 +367,8 @@ BAD = SHELL.format(body=f"""
 <img src="{PIXEL}" alt="../../_images/0ace.png">
 <figure><img src="{PIXEL}" alt=""></figure>
 <figure><img src="{PIXEL}" alt="a scan"><figcaption> </figcaption></figure>
+<figure><img src="{WIDE}" alt="a figure drawn wider than the column" style="max-width: 100%">
+<figcaption>shrunk to fit</figcaption></figure>
 <table style="width: 2000px"><tr><td>a wide table</td></tr></table>
 <div class="scroll" style="width: 900px"><p>a scroll box itself wider than the column</p></div>
 <pre># NBVAL_CHECK_OUTPUT
@@ -401,7 +408,8 @@ def test_checkers_pass_on_a_correct_page(static_page):
 def test_checkers_fail_on_a_broken_page(static_page):
     static_page.set_content(BAD)
     images = check_images(static_page)
-    assert len(images) == 5, images   # 1st: path + no figure; 2nd: no alt + no caption; 3rd: no caption
+    assert len(images) == 6, images   # 1st: path + no figure; 2nd: no alt + no caption; 3rd: no caption; 4th: shrunk
+    assert any("% of its size" in p for p in images)
     assert any("file path/name" in p and "not inside a <figure>" not in p for p in images)
     assert any("no alt text" in p for p in images)
     assert any("not inside a <figure>" in p for p in images)
