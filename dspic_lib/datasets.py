@@ -103,25 +103,25 @@ def load_d1(profile: Profile, data_dir: str | Path | None = None, *, cohort=None
     """D1: every image of the cohort after Eq. 1 at ``profile.rows x profile.cols``, kept in the result
     store of ``results_dir`` (default: the profile's). Without ``cohort`` the folder is scanned and
     preprocessed in one pass (each frame decoded once)."""
-    from .preprocess import preprocess_cohort, scan_preprocessed
-    st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
-    shape = (profile.rows, profile.cols)
+    from .preprocess import preprocess_cohort
+
     if cohort is None:
-        folder = ensure_cohort(profile, data_dir)
-        cohort, pre = scan_preprocessed(folder, shape, store=st, profile=profile.name, use_cache=use_cache)
-    else:
-        pre = preprocess_cohort(cohort, shape, use_cache=use_cache, store=st, profile=profile.name)
+        return cohort_and_d1(profile, data_dir, results_dir=results_dir, use_cache=use_cache)[1]
+    st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
+    pre = preprocess_cohort(cohort, (profile.rows, profile.cols), use_cache=use_cache, store=st,
+                            profile=profile.name)
     return _d1_from(cohort, pre)
 
 
 def cohort_and_d1(profile: Profile, data_dir: str | Path | None = None, *,
-                  results_dir: str | Path | None = None):
+                  results_dir: str | Path | None = None, use_cache: bool = True):
     """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it."""
     from .preprocess import scan_preprocessed
 
     st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
     folder = ensure_cohort(profile, data_dir, progress=False)
-    cohort, pre = scan_preprocessed(folder, (profile.rows, profile.cols), store=st, profile=profile.name)
+    cohort, pre = scan_preprocessed(folder, (profile.rows, profile.cols), store=st, profile=profile.name,
+                                    use_cache=use_cache)
     return cohort, _d1_from(cohort, pre)
 
 

@@ -26,7 +26,6 @@ from .vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS, SEX_COLOR
 # 1280 px window (measured in Chromium). So a figure is never shrunk on the page, and 9 pt text stays
 # 9 pt (12 CSS px); at 7.5 in the figures were shown at 88 % and their 9 pt ticks at 8 pt.
 COLUMN_INCHES = 6.6
-CLASS_ORDER = CLASSES          # the name chapter 01 uses for the class order
 SCAN_CMAP = "gray_r"           # inverted grey scale: hot = black on white, as on a reading station
 
 

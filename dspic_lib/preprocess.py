@@ -231,11 +231,6 @@ def _write_boxes(folder: Path, boxes, diseases, source_shapes) -> None:
     np.savez(folder / "boxes.npz", box_counts=counts, boxes=flat, diseases=names, source_shapes=source_shapes)
 
 
-def _write_entry(folder: Path, p: Preprocessed) -> None:
-    np.save(folder / "X.npy", np.ascontiguousarray(p.X, dtype=np.float32))
-    _write_boxes(folder, p.boxes, p.diseases, p.source_shapes)
-
-
 def _read_entry(entry, cohort, shape) -> Preprocessed:
     X = np.load(entry.file("X.npy"), mmap_mode="r")
     if X.shape != (len(cohort.table), *shape):

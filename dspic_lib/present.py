@@ -23,15 +23,6 @@ def figure(name: str, fig) -> None:
     plt.close(fig)
 
 
-def text(name: str, value, fmt: str | None = None) -> str:
-    """Glue a computed value for ``{glue:text}`` in the prose and return it formatted."""
-    from myst_nb import glue
-
-    shown = format(value, fmt) if fmt else str(value)
-    glue(name, shown, display=False)
-    return shown
-
-
 def _fmt(decimals: int | None):
     def f(v):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:

@@ -18,17 +18,15 @@ pages, a correct one (no problem found) and a broken one (each problem found), s
 to be able to pass and to fail. Skipped when Chromium is missing or the book was not built, except under
 CI (CI=true), where both are required.
 """
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from conftest import serve_directory
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -48,17 +46,6 @@ def _pages(html: Path) -> list[str]:
     skip = {"genindex.html", "search.html", "index.html"}
     return sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
                   if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts)
-
-
-def _serve(directory: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(directory))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -246,7 +233,7 @@ def server(root):
         if IN_CI:
             pytest.fail("CI needs the rendered-book check: book not built (run make book/test)")
         pytest.skip("book not built (run make book/test)")
-    httpd, base = _serve(html)
+    httpd, base = serve_directory(html)
     yield base, _pages(html)
     httpd.shutdown()
 
@@ -386,7 +373,7 @@ def static_site(tmp_path_factory):
     (site / "other.html").write_text('<html><body><h2 id="part-2">2</h2></body></html>')
     (site / "sub").mkdir()
     (site / "sub" / "index.html").write_text("<html><body>sub</body></html>")
-    httpd, base = _serve(site)
+    httpd, base = serve_directory(site)
     yield site, base
     httpd.shutdown()
 

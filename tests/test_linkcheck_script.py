@@ -16,22 +16,14 @@ def test_linkcheck_skips_offline(root, tmp_path):
 
 def test_linkcheck_runs_the_linkcheck_builder_when_online(root, tmp_path):
     """Online, the script calls jupyter-book's linkcheck builder (a stub records the call)."""
-    import functools
-    import http.server
-    import threading
+    from conftest import serve_directory
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(tmp_path))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, base = serve_directory(tmp_path)
     stub = tmp_path / "jupyter-book"
     stub.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'args'}\n")
     stub.chmod(0o755)
     try:
-        env = {"PATH": "/usr/bin:/bin", "LINKCHECK_PROBE_URL": f"http://127.0.0.1:{httpd.server_address[1]}/",
+        env = {"PATH": "/usr/bin:/bin", "LINKCHECK_PROBE_URL": f"{base}/",
                "PYTHON": sys.executable, "JUPYTER_BOOK": str(stub)}
         proc = subprocess.run(["bash", str(root / "book" / "linkcheck.sh")], env=env,
                               capture_output=True, text=True, timeout=30)

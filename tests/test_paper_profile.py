@@ -1,6 +1,5 @@
 """The `paper` profile (1024 x 256, batch 16, Table 4) is for a GPU, but one of its training steps must
 fit in the memory of the project's 2-core, 24 GiB machine, so that a smoke run of it is possible here."""
-import resource
 import subprocess
 import sys
 

@@ -251,7 +251,3 @@ def test_class_and_box_colours_come_from_the_vocabulary(d1):
         for hexcode in re.findall(r"#[0-9a-fA-F]{6}\b", Path(module.__file__).read_text()):
             r, g, b = hexcode[1:3], hexcode[3:5], hexcode[5:7]
             assert r == g == b, f"{module.__name__} defines colour {hexcode}"
-
-
-def test_class_order_alias_for_chapter_01():
-    assert plots.CLASS_ORDER == CLASSES
