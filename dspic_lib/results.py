@@ -1,0 +1,267 @@
+"""This run's results, as the result chapters show them: the runs of the experiments (from the store),
+their metrics, the seed-to-seed tolerance and the verdicts beside the paper's numbers.
+
+:func:`load` trains (or reads from the result store) the runs of the named experiments and of the
+variance cell (:data:`dspic_lib.experiments.VARIANCE_CELL`, trained with
+:func:`~dspic_lib.experiments.variance_seeds`), and returns a :class:`Results`. Everything else here is
+a pure function of those runs:
+
+* "this run" is the run with the profile's seed (the paper reports one run per cell, so does each table
+  here); the other seeds of the variance cell only measure the spread;
+* the tolerance of every verdict is :func:`dspic_lib.claims.tolerance` of the variance cell's seeds
+  (2 sample SDs per metric);
+* metrics are :func:`dspic_lib.metrics.summary` of the test images (M&A left out, scored by the top-2
+  rule separately).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import claims, metrics
+from .config import Profile
+from .errors import DataError
+from .experiments import EXPERIMENTS, VARIANCE_CELL, variance_seeds
+from .train import VAL_FRACTION as VAL_SHARE
+
+PAPER_METRICS = ("accuracy", "precision", "sensitivity", "specificity", "f1")   # Tables 5, 6, 9
+TABLE_TITLES = {"table5": "Table 5", "table6": "Table 6", "table8": "Table 8", "table9": "Table 9"}
+
+
+@dataclass
+class Results:
+    """The runs of some experiments and of the variance cell; ``runs[(model, dataset, seed)]``."""
+
+    profile: Profile
+    runs: dict
+
+    def run(self, model: str, dataset: str, seed: int | None = None):
+        """The :class:`~dspic_lib.train.Run` of a cell (default: the profile's seed)."""
+        key = (model, dataset, self.profile.seed if seed is None else int(seed))
+        if key not in self.runs:
+            raise DataError(f"no run of {key[0]} on {key[1]} with seed {key[2]} in these results "
+                            f"(have: {', '.join(f'{m} on {d} seed {s}' for m, d, s in self.runs)})")
+        return self.runs[key]
+
+    def cells(self) -> list[tuple[str, str]]:
+        """The (model, dataset) cells with a run at the profile's seed, in training order."""
+        return [(m, d) for m, d, s in self.runs if s == self.profile.seed]
+
+    def summary(self, model: str, dataset: str, seed: int | None = None) -> dict:
+        r = self.run(model, dataset, seed)
+        return metrics.summary(r.y_true, r.proba)
+
+    def summaries(self, cells=None) -> pd.DataFrame:
+        """One row per cell (index model, dataset), the metrics of :func:`dspic_lib.metrics.summary`."""
+        cells = self.cells() if cells is None else list(cells)
+        rows = [{"model": m, "dataset": d, **self.summary(m, d)} for m, d in cells]
+        return pd.DataFrame(rows).set_index(["model", "dataset"])
+
+    def by_seed(self, model: str = VARIANCE_CELL[0], dataset: str = VARIANCE_CELL[1]) -> pd.DataFrame:
+        """The metrics of every seed trained for a cell, one row per seed (index seed)."""
+        seeds = sorted(s for m, d, s in self.runs if (m, d) == (model, dataset))
+        rows = [{"seed": s, **self.summary(model, dataset, s)} for s in seeds]
+        return pd.DataFrame(rows).set_index("seed")
+
+    def tolerance(self) -> pd.Series:
+        """Per metric, 2 sample SDs over the seeds of the variance cell (:func:`dspic_lib.claims.tolerance`)."""
+        return claims.tolerance(self.by_seed().reset_index(drop=True))
+
+    def claims_input(self) -> claims.Results:
+        """Summaries and confusion matrices by (model, dataset), as :mod:`dspic_lib.claims` takes them."""
+        out = claims.Results()
+        for m, d in self.cells():
+            r = self.run(m, d)
+            y, p = metrics.three_class(r.y_true, r.proba)
+            out.summary[(m, d)] = metrics.summary(r.y_true, r.proba)
+            out.confusion[(m, d)] = metrics.confusion(y, metrics.predict(p))
+        return out
+
+    def verdicts(self, tables=None) -> pd.DataFrame:
+        """:func:`dspic_lib.claims.verdicts` for the numbers of ``tables`` (default: all four)."""
+        tables = list(EXPERIMENTS) if tables is None else list(tables)
+        values = claims.this_run_values(self.claims_input().summary)
+        out = claims.verdicts(values, self.tolerance())
+        return out[out["table"].isin(tables)].reset_index(drop=True)
+
+    def text_claims(self) -> pd.DataFrame:
+        return claims.text_claims(self.claims_input())
+
+    def all_verdicts(self) -> pd.DataFrame:
+        return claims.all_verdicts(self.claims_input(), self.tolerance())
+
+    def entry_ids(self) -> list[str]:
+        return [r.entry_id for r in self.runs.values()]
+
+
+def load(names, profile: Profile, *, data_dir=None, results_dir=None, progress: bool = False) -> Results:
+    """Train (or read) the runs of the named experiments and of the variance cell."""
+    from .experiments import run
+
+    runs = run(names, profile, data_dir=data_dir, results_dir=results_dir, progress=progress)
+    missing = [s for s in variance_seeds(profile.seed) if (*VARIANCE_CELL, s) not in runs]
+    if missing:
+        runs.update(_variance(profile, data_dir, results_dir, progress))
+    return Results(profile=profile, runs=runs)
+
+
+def _variance(profile: Profile, data_dir, results_dir, progress: bool) -> dict:
+    """Only the variance cell's runs (every seed of :func:`variance_seeds`)."""
+    from . import datasets, train
+    from .paths import default_results_dir
+    from .store import for_results
+
+    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
+    model, dataset = VARIANCE_CELL
+    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
+    build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
+    return {(model, dataset, s): train.fit(model, build, profile, seed=s, store=for_results(results_dir),
+                                           progress=progress)
+            for s in variance_seeds(profile.seed)}
+
+
+# ---------------------------------------------------------------------------------------- for the page
+
+def verdict_table(v: pd.DataFrame, by: str = "dataset") -> pd.DataFrame:
+    """A verdict table for reading: ``by`` (dataset or model) and metric as index; paper, this run,
+    difference, tolerance, verdict as columns."""
+    cols = ["paper", claims.THIS_RUN, "difference", "tolerance", "verdict"]
+    return v.set_index([by, "metric"])[cols]
+
+
+def verdict_counts(v: pd.DataFrame, column: str = "table") -> pd.DataFrame:
+    """How many values got each verdict, per ``column`` (table), verdicts in their fixed order."""
+    order = [x for x in (*claims.VERDICTS, *claims.CLAIM_VERDICTS) if x in set(v["verdict"])]
+    counts = pd.crosstab(v[column], pd.Categorical(v["verdict"], categories=order, ordered=True), dropna=False)
+    counts.columns = list(counts.columns.astype(str))
+    counts.columns.name = None
+    counts["values"] = counts.sum(axis=1)
+    return counts
+
+
+def run_costs(res: Results) -> pd.DataFrame:
+    """One row per run: epochs run and selected, seconds, seconds per epoch, training images per second."""
+    rows = []
+    for (m, d, s), r in res.runs.items():
+        epochs = len(r.history)
+        rows.append({"model": m, "dataset": d, "seed": s, "epochs run": epochs, "selected epoch": r.best_epoch,
+                     "seconds": r.seconds, "s / epoch": r.seconds / epochs if epochs else np.nan})
+    return pd.DataFrame(rows)
+
+
+def top2_table(res: Results, cells=None) -> pd.DataFrame:
+    """M&A test images scored by the top-2 rule, per cell: images and share correct."""
+    cells = res.cells() if cells is None else cells
+    rows = []
+    for m, d in cells:
+        r = res.run(m, d)
+        t = metrics.top2(r.y_true, r.proba)
+        rows.append({"model": m, "dataset": d, "M&A images": len(t),
+                     "correct by the top-2 rule": metrics.top2_accuracy(r.y_true, r.proba)})
+    return pd.DataFrame(rows).set_index(["model", "dataset"])
+
+
+def range_check(v: pd.DataFrame) -> str:
+    """What nbval compares for a verdict table: the values that do not depend on the seed or the CPU
+    (which numbers exist, their count, whether each lies in [0, 1] and got a known verdict), never the
+    values themselves (training numbers differ between CPU models at the last bits and beyond)."""
+    ours = pd.to_numeric(v[claims.THIS_RUN], errors="coerce")
+    computed = int(ours.notna().sum())
+    inside = int(((ours >= 0) & (ours <= 1)).sum())
+    known = bool(v["verdict"].isin(claims.VERDICTS).all())
+    return (f"{len(v)} paper values; {computed} computed in this run; {inside} of them in [0, 1]; "
+            f"every verdict one of {', '.join(claims.VERDICTS)}: {'yes' if known else 'NO'}")
+
+
+ALL_METRICS = (*PAPER_METRICS, "auc")
+
+
+def training_settings(profile: Profile) -> pd.DataFrame:
+    """This run's training settings beside the paper's (Table 4 and the `paper` profile)."""
+    from .config import PROFILES
+
+    paper = PROFILES["paper"]
+    rows = {
+        "model input (rows x cols)": (f"{paper.rows} x {paper.cols}", f"{profile.rows} x {profile.cols}"),
+        "optimizer, learning rate": (f"Adam, {paper.learning_rate:g}", f"Adam, {profile.learning_rate:g}"),
+        "batch size": ("8 or 16", str(profile.batch_size)),
+        "epochs": (str(paper.epochs), f"at most {profile.epochs}"),
+        "early stopping": ("not reported",
+                           f"after {profile.early_stopping_patience} epochs without a lower validation loss"
+                           if profile.early_stopping_patience else "none"),
+        "test part": ("30 % of the images, at random", f"{profile.test_fraction:.0%} of the patients"),
+        "validation": ("not reported", f"{VAL_SHARE:.0%} of the training patients"),
+    }
+    return pd.DataFrame(rows, index=["paper", claims.THIS_RUN]).T.rename_axis("setting")
+
+
+def cost_estimates(res: Results) -> pd.DataFrame:
+    """Measured and estimated hours per dSPIC run: this run's setting, the paper's epochs at this
+    resolution, and the paper's epochs at the paper's resolution (scaled by the FLOP ratio)."""
+    from .config import PROFILES
+    from .models import summary
+
+    paper, p = PROFILES["paper"], res.profile
+    rows = []
+    for (m, d, s), r in res.runs.items():
+        if s != p.seed or not m.startswith("dSPIC") or not len(r.history):
+            continue
+        per_epoch = r.seconds / len(r.history)
+        ratio = summary.flops(summary.built(m, paper.input_shape)) / summary.flops(summary.built(m, p.input_shape))
+        rows.append({"model": m, "dataset": d,
+                     "this run (h)": r.seconds / 3600,
+                     f"{paper.epochs} epochs at {p.rows} x {p.cols} (h)": per_epoch * paper.epochs / 3600,
+                     f"{paper.epochs} epochs at {paper.rows} x {paper.cols} (h)":
+                         per_epoch * paper.epochs * ratio / 3600 * p.batch_size / p.batch_size})
+    return pd.DataFrame(rows).set_index(["model", "dataset"])
+
+
+def verdicts_wide(res: Results, tables) -> pd.DataFrame:
+    """Paper and this run side by side for plotting: rows (table, model, dataset, metric)."""
+    v = res.verdicts(tables)
+    return v[["table", "model", "dataset", "metric", "paper", claims.THIS_RUN]]
+
+
+def per_class_table(run) -> pd.DataFrame:
+    """:func:`dspic_lib.metrics.per_class` of a run's test images."""
+    return metrics.per_class(run.y_true, run.proba)
+
+
+def claims_for(res: Results, keys) -> pd.DataFrame:
+    """The text claims whose check is one of ``keys`` (keys of :data:`dspic_lib.claims.CLAIM_CHECKS`),
+    with the paper's numbers in a column named so that no one mistakes it for a value column."""
+    table = res.text_claims()
+    keep = [any(k in c for k in keys) for c in table["claim"]]
+    return (table[keep].rename(columns={"paper": "what the paper reports"})
+            .reset_index(drop=True).rename_axis(None))
+
+
+def findings(res: Results, tables) -> list[str]:
+    """Sentences on what happened in this run, every number computed from the runs."""
+    out = []
+    p = res.profile
+    for (m, d, s), r in res.runs.items():
+        if s != p.seed:
+            continue
+        n = len(r.history)
+        stopped = n < p.epochs
+        out.append(f"{m} on {d}: {'stopped early after' if stopped else 'ran all'} {n} epoch{'s' * (n != 1)}"
+                   f"{'' if stopped else ' allowed'}, kept epoch {r.best_epoch}; "
+                   f"test accuracy {res.summary(m, d)['accuracy']:.3f}, macro F1 {res.summary(m, d)['f1']:.3f}.")
+    for m, d in res.cells():
+        r = res.run(m, d)
+        pred = pd.Series(metrics.predict(metrics.three_class(r.y_true, r.proba)[1]))
+        if len(pred) and pred.nunique() == 1:
+            out.append(f"{m} on {d} predicted one class ({pred.iloc[0]}) for every test image: it did not "
+                       "learn to separate the classes within this budget.")
+    v = res.verdicts(tables)
+    counts = v["verdict"].value_counts()
+    out.append("Of the paper's " + f"{len(v)} numbers here: " + ", ".join(
+        f"{counts.get(k, 0)} {k}" for k in claims.VERDICTS if counts.get(k, 0)) + ".")
+    tol = res.tolerance()
+    out.append(f"The tolerance from {len(res.by_seed())} seeds is {tol.get('accuracy', np.nan):.3f} in accuracy "
+               f"and {tol.get('f1', np.nan):.3f} in F1.")
+    return out
