@@ -94,6 +94,30 @@ def predict(model, X: np.ndarray, batch_size: int = 64) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, len(OUTPUTS)), np.float32)
 
 
+DISTRIBUTE = ("auto", "mirrored", "none")
+
+
+def strategy():
+    """The ``tf.distribute`` strategy training runs under, from ``DSPIC_DISTRIBUTE``:
+
+    * ``auto`` (default): ``MirroredStrategy`` over every GPU when several are visible (each batch of
+      the profile's size is split between them, gradients are summed across them), else the default
+      strategy (one device);
+    * ``mirrored``: ``MirroredStrategy`` over whatever devices TensorFlow sees (also on one device);
+    * ``none``: always the default strategy.
+    """
+    import os
+
+    from ._tf import tf
+    from .options import look_up_option
+
+    mode = look_up_option(os.environ.get("DSPIC_DISTRIBUTE", "auto"), DISTRIBUTE, what="DSPIC_DISTRIBUTE")
+    gpus = tf.config.list_logical_devices("GPU")
+    if mode == "mirrored" or (mode == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy([d.name for d in gpus] or None)
+    return tf.distribute.get_strategy()
+
+
 def _train(model_name: str, build, profile: Profile, seed: int, progress: bool):
     """The loop of the module docstring. Returns (model, history, best_epoch)."""
     from tqdm.auto import tqdm
@@ -106,8 +130,9 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool):
     tf.config.experimental.enable_op_determinism()
     train, val = validation_split(build.train.meta, seed)
     X, y = build.train.X, build.train.y
-    model = models.build(model_name, input_shape=profile.input_shape, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate), loss="categorical_crossentropy")
+    with strategy().scope():
+        model = models.build(model_name, input_shape=profile.input_shape, seed=seed)
+        model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate), loss="categorical_crossentropy")
     rows, best, best_weights, wait = [], (np.inf, 0), None, 0
     bar = tqdm(range(1, profile.epochs + 1), desc=f"{model_name} on {build.name}", unit="epoch",
                disable=not progress, leave=False)

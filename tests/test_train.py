@@ -78,3 +78,15 @@ def test_a_run_killed_midway_leaves_no_entry_and_the_next_one_completes(tmp_path
     assert cached == "False" and {p.name for p in st.find(entry_id).path.iterdir()} >= {
         "model.weights.h5", "history.csv", "predictions.npz", "entry.json"}
     assert run("finish").stdout.split()[1] == "True"          # the third run reads the store
+
+
+def test_training_runs_under_a_mirrored_strategy_and_refuses_an_unknown_mode(build, tmp_path, monkeypatch):
+    monkeypatch.setenv("DSPIC_DISTRIBUTE", "mirrored")
+    from dspic_lib._tf import tf
+
+    assert isinstance(train.strategy(), tf.distribute.MirroredStrategy)
+    r = train.fit("SI_CLF", build, PROFILE, seed=1, store=Store(tmp_path), progress=False)
+    assert np.isfinite(r.history["loss"]).all() and np.allclose(r.proba.sum(1), 1, atol=1e-5)
+    monkeypatch.setenv("DSPIC_DISTRIBUTE", "all")
+    with pytest.raises(Exception, match="DSPIC_DISTRIBUTE 'all'"):
+        train.strategy()
