@@ -31,10 +31,12 @@ def run(args) -> int:
     start = time.perf_counter()
     runs = run_experiments(args.experiments, profile, data_dir=args.data_dir, results_dir=args.results_dir,
                            seeds=args.seeds)
+    from .metrics import summary
+
     for (model, dataset, seed), r in runs.items():
-        last = r.history.iloc[r.best_epoch - 1] if len(r.history) else None
+        m = summary(r.y_true, r.proba)
         where = "from the store" if r.cached else f"trained in {r.seconds:.0f} s"
-        val = f"val loss {last['val_loss']:.3f}, val acc {last['val_accuracy']:.3f}" if last is not None else ""
-        print(f"{model:>16} on {dataset}, seed {seed}: best epoch {r.best_epoch}/{len(r.history)}, {val} ({where})")
+        print(f"{model:>16} on {dataset}, seed {seed}: epoch {r.best_epoch}/{len(r.history)} kept; test "
+              f"accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, AUC {m['auc']:.4f} ({where})")
     print(f"{len(runs)} run(s) in {time.perf_counter() - start:.0f} s")
     return 0

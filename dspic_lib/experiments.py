@@ -5,6 +5,12 @@
 * ``table8``: the four SI_CLF networks, AlexNet and dSPIC-AM, all on D2 (Tables 7-8, Figs 10-11)
 * ``table9``: dSPIC-AM with and without its two pooling layers, on D2 (Table 9)
 
+Every cell is trained with the profile's seed. ``table5``'s D2 cell is also trained with
+:data:`VARIANCE_SEEDS` - 1 further seeds (:func:`plan`): their spread is the tolerance of every verdict
+(:mod:`dspic_lib.claims`). The further seeds change the initial weights, the validation patients and the
+order of the batches; the 7:3 patient split and the augmented copies stay those of the profile's seed,
+so the spread is that of training, not of the choice of test patients.
+
 :func:`run` builds each dataset once (its t/r sweep and DCGANs come from the result store), trains
 every cell not yet in the store (:func:`dspic_lib.train.fit`) and returns the runs; cells shared by
 several tables (dSPIC-AM on D2 is in tables 5, 8 and 9) are trained once. ``dspic run`` calls it.
@@ -24,6 +30,15 @@ EXPERIMENTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+VARIANCE_CELL = ("dSPIC-AM", "D2")     # table5's D2 cell, trained with several seeds
+VARIANCE_SEEDS = 3
+
+
+def variance_seeds(seed: int) -> list[int]:
+    """The seeds of the variance cell: the profile's seed and the next ``VARIANCE_SEEDS - 1``."""
+    return [int(seed) + k for k in range(VARIANCE_SEEDS)]
+
+
 def cells(names) -> list[tuple[str, str]]:
     """The distinct (model, dataset) cells of the named experiments, in order."""
     out: list[tuple[str, str]] = []
@@ -33,8 +48,21 @@ def cells(names) -> list[tuple[str, str]]:
     return out
 
 
+def plan(names, profile: Profile, seeds=None) -> list[tuple[str, str, int]]:
+    """The (model, dataset, seed) runs of the named experiments, in order: every cell with each of
+    ``seeds`` (default: the profile's seed, and for ``table5`` the variance cell with
+    :func:`variance_seeds`)."""
+    todo = cells(names)
+    if seeds is not None:
+        return [(m, d, int(s)) for m, d in todo for s in seeds]
+    out = [(m, d, profile.seed) for m, d in todo]
+    if "table5" in names:
+        out += [(*VARIANCE_CELL, s) for s in variance_seeds(profile.seed)[1:]]
+    return out
+
+
 def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None, progress: bool = True) -> dict:
-    """Train (or read from the store) every cell of the named experiments; ``{(model, dataset, seed): Run}``."""
+    """Train (or read from the store) every run of :func:`plan`; ``{(model, dataset, seed): Run}``."""
     from tqdm.auto import tqdm
 
     from . import datasets, train
@@ -42,12 +70,11 @@ def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None,
     from .store import for_results
 
     results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
-    seeds = list(seeds) if seeds is not None else [profile.seed]
-    todo = cells(names)
+    todo = plan(names, profile, seeds)
     _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
     builds: dict[str, object] = {}
     runs = {}
-    bar = tqdm([(m, d, s) for m, d in todo for s in seeds], desc="experiments", unit="run", disable=not progress)
+    bar = tqdm(todo, desc="experiments", unit="run", disable=not progress)
     for model, dataset, seed in bar:
         bar.set_postfix_str(f"{model} on {dataset}, seed {seed}")
         if dataset not in builds:
