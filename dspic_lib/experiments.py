@@ -63,7 +63,7 @@ def plan(names, profile: Profile, seeds=None) -> list[tuple[str, str, int]]:
 
 def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None, progress: bool = True) -> dict:
     """Train (or read from the store) every run of :func:`plan`; ``{(model, dataset, seed): Run}``."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm                 # tqdm.auto warns in a kernel without ipywidgets
 
     from . import datasets, train
     from .paths import default_results_dir

@@ -253,3 +253,33 @@ def pooling_bars(with_pool: dict, without_pool: dict, paper: pd.DataFrame | None
     fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncol=3,
                frameon=False)
     return fig
+
+
+def paper_vs_run(values: pd.DataFrame, metric_names=("accuracy", "f1")) -> Figure:
+    """This run's value (bars) beside the paper's (hollow diamonds on the same bars), one panel per
+    metric of ``metric_names``; ``values`` has columns model, dataset, metric, paper and ``this run``
+    (:func:`dspic_lib.results.verdicts_wide`), x = dataset, one bar per model."""
+    ours_col = "this run"
+    models_ = list(dict.fromkeys(values["model"]))
+    datasets_ = list(dict.fromkeys(values["dataset"]))
+    colors = _model_colors(len(models_))
+    fig, axes = plt.subplots(1, len(metric_names), figsize=(COLUMN_INCHES, 3.3), layout="constrained",
+                             sharey=True, squeeze=False)
+    offsets, w = _bar_offsets(len(models_), 0.7)
+    x = np.arange(len(datasets_))
+    for ax, metric in zip(axes[0], metric_names):
+        sel = values[values["metric"] == metric].set_index(["model", "dataset"])
+        for k, (model, off, color) in enumerate(zip(models_, offsets, colors)):
+            ours = [float(sel[ours_col].get((model, d), np.nan)) for d in datasets_]
+            paper = [float(sel["paper"].get((model, d), np.nan)) for d in datasets_]
+            ax.bar(x + off, ours, width=w, color=color, label=model)
+            ax.plot(x + off, paper, ls="none", marker="D", ms=7, mfc="white", mec=_INK, mew=1.3,
+                    label="paper" if k == 0 else None)
+        ax.set_xticks(x, datasets_)
+        ax.set(ylim=(0, 1), title=METRIC_LABELS.get(metric, metric), xlabel="dataset")
+    axes[0][0].set_ylabel("score (N, M, A images)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == "paper")
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
+               ncol=len(labels), frameon=False)
+    return fig

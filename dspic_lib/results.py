@@ -24,7 +24,8 @@ import pandas as pd
 from . import claims, metrics
 from .config import Profile
 from .errors import DataError
-from .experiments import EXPERIMENTS, VARIANCE_CELL, variance_seeds
+from .paper import targets
+from .experiments import EXPERIMENTS, VARIANCE_CELL, cells, variance_seeds
 from .train import VAL_FRACTION as VAL_SHARE
 
 PAPER_METRICS = ("accuracy", "precision", "sensitivity", "specificity", "f1")   # Tables 5, 6, 9
@@ -135,6 +136,7 @@ def verdict_table(v: pd.DataFrame, by: str = "dataset") -> pd.DataFrame:
 def verdict_counts(v: pd.DataFrame, column: str = "table") -> pd.DataFrame:
     """How many values got each verdict, per ``column`` (table), verdicts in their fixed order."""
     order = [x for x in (*claims.VERDICTS, *claims.CLAIM_VERDICTS) if x in set(v["verdict"])]
+    v = v.assign(**{column: v[column].map(lambda t: TABLE_TITLES.get(t, t))})
     counts = pd.crosstab(v[column], pd.Categorical(v["verdict"], categories=order, ordered=True), dropna=False)
     counts.columns = list(counts.columns.astype(str))
     counts.columns.name = None
@@ -180,22 +182,28 @@ ALL_METRICS = (*PAPER_METRICS, "auc")
 
 
 def training_settings(profile: Profile) -> pd.DataFrame:
-    """This run's training settings beside the paper's (Table 4 and the `paper` profile)."""
+    """This run's training settings beside the paper's (targets.json ``table4_training``; the paper's
+    image size from the `paper` profile)."""
     from .config import PROFILES
 
-    paper = PROFILES["paper"]
+    t4, paper = targets()["table4_training"], PROFILES["paper"]
     rows = {
         "model input (rows x cols)": (f"{paper.rows} x {paper.cols}", f"{profile.rows} x {profile.cols}"),
-        "optimizer, learning rate": (f"Adam, {paper.learning_rate:g}", f"Adam, {profile.learning_rate:g}"),
-        "batch size": ("8 or 16", str(profile.batch_size)),
-        "epochs": (str(paper.epochs), f"at most {profile.epochs}"),
+        "optimizer": (t4["optimizer"], "Adam"),
+        "learning rate": (f"{t4['learning_rate']:g}", f"{profile.learning_rate:g}"),
+        "batch size": (" or ".join(map(str, t4["batch_size"])), str(profile.batch_size)),
+        "epochs": (str(t4["epochs"]), f"at most {profile.epochs}"),
         "early stopping": ("not reported",
                            f"after {profile.early_stopping_patience} epochs without a lower validation loss"
                            if profile.early_stopping_patience else "none"),
-        "test part": ("30 % of the images, at random", f"{profile.test_fraction:.0%} of the patients"),
+        "test part": (f"{t4['train_test_split']} split of the images, at random",
+                      f"{profile.test_fraction:.0%} of the patients"),
         "validation": ("not reported", f"{VAL_SHARE:.0%} of the training patients"),
     }
-    return pd.DataFrame(rows, index=["paper", claims.THIS_RUN]).T.rename_axis("setting")
+    return pd.DataFrame(rows, index=[SETTINGS_PAPER, claims.THIS_RUN]).T.rename_axis("setting")
+
+
+SETTINGS_PAPER = "the paper (Table 4)"
 
 
 def cost_estimates(res: Results) -> pd.DataFrame:
@@ -212,10 +220,10 @@ def cost_estimates(res: Results) -> pd.DataFrame:
         per_epoch = r.seconds / len(r.history)
         ratio = summary.flops(summary.built(m, paper.input_shape)) / summary.flops(summary.built(m, p.input_shape))
         rows.append({"model": m, "dataset": d,
-                     "this run (h)": r.seconds / 3600,
-                     f"{paper.epochs} epochs at {p.rows} x {p.cols} (h)": per_epoch * paper.epochs / 3600,
-                     f"{paper.epochs} epochs at {paper.rows} x {paper.cols} (h)":
-                         per_epoch * paper.epochs * ratio / 3600 * p.batch_size / p.batch_size})
+                     "this run (h, measured)": r.seconds / 3600,
+                     f"{paper.epochs} epochs at {p.rows} x {p.cols} (h, estimated)": per_epoch * paper.epochs / 3600,
+                     f"{paper.epochs} epochs at {paper.rows} x {paper.cols} (h, estimated)":
+                         per_epoch * paper.epochs * ratio / 3600})
     return pd.DataFrame(rows).set_index(["model", "dataset"])
 
 
@@ -243,15 +251,16 @@ def findings(res: Results, tables) -> list[str]:
     """Sentences on what happened in this run, every number computed from the runs."""
     out = []
     p = res.profile
+    wanted = set(cells(tables))
     for (m, d, s), r in res.runs.items():
-        if s != p.seed:
+        if s != p.seed or (m, d) not in wanted:
             continue
         n = len(r.history)
         stopped = n < p.epochs
         out.append(f"{m} on {d}: {'stopped early after' if stopped else 'ran all'} {n} epoch{'s' * (n != 1)}"
                    f"{'' if stopped else ' allowed'}, kept epoch {r.best_epoch}; "
                    f"test accuracy {res.summary(m, d)['accuracy']:.3f}, macro F1 {res.summary(m, d)['f1']:.3f}.")
-    for m, d in res.cells():
+    for m, d in [c for c in res.cells() if c in wanted]:
         r = res.run(m, d)
         pred = pd.Series(metrics.predict(metrics.three_class(r.y_true, r.proba)[1]))
         if len(pred) and pred.nunique() == 1:
@@ -265,3 +274,22 @@ def findings(res: Results, tables) -> list[str]:
     out.append(f"The tolerance from {len(res.by_seed())} seeds is {tol.get('accuracy', np.nan):.3f} in accuracy "
                f"and {tol.get('f1', np.nan):.3f} in F1.")
     return out
+
+
+def table9_paper() -> pd.DataFrame:
+    """The paper's Table 9, rows "with pooling" and "without pooling", one column per metric."""
+    t9 = targets()["table9_pooling_D2"]
+    return pd.DataFrame({"with pooling": t9["with_pooling"], "without pooling": t9["without_pooling"]},
+                        index=t9["_columns"]).T
+
+
+def overview(res: Results) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """For the build record: verdict counts per table (claims included), every number of Tables 5, 6, 8,
+    9 with its verdict, and every text claim with its verdict."""
+    numbers = res.verdicts()
+    claim_rows = claims_for(res, list(claims.CLAIM_CHECKS))
+    both = pd.concat([numbers[["table", "verdict"]],
+                      claim_rows[["verdict"]].assign(table="text claims")], ignore_index=True)
+    numbers = numbers.assign(table=numbers["table"].map(TABLE_TITLES))
+    return (verdict_counts(both),
+            numbers.set_index(["table", "model", "dataset", "metric"]), claim_rows)

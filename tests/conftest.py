@@ -35,3 +35,24 @@ def serve_directory(directory):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+def assert_fits_the_column(fig, name: str, min_pt: float = 9.0) -> None:
+    """A book figure: at most the content column wide, as drawn and as the inline backend saves it
+    (tight bounding box), text of ``min_pt`` and up, no figure number in any text."""
+    import re
+
+    from matplotlib.text import Text
+
+    from dspic_lib import plots
+
+    width, _ = fig.get_size_inches()
+    assert width <= plots.COLUMN_INCHES + 0.01, f"{name}: {width:.2f} in wide"
+    fig.canvas.draw()
+    tight = fig.get_tightbbox(fig.canvas.get_renderer())
+    assert tight.width <= plots.COLUMN_INCHES + 0.01, f"{name}: drawn {tight.width:.2f} in wide"
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < min_pt]
+    assert not small, f"{name}: text under {min_pt} pt: {small[:5]}"
+    titles = [t.get_text() for t in texts]
+    assert not [s for s in titles if re.search(r"\bFig(ure)?\.?\s*\d", s)], f"{name}: a figure number in {titles}"

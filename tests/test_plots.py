@@ -14,6 +14,7 @@ matplotlib.use("Agg")   # tests only: the library leaves the backend to the note
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import assert_fits_the_column  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.colors import PowerNorm  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
@@ -158,16 +159,7 @@ def test_every_public_figure_function_is_covered():
 @pytest.mark.parametrize("name", FIGURES)
 def test_figure_fits_the_column_with_legible_text(name, d1):
     fig = _figures(d1)[name]()
-    width, height = fig.get_size_inches()
-    assert width <= plots.COLUMN_INCHES + 0.01, f"{name}: {width:.2f} in wide"
-    fig.canvas.draw()
-    # what the inline backend saves (bbox_inches="tight") must fit too: nothing sticks out
-    tight = fig.get_tightbbox(fig.canvas.get_renderer())
-    assert tight.width <= plots.COLUMN_INCHES + 0.01, f"{name}: drawn {tight.width:.2f} in wide"
-    small = [(t.get_text(), t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < MIN_PT]
-    assert not small, f"{name}: text under {MIN_PT} pt: {small[:5]}"
-    titles = [t.get_text() for t in _texts(fig)]
-    assert not [s for s in titles if re.search(r"\bFig(ure)?\.?\s*\d", s)], f"{name}: a paper figure number in {titles}"
+    assert_fits_the_column(fig, name)
 
 
 @pytest.mark.parametrize("name", ["scan_pairs", "before_after", "transform_grid", "real_vs_generated"])

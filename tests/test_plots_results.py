@@ -14,6 +14,7 @@ matplotlib.use("Agg")   # tests only: the library leaves the backend to the note
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import assert_fits_the_column  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.collections import QuadMesh  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
@@ -101,7 +102,16 @@ def _figures():
         "confusion_grid_normalized": lambda: pr.confusion_grid(runs[:2], normalize=True),
         "pooling_bars": lambda: pr.pooling_bars(*_pooling()),
         "pooling_bars_no_paper": lambda: pr.pooling_bars(*_pooling(paper=False)),
+        "paper_vs_run": lambda: pr.paper_vs_run(_paper_vs_run()),
     }
+
+
+def _paper_vs_run():
+    """Long table as results.verdicts_wide gives it: two models, three datasets, two metrics."""
+    rows = [(m, d, k, 0.7 + 0.01 * i, 0.5 + 0.02 * i)
+            for i, (m, d, k) in enumerate((m, d, k) for m in ("dSPIC-AM", "dSPIC-RM") for d in ("D1", "D2", "D3")
+                                          for k in ("accuracy", "f1"))]
+    return pd.DataFrame(rows, columns=["model", "dataset", "metric", "paper", "this run"])
 
 
 FIGURES = list(_figures())
@@ -135,7 +145,7 @@ def test_every_public_figure_function_is_covered():
     public = {n for n, f in inspect.getmembers(pr, inspect.isfunction)
               if f.__module__ == pr.__name__ and not n.startswith("_")}
     assert public == {"training_curves", "per_class_metrics", "metric_bars", "roc_curves", "confusion_grid",
-                      "pooling_bars"}
+                      "pooling_bars", "paper_vs_run"}
     assert public <= {re.sub(r"_(one_epoch|no_sd|normalized|no_paper)$", "", f) for f in FIGURES}
 
 
@@ -144,15 +154,7 @@ def test_figure_fits_the_column_with_legible_text(name):
     fig = _figures()[name]()
     assert isinstance(fig, Figure)
     assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
-    width, _ = fig.get_size_inches()
-    assert width <= plots.COLUMN_INCHES + 0.01, f"{name}: {width:.2f} in wide"
-    fig.canvas.draw()
-    tight = fig.get_tightbbox(fig.canvas.get_renderer())
-    assert tight.width <= plots.COLUMN_INCHES + 0.01, f"{name}: drawn {tight.width:.2f} in wide"
-    small = [(t.get_text(), t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < MIN_PT]
-    assert not small, f"{name}: text under {MIN_PT} pt: {small[:5]}"
-    titles = [t.get_text() for t in _texts(fig)]
-    assert not [s for s in titles if re.search(r"\bFig(ure)?\.?\s*\d", s)], f"{name}: a figure number in {titles}"
+    assert_fits_the_column(fig, name)
 
 
 def test_training_curves_name_runs_and_mark_the_selected_epoch():
@@ -258,6 +260,19 @@ def test_pooling_bars_pair_the_variants_and_mark_the_paper():
     assert sorted(np.concatenate([ln.get_ydata() for ln in markers]).round(4)) == sorted(
         [0.7747, 0.7883, 0.7863, 0.8820, 0.7860, 0.7558, 0.7561, 0.7740, 0.8642, 0.7649])
     assert "paper" not in _legend_texts(pr.pooling_bars(*_pooling(paper=False)))
+
+
+def test_paper_vs_run_draws_this_run_as_bars_and_the_paper_as_markers():
+    values = _paper_vs_run()
+    fig = pr.paper_vs_run(values)
+    assert {"dSPIC-AM", "dSPIC-RM", "paper"} <= _legend_texts(fig)
+    axes = [ax for ax in fig.get_axes() if ax.patches]
+    assert [ax.get_title() for ax in axes] == ["accuracy", "F1"]
+    for ax, metric in zip(axes, ("accuracy", "f1")):
+        sel = values[values["metric"] == metric]
+        assert sorted(round(p.get_height(), 4) for p in ax.patches) == sorted(sel["this run"].round(4))
+        marks = np.concatenate([ln.get_ydata() for ln in ax.get_lines() if ln.get_marker() == "D"])
+        assert sorted(marks.round(4)) == sorted(sel["paper"].round(4))
 
 
 def test_no_colour_literal_but_greys():

@@ -1,0 +1,88 @@
+"""The results layer between the runs and the chapters: which runs exist, this run's values, the
+tolerance from the variance seeds, verdict tables and the sentences of "what happened", on fake runs."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from dspic_lib import claims, experiments, results
+from dspic_lib.config import get_profile
+from dspic_lib.errors import DataError
+from dspic_lib.train import Run
+
+P = get_profile("smoke", use_env=False)
+LABELS = ["N"] * 12 + ["M"] * 10 + ["A"] * 10 + ["M&A"] * 2
+
+
+def fake_run(model, dataset, seed, *, skill=1.0, epochs=3):
+    rng = np.random.default_rng(abs(hash((model, dataset, seed))) % 2**32)
+    y = np.array(LABELS, dtype=object)
+    logits = rng.normal(size=(len(y), 3))
+    for k, c in enumerate("NMA"):
+        logits[y == c, k] += skill
+    logits[y == "M&A", 1:] += skill
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    hist = pd.DataFrame({"epoch": range(1, epochs + 1), "loss": np.linspace(1.1, 0.8, epochs),
+                         "val_loss": np.linspace(1.2, 0.9, epochs), "val_accuracy": np.linspace(0.3, 0.6, epochs)})
+    meta = pd.DataFrame({"image": [f"i{k}" for k in range(len(y))], "patient": [f"p{k // 2}" for k in range(len(y))],
+                         "view": "anterior", "label": y})
+    return Run(model=model, dataset=dataset, seed=seed, history=hist, proba=p.astype(np.float32), test_meta=meta,
+               best_epoch=epochs, seconds=3.0 * epochs, entry_id=f"train/{model}-{dataset}-{seed}", cached=False)
+
+
+@pytest.fixture(scope="module")
+def res():
+    todo = experiments.plan(list(experiments.EXPERIMENTS), P)
+    return results.Results(profile=P, runs={(m, d, s): fake_run(m, d, s) for m, d, s in todo})
+
+
+def test_the_plan_trains_each_cell_once_and_the_variance_cell_with_its_seeds():
+    todo = experiments.plan(list(experiments.EXPERIMENTS), P)
+    assert len(todo) == len(set(todo)) == len(experiments.cells(list(experiments.EXPERIMENTS))) + 2
+    assert [s for m, d, s in todo if (m, d) == experiments.VARIANCE_CELL] == experiments.variance_seeds(P.seed)
+    assert all(s == P.seed for m, d, s in experiments.plan(["table8"], P))
+    assert experiments.plan(["table9"], P, seeds=[4, 5]) == [("dSPIC-AM", "D2", 4), ("dSPIC-AM", "D2", 5),
+                                                            ("dSPIC-AM-nopool", "D2", 4),
+                                                            ("dSPIC-AM-nopool", "D2", 5)]
+
+
+def test_this_run_is_the_profile_seed_and_the_tolerance_comes_from_the_variance_seeds(res):
+    assert res.run("dSPIC-AM", "D2") is res.runs[("dSPIC-AM", "D2", P.seed)]
+    by_seed = res.by_seed()
+    assert list(by_seed.index) == experiments.variance_seeds(P.seed)
+    np.testing.assert_allclose(res.tolerance()["accuracy"], 2 * by_seed["accuracy"].std(ddof=1))
+    with pytest.raises(DataError, match="no run of SI_CLF on D1"):
+        res.run("SI_CLF", "D1")
+
+
+def test_every_paper_number_gets_a_computed_verdict(res):
+    v = res.verdicts()
+    assert len(v) == len(claims.paper_values()) and v["this run"].notna().all()
+    assert set(v["verdict"]) <= {claims.REPRODUCED, claims.CLOSE, claims.NOT_REPRODUCED}
+    am = res.summary("dSPIC-AM", "D1")["accuracy"]
+    assert v.query("table == 'table5' and dataset == 'D1' and metric == 'accuracy'")["this run"].item() == am
+    assert results.range_check(v).startswith(f"{len(v)} paper values; {len(v)} computed in this run; {len(v)} of")
+    counts, numbers, claim_rows = results.overview(res)
+    assert counts.loc["Table 5", "values"] == 15 and counts.loc["text claims", "values"] == 5
+    assert "paper" not in claim_rows.columns and len(numbers) == len(v)
+
+
+def test_a_missing_variance_seed_gives_no_tolerance_not_a_crash():
+    runs = {(m, d, s): fake_run(m, d, s) for m, d, s in experiments.plan(["table5"], P)
+            if s == P.seed}
+    v = results.Results(P, runs)
+    with pytest.raises(DataError, match="at least 2 seeds"):
+        v.tolerance()
+
+
+def test_findings_say_what_happened_with_computed_numbers(res):
+    runs = dict(res.runs)
+    stuck = fake_run("SI_CLF", "D2", P.seed, epochs=1)
+    stuck.proba[:] = [0.2, 0.7, 0.1]                  # the same answer for every image
+    runs[("SI_CLF", "D2", P.seed)] = stuck
+    lines = results.findings(results.Results(P, runs), ["table8"])
+    assert any("SI_CLF on D2 predicted one class" in s for s in lines)
+    n8 = (claims.paper_values()["table"] == "table8").sum()
+    assert any(s.startswith(f"Of the paper's {n8} numbers here") for s in lines)
+    assert not any(s.startswith("dSPIC-RM") for s in lines)         # not a cell of Table 8
+    costs = results.run_costs(res)
+    assert (costs["s / epoch"] == 3.0).all() and len(costs) == len(res.runs)
