@@ -64,3 +64,28 @@ present.table(environment.build_summary(ch), "build")
 
 # %%
 environment.chapter_times(ch)
+
+# %% [markdown]
+# ## Every verdict of this build
+#
+# Each number of the paper's Tables 5, 6, 8 and 9 and each of its claims that rests on them, as the
+# results chapters checked it on this build's runs (read from the result store; the tolerance is the
+# seed-to-seed spread measured in chapter 4). Counts per table, then every value:
+
+# %%
+from dspic_lib import results
+from dspic_lib.experiments import EXPERIMENTS
+
+counts, numbers, claim_rows = results.overview(
+    results.load(list(EXPERIMENTS), ch.profile, data_dir=ch.data_dir, results_dir=ch.results_dir))
+present.table(counts, "verdict-counts")
+
+# %% tags=["nbval-check-output"]
+print(results.range_check(numbers.reset_index()))
+print(f"{len(claim_rows)} text claims checked")
+
+# %%
+present.table(numbers, "all-verdicts", decimals=4)
+
+# %%
+present.table(claim_rows, "all-claims")

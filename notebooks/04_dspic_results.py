@@ -78,7 +78,7 @@ spread.loc["tolerance"] = res.tolerance()
 display(present.table(spread[list(results.ALL_METRICS)], "seed-spread", decimals=4))
 
 # %% [markdown]
-# ## Table 5: dSPIC-AM
+# ## dSPIC-AM (the paper's Table 5)
 
 # %%
 t5 = res.verdicts(["table5"])
@@ -88,7 +88,7 @@ display(present.table(results.verdict_table(t5), "table5", decimals=4))
 print(results.range_check(t5))
 
 # %% [markdown]
-# ## Table 6: dSPIC-RM
+# ## dSPIC-RM (the paper's Table 6)
 
 # %%
 t6 = res.verdicts(["table6"])
@@ -109,7 +109,7 @@ present.figure("fig-table56", plots_results.paper_vs_run(results.verdicts_wide(r
 # each network and dataset.
 # ```
 #
-# ## Figure 8: training and validation curves
+# ## Training and validation curves (the paper's Fig. 8)
 #
 # The paper's Fig. 8 shows dSPIC-AM's training and testing curves; here the loss of the training images,
 # the loss and accuracy of the validation patients, per epoch, with the epoch whose weights were kept:
@@ -140,7 +140,7 @@ present.figure("fig-curves-rm", plots_results.training_curves(
 # The same for dSPIC-RM (the paper shows no curves for it).
 # ```
 #
-# ## Figure 9: dSPIC-AM on D2, class by class
+# ## dSPIC-AM on D2, class by class (the paper's Fig. 9)
 
 # %%
 am_d2 = res.run("dSPIC-AM", "D2")
