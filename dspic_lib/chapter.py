@@ -108,7 +108,7 @@ class Chapter:
             f"- **Source:** git commit `{prov['commit']}`",
             f"- **Software:** {prov['software']}",
             f"- **Device:** {prov['device']}",
-            f"- **Stored results** (`dspic store info ID` says what made each): {stored}",
+            f"- **Stored results:** {stored}" + ("" if not ids else " (`dspic store info ID` says what made each)"),
         ]
         return (f"::::{{admonition}} {title}\n:class: {kind}\n{self.statement()}\n\n"
                 f"Run profile `{p.name}`: model input {p.rows} x {p.cols} pixels, up to {p.epochs} epochs, "
