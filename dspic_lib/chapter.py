@@ -1,20 +1,46 @@
 """What every chapter does first: resolve its parameters into a profile, a data folder and a result
-store, and say at the top of the page which data it ran on.
+store, and say at the top of the page which data it ran on and what produced the page.
 
 The data statement is decided after the data folder is resolved (the synthetic cohort generated if it
 is the default one and missing), so it cannot claim "your folder" for a cohort about to be generated.
+
+The banner (``ch.banner()`` right after ``setup``) also lists the page's provenance: profile, seed, data
+fingerprint, git commit, package versions and device. The stored results the page shows are known only
+when it has run, so ``ch.done()``, the last cell of every chapter, rewrites the same banner in place
+with the store entries read or computed since ``setup`` (papermill and nbclient keep the rewritten
+output in the executed notebook).
 """
 from __future__ import annotations
 
+import importlib
 import json
+import os
+import platform
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
+from . import store as store_mod
 from .config import Profile, get_profile
 from .paths import default_results_dir
 from .store import Store, for_results
 
+# the versions a banner names; the first installed of each tuple (TensorFlow is tensorflow-cpu here)
+BANNER_PACKAGES = [("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("scikit-learn",), ("pydicom",)]
+STORED_INLINE = 3          # more stored results than this go into a collapsed list
+
+
+@dataclass
+class Banner:
+    """What :meth:`Chapter.banner` returns: the Markdown it displayed (``.data``). It displays nothing
+    itself, so ``ch.banner()`` as a cell's last line, or inside ``display(...)``, shows the banner once."""
+
+    data: str
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -26,6 +52,8 @@ class Chapter:
     synthetic: bool
     data_fingerprint: str       # content hash of the data folder's images and annotations
     data_summary: str           # e.g. "384 patients, phantom v7, seed 0"
+    store_mark: int = 0         # store.access_mark() when setup ran: the page's stored results follow it
+    _state: dict = field(default_factory=dict, repr=False, compare=False)   # banner handle, provenance
 
     @property
     def seed(self) -> int:
@@ -44,20 +72,117 @@ class Chapter:
         return (f"This page ran on scans from a folder given by the user ({self.data_summary}; fingerprint "
                 f"{self.data_fingerprint}), not the paper's cohort.")
 
-    def banner(self):
-        """The data statement and the run's profile, as a box at the top of the page."""
-        from IPython.display import Markdown
+    def stored_results(self) -> list[str]:
+        """Ids (``name/digest``, as ``dspic store ls`` prints them) of the store entries read or
+        computed since :func:`setup`, in order."""
+        return store_mod.accessed(self.store_mark)
 
+    def provenance(self) -> dict[str, str]:
+        """Source, software and device of this run, as the banner words them (asked once)."""
+        if "provenance" not in self._state:
+            from .book import git_commit
+
+            self._state["provenance"] = {"commit": git_commit(), "software": _versions(), "device": _device()}
+        return self._state["provenance"]
+
+    def banner_text(self, final: bool = True) -> str:
+        """The banner as MyST Markdown: data statement, run profile and provenance. ``final=False``
+        marks the list of stored results as the part known so far (the page has not run to its end)."""
         p = self.profile
         kind = "important" if self.synthetic else "note"
         title = "Synthetic data" if self.synthetic else "Your data"
-        text = (f":::{{admonition}} {title}\n:class: {kind}\n{self.statement()}\n\n"
+        prov = self.provenance()
+        ids = self.stored_results()
+        more = ""
+        if not ids:
+            stored = ("none (this page reads no stored results)" if final else
+                      "none so far (listed when the page has run to its end)")
+        elif len(ids) <= STORED_INLINE:
+            stored = ", ".join(f"`{i}`" for i in ids) + ("" if final else " so far")
+        else:
+            stored = f"{len(ids)} entries{'' if final else ' so far'}, listed below"
+            more = (f":::{{admonition}} Stored results shown on this page ({len(ids)})\n:class: dropdown\n"
+                    + "".join(f"- `{i}`\n" for i in ids) + ":::\n")
+        lines = [
+            f"- **Run:** profile `{p.name}`, seed {p.seed}, data fingerprint `{self.data_fingerprint}`",
+            f"- **Source:** git commit `{prov['commit']}`",
+            f"- **Software:** {prov['software']}",
+            f"- **Device:** {prov['device']}",
+            f"- **Stored results:** {stored}" + ("" if not ids else " (`dspic store info ID` says what made each)"),
+        ]
+        return (f"::::{{admonition}} {title}\n:class: {kind}\n{self.statement()}\n\n"
                 f"Run profile `{p.name}`: model input {p.rows} x {p.cols} pixels, up to {p.epochs} epochs, "
-                f"batch {p.batch_size}, seed {p.seed}.\n:::\n")
-        return Markdown(text)
+                f"batch {p.batch_size}, seed {p.seed}.\n\n" + "\n".join(lines) + "\n\n" + more + "::::\n")
+
+    def banner(self) -> Banner:
+        """Display the banner at the top of the page and keep its display handle for :meth:`done`."""
+        from IPython.display import Markdown, display
+
+        text = self.banner_text(final=False)
+        self._state["handle"] = display(Markdown(text), display_id=True)
+        return Banner(text)
+
+    def done(self) -> None:
+        """The last cell of every chapter: rewrite the banner in place, now with every stored result the
+        page read or computed. Without a banner on the page (or outside IPython) it is displayed here."""
+        from IPython.display import Markdown, display
+
+        final = Markdown(self.banner_text(final=True))
+        handle = self._state.get("handle")
+        if handle is None:
+            display(final)
+        else:
+            handle.update(final)
 
     def __str__(self) -> str:
         return f"{self.statement()}\n{self.profile}"
+
+
+def _version(*dists: str) -> tuple[str, str]:
+    """(name, version) of the first of ``dists`` that is installed, else (first name, 'not installed')."""
+    for dist in dists:
+        try:
+            return dist, metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return dists[0], "not installed"
+
+
+def _versions() -> str:
+    """``python 3.11.9, tensorflow-cpu 2.21.0, ...``: the packages that decide this book's numbers
+    (the full list is on the page "How this book was made")."""
+    return ", ".join(f"{n} {v}" for n, v in [("python", platform.python_version())]
+                     + [_version(*dists) for dists in BANNER_PACKAGES])
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _gpu_names() -> list[str]:
+    # imported by name, like the store does: TensorFlow must not enter the code closure of anything
+    # that imports this module
+    tf = importlib.import_module(f"{store_mod.PACKAGE}._tf").tf
+    names = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            names.append(tf.config.experimental.get_device_details(gpu).get("device_name") or gpu.name)
+        except (ValueError, RuntimeError):
+            names.append(gpu.name)
+    return names
+
+
+def _device() -> str:
+    """``AMD EPYC 7B13, 16 CPU cores; GPU: 1 x NVIDIA H100 80GB HBM3`` (GPUs as TensorFlow sees them)."""
+    gpus = Counter(_gpu_names())
+    gpu = "GPU: " + ", ".join(f"{n} x {name}" for name, n in gpus.items()) if gpus else "no GPU"
+    return f"{_cpu_name()}, {os.cpu_count()} CPU cores; {gpu}"
 
 
 def _describe_data(data_dir: Path) -> tuple[bool, str, str]:
@@ -77,10 +202,12 @@ def setup(profile: str = "smoke", data_dir: str | None = None, results_dir: str 
           seed: int | None = None) -> Chapter:
     """Turn a chapter's papermill parameters into a :class:`Chapter`: resolves the data folder (the
     synthetic cohort is generated when it is the default one and missing; a user's folder is only
-    read), stores the effective profile, and sets the figure style every chapter shares."""
+    read), stores the effective profile, sets the figure style every chapter shares, and marks the
+    store's access log so that :meth:`Chapter.done` lists the stored results of this page only."""
     from .datadir import ensure_cohort
     from .plots import set_style
 
+    mark = store_mod.access_mark()
     prof = get_profile(profile, seed=seed)
     data = ensure_cohort(prof, data_dir, progress=False)
     results = Path(results_dir) if results_dir else default_results_dir(prof.name)
@@ -89,7 +216,8 @@ def setup(profile: str = "smoke", data_dir: str | None = None, results_dir: str 
     synthetic, summary, fingerprint = _describe_data(Path(data))
     set_style()
     return Chapter(profile=prof, data_dir=Path(data), results_dir=results, started=time.time(),
-                   synthetic=synthetic, data_fingerprint=fingerprint, data_summary=summary)
+                   synthetic=synthetic, data_fingerprint=fingerprint, data_summary=summary,
+                   store_mark=mark)
 
 
 def read_build_log(results_dir: Path) -> dict:

@@ -18,6 +18,10 @@ renamed into place with its ``entry.json`` last, so an interrupted run leaves no
 run finds nothing under that key and computes it again. ``dspic store ls | info KEY | prune`` shows
 and cleans the store.
 
+Every entry read or computed through :meth:`Store.get` or :meth:`Store.get_or_compute` is logged,
+process-wide, by its id (``name/digest``, as ``dspic store ls`` prints it): :func:`access_mark` and
+:func:`accessed` tell a chapter which stored results it showed.
+
 Why not ``joblib.Memory``: it keys a cached function by that function's own code only (a change in a
 helper it calls, e.g. the DICOM clipping under preprocessing, would not invalidate anything), stores
 results as pickles (this project loads no pickles), and caches return values, not the folders of
@@ -166,6 +170,21 @@ def environment(uses_tensorflow: bool) -> dict[str, str]:
             "keras": _version("keras") or "none", "device": _device() if uses_tensorflow else "cpu"}
 
 
+# ------------------------------------------------------------------------------- access log
+_ACCESS_LOG: list[str] = []     # ids of the entries returned by Store.get, in order, repeats included
+
+
+def access_mark() -> int:
+    """The current end of the access log: pass it to :func:`accessed` later."""
+    return len(_ACCESS_LOG)
+
+
+def accessed(since: int = 0) -> list[str]:
+    """Ids of the entries read or computed since ``since`` (an :func:`access_mark`), in the order of
+    their first access after it, each once."""
+    return list(dict.fromkeys(_ACCESS_LOG[since:]))
+
+
 # ------------------------------------------------------------------------------------- keys
 @dataclass(frozen=True)
 class Key:
@@ -273,6 +292,7 @@ class Store:
             info = json.loads(info_file.read_text())
         except (OSError, ValueError):
             return None      # unreadable: treated as absent and replaced by the next write
+        _ACCESS_LOG.append(f"{key.name}/{folder.name}")   # get_or_compute returns through here too
         return Entry(folder, info)
 
     # -- writing
@@ -404,6 +424,6 @@ def all_stores() -> list[tuple[str, Store]]:
     return [(w, s) for w, s in out if s.root.is_dir()]
 
 
-__all__ = ["Entry", "Key", "Store", "all_stores", "as_store", "code_hash", "default_store", "environment",
-           "fingerprint", "for_results", "module_closure"]
+__all__ = ["Entry", "Key", "Store", "access_mark", "accessed", "all_stores", "as_store", "code_hash",
+           "default_store", "environment", "fingerprint", "for_results", "module_closure"]
 

@@ -37,7 +37,8 @@ from dspic_lib.models import summary
 from dspic_lib.paper import targets
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
-display(ch.banner(), Markdown("This chapter builds the models only; it reads no scans."))
+ch.banner()
+display(Markdown("This chapter builds the models only; it reads no scans."))
 PAPER = PROFILES["paper"].input_shape   # 1024 x 256 (rows x cols): the paper's 256 x 1024 scans
 SHAPES = {f"{name} {s[0]}x{s[1]}": s for name, s in
           (("paper", PAPER), ("cpu", PROFILES["cpu"].input_shape), ("smoke", PROFILES["smoke"].input_shape))}
@@ -236,3 +237,6 @@ Markdown(f"dSPIC-AM at {PAPER[0]} x {PAPER[1]}: **{model.count_params():,} param
          f"{summary.flops(model) / 1e9:.1f} GFLOP per image as built here; "
          f"{summary.literal_parameters(model):,} parameters and "
          f"{summary.literal_flops(model) / 1e9:.1f} GFLOP per image read literally.")
+
+# %% tags=["remove-input"]
+ch.done()   # rewrites the banner at the top: now with every stored result this page showed

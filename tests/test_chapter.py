@@ -1,9 +1,15 @@
-"""Every chapter says at its top which data it ran on, decided after the data folder is resolved."""
+"""Every chapter says at its top which data it ran on, decided after the data folder is resolved, and
+what produced the page: profile, seed, data fingerprint, commit, versions, device, stored results."""
+import platform
+import re
 import shutil
 
+import numpy as np
 import pytest
 
-from dspic_lib import chapter
+from dspic_lib import chapter, store
+from dspic_lib.book import git_commit
+from dspic_lib.config import get_profile
 from dspic_lib.data import phantom
 from dspic_lib.data.cohort import folder_fingerprint, scan
 from dspic_lib.errors import DataError
@@ -45,6 +51,92 @@ def test_a_missing_users_folder_is_an_error_not_a_generated_cohort(tmp_path, mon
     monkeypatch.setenv("DSPIC_HOME", str(tmp_path / "home"))
     with pytest.raises(DataError, match="does not exist"):
         chapter.setup("smoke", str(tmp_path / "nope"), str(tmp_path / "res"))
+
+
+
+def _chapter(tmp_path, synthetic: bool = True) -> chapter.Chapter:
+    """A chapter as setup() makes it, on a data folder that need not exist (the banner reads none)."""
+    return chapter.Chapter(get_profile("smoke", seed=7), tmp_path / "data", tmp_path / "res", 0.0, synthetic,
+                           "fp0123456789abcdef", "2 patients, phantom v7, seed 7", store.access_mark())
+
+
+def _stored(tmp_path, *names: str) -> list[str]:
+    from dspic_lib import preprocess
+
+    st = store.Store(tmp_path / "store")
+    keys = [st.key(n, {}, code=[preprocess]) for n in names]
+    for k in keys:
+        st.get_or_compute(k, lambda folder: None)
+    return [k.id for k in keys]
+
+
+def _html(markdown: str) -> str:
+    """The banner rendered as the book renders Markdown outputs (MyST, colon fences), to HTML."""
+    from docutils.core import publish_string
+    from myst_parser.parsers.docutils_ import Parser
+
+    html = publish_string(markdown, parser=Parser(), writer_name="html5", settings_overrides={
+        "myst_enable_extensions": ["colon_fence"], "output_encoding": "unicode", "halt_level": 2,
+        "embed_stylesheet": False})
+    return html.split("<main>", 1)[1]
+
+
+def test_the_banner_names_profile_seed_fingerprint_commit_versions_device_and_stored_results(tmp_path):
+    ch = _chapter(tmp_path)
+    ids = _stored(tmp_path, "banner.one", "banner.two")
+    text = ch.banner_text()
+    for fact in ("profile `smoke`", "seed 7", "`fp0123456789abcdef`", f"git commit `{git_commit()}`",
+                 f"python {platform.python_version()}", f"numpy {np.__version__}", "keras ", "scikit-learn ",
+                 "pydicom ", "tensorflow", " CPU cores; ", *(f"`{i}`" for i in ids)):
+        assert fact in text, fact
+    assert "GPU" in text and "not installed" not in text and ch.statement() in text
+    assert not re.search(r"/work/|/home/|/tmp/", text)           # no path of the build machine
+    html = _html(text)
+    assert ":::" not in html and 'class="admonition important"' in html and "dropdown" not in html
+    assert all(i in html for i in ids) and html.count("<li>") == 5
+
+
+def test_the_stored_results_are_those_since_setup_and_many_collapse_into_a_dropdown(tmp_path, monkeypatch):
+    monkeypatch.setattr(chapter, "_gpu_names", lambda: ["NVIDIA H100 80GB HBM3"] * 2)
+    before = _stored(tmp_path, "banner.before")
+    ch = _chapter(tmp_path, synthetic=False)
+    assert "GPU: 2 x NVIDIA H100 80GB HBM3" in ch.banner_text()
+    assert "none (this page reads no stored results)" in ch.banner_text()
+    assert "none so far" in ch.banner_text(final=False)
+    ids = _stored(tmp_path, *(f"banner.many{i}" for i in range(5)))
+    assert ch.stored_results() == ids                       # what came before setup is not this page's
+    ids += _stored(tmp_path, "banner.before")               # unless the page reads it again
+    assert ch.stored_results() == ids and before[0] == ids[-1]
+    text = ch.banner_text()
+    assert "6 entries, listed below" in text and ":class: dropdown" in text
+    html = _html(text)
+    assert ":::" not in html and 'class="admonition note"' in html and 'class="admonition dropdown"' in html
+    assert all(i in html for i in ids) and "Stored results shown on this page (6)" in html
+
+
+def test_banner_displays_itself_once_and_done_rewrites_it_in_place(tmp_path, monkeypatch):
+    import IPython.display
+
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj):
+            updates.append(obj.data)
+
+    def display(*objs, display_id=None):
+        shown.append((objs, display_id))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    monkeypatch.setattr(chapter, "_gpu_names", lambda: [])
+    ch = _chapter(tmp_path)
+    banner = ch.banner()
+    assert [(len(objs), d) for objs, d in shown] == [(1, True)] and shown[0][0][0].data == banner.data
+    assert "none so far" in banner.data and banner._ipython_display_() is None   # shows nothing itself
+    ids = _stored(tmp_path, "banner.done")
+    ch.done()
+    assert len(shown) == 1 and len(updates) == 1                      # the same output, rewritten
+    assert f"`{ids[0]}`" in updates[0] and "so far" not in updates[0]
 
 
 def _banner_of(notebook) -> str:

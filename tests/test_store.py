@@ -101,6 +101,22 @@ def test_an_exception_inside_a_write_leaves_no_entry_and_no_temporary_folder(tmp
     assert entry.file("a.txt").read_text() == "done" and st.get(key).id == key.id
 
 
+
+def test_the_access_log_lists_each_entry_read_or_computed_once_in_order(tmp_path):
+    from dspic_lib import preprocess
+    st = Store(tmp_path)
+    old, new = (st.key(name, {}, code=[preprocess]) for name in ("old", "new"))
+    st.get_or_compute(old, lambda f: (f / "a.txt").write_text("old"))     # stored before the mark
+    mark = store_mod.access_mark()
+    assert store_mod.accessed(mark) == []
+    assert st.get(new) is None                                  # a miss is no access
+    st.get_or_compute(new, lambda f: (f / "a.txt").write_text("new"))     # computed
+    st.get(old), st.get(new), st.get_or_compute(old, lambda f: None)      # read, read again
+    assert store_mod.accessed(mark) == [new.id, old.id]         # first access after the mark decides
+    whole = store_mod.accessed()                                # the whole process: old came first
+    assert whole.count(old.id) == whole.count(new.id) == 1 and whole.index(old.id) < whole.index(new.id)
+
+
 KILLED = """
 import os, sys
 from dspic_lib import preprocess
