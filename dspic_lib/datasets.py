@@ -15,13 +15,15 @@ Every dataset carries arrays for Keras and a ``meta`` table that says where each
 ``X``    float32 ``(n, rows, cols, 1)`` in [0, 1];
 ``y``    float32 ``(n, 3)`` targets over (N, M, A); an M&A image has the two-hot target split equally
          over M and A, ``(0, 0.5, 0.5)`` (ARCHITECTURE.md, "Decisions");
-``meta`` ``image`` (an id), ``patient``, ``view``, ``label`` (N, M, A, M&A), ``source`` (original,
+``meta`` ``image`` (an id), ``patient``, ``view``, ``label`` (N, M, A, M&A; unlabelled images are
+         never in D1, see :func:`trainable_rows`), ``source`` (original,
          mirror, translate, rotate, mirror+translate, mirror+rotate, dcgan), ``parent`` (the id of the
          D1 image a copy was made from; empty for originals and DCGAN samples), ``transform``, and the
          lesion ``boxes`` (float32 ``(k, 4)`` in the profile's pixels) with their ``diseases``.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +32,7 @@ import pandas as pd
 
 from . import augment, gan, split
 from .config import Profile
-from .errors import DataError
+from .errors import DataError, DataWarning
 from .options import look_up_option
 from .datadir import ensure_cohort
 from .paths import default_results_dir
@@ -115,24 +117,52 @@ def load_d1(profile: Profile, data_dir: str | Path | None = None, *, cohort=None
 
 def cohort_and_d1(profile: Profile, data_dir: str | Path | None = None, *,
                   results_dir: str | Path | None = None, use_cache: bool = True):
-    """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it."""
+    """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it. The
+    cohort's table holds the labelled images only, row for row those of D1; its ``left_out`` holds the
+    unlabelled ones (counted by chapter 01, never trained or scored on)."""
     from .preprocess import scan_preprocessed
 
     st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
     folder = ensure_cohort(profile, data_dir, progress=False)
     cohort, pre = scan_preprocessed(folder, (profile.rows, profile.cols), store=st, profile=profile.name,
                                     use_cache=use_cache)
-    return cohort, _d1_from(cohort, pre)
+    d1 = _d1_from(cohort, pre)
+    return cohort.labelled(), d1
+
+
+def trainable_rows(cohort) -> np.ndarray:
+    """Positions in ``cohort.table`` of the images D1 may hold: those with one of the paper's classes.
+    Unlabelled images are left out with a :class:`~dspic_lib.errors.DataWarning` saying how many; a
+    binary cohort (normal / abnormal, e.g. BS-80K) is refused, since abnormal is neither M nor A."""
+    if cohort.task != "four-class":
+        raise DataError(f"{cohort.data_dir}: a {cohort.task} cohort (labels {', '.join(cohort.classes)}); D1 and "
+                        f"the paper's experiments need the classes {', '.join(CLASSES)}, and "
+                        "'abnormal' is neither M nor A")
+    labels = cohort.table["label"].astype(str)
+    keep = np.flatnonzero(labels.isin(CLASSES).to_numpy())
+    left = len(labels) - len(keep)
+    if left:
+        warnings.warn(DataWarning(
+            f"{left} of {len(labels)} images have no label (no LabelMe annotation, not in labels.csv): "
+            "left out of D1, so of every training, test and metric set; they are never taken as N"),
+            stacklevel=4)
+    return keep
 
 
 def _d1_from(cohort, pre) -> Dataset:
+    keep = trainable_rows(cohort)
     t = cohort.table.reset_index(drop=True)
+    X = pre.X
+    if len(keep) < len(t):
+        t, X = t.iloc[keep].reset_index(drop=True), np.asarray(pre.X[keep])
+    boxes = [pre.boxes[i] for i in keep]
+    diseases = [pre.diseases[i] for i in keep]
     meta = pd.DataFrame({
         "image": [f"{p}/{v}" for p, v in zip(t["patient"].astype(str), t["view"].astype(str))],
         "patient": t["patient"].astype(str), "view": t["view"].astype(str), "label": t["label"].astype(str),
-        "boxes": pre.boxes, "diseases": pre.diseases,
+        "boxes": boxes, "diseases": diseases,
     })
-    return from_arrays(pre.X, meta, "D1")
+    return from_arrays(X, meta, "D1")
 
 
 # --------------------------------------------------------------------------------------------------

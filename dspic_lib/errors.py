@@ -15,3 +15,7 @@ class DataError(DspicError, ValueError):
 
 class BuildError(DspicError, RuntimeError):
     """A notebook failed while the book was being built."""
+
+
+class DataWarning(UserWarning):
+    """Data that is used, but not all of it or not as one might assume (e.g. unlabelled images left out)."""

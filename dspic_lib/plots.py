@@ -77,18 +77,39 @@ def _off(ax) -> None:
         s.set_visible(False)
 
 
+def unavailable(title: str, why: str):
+    """A figure that says in one line why it was not drawn: a chapter run on a user's folder (no ages,
+    no annotations, nothing labelled) still places every figure, and the page says what is missing."""
+    import textwrap
+
+    lines = textwrap.wrap(why, 80)
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.55 + 0.22 * len(lines)), layout="constrained")
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "\n".join(lines), ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
 # --------------------------------------------------------------------------------------------------
 # Chapter 01
 
 
 def sex_age(per_patient: pd.DataFrame, *, bins: int = 13):
-    """Patients by sex and age (histogram, one colour per sex); the paper's Fig. 1."""
-    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 3.0), layout="constrained")
+    """Patients by sex and age (histogram, one colour per sex); the paper's Fig. 1. Patients without
+    an age are counted in the title; with no age at all the figure says so."""
+    title = "Patients by sex and age"
     data = per_patient.assign(sex=per_patient["sex"].map({"F": "female", "M": "male"}).fillna("unknown"))
+    missing = int(data["age"].isna().sum())
+    data = data[data["age"].notna()]
+    if data.empty:
+        return unavailable(title, f"Not drawn: none of the {len(per_patient)} patients has an age "
+                                  "(no PatientAge or birth date in the headers, no age in labels.csv).")
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 3.0), layout="constrained")
     sns.histplot(data=data, x="age", hue="sex", hue_order=[h for h in ("female", "male", "unknown")
                                                             if h in set(data["sex"])],
                  palette=SEX_COLORS, multiple="dodge", bins=bins, shrink=0.85, ax=ax)
-    ax.set(xlabel="age (years)", ylabel="patients", title="Patients by sex and age")
+    ax.set(xlabel="age (years)", ylabel="patients",
+           title=title + (f" ({missing} without an age, not shown)" if missing else ""))
     ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     return fig
 
@@ -96,11 +117,13 @@ def sex_age(per_patient: pd.DataFrame, *, bins: int = 13):
 def lesion_sites(sites: pd.DataFrame):
     """Lesions per site, stacked by disease (``sites``: rows = site, columns = diseases); the paper's
     Fig. 2."""
-    diseases = [d for d in DISEASE_COLORS if d in sites.columns]
+    diseases = [d for d in sites.columns if d != "total"]
+    if sites.empty or not sites[diseases].to_numpy().sum():
+        return unavailable("Lesions by site and disease", "Not drawn: no annotated lesion in this cohort.")
     fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 3.4), layout="constrained")
     bottom = np.zeros(len(sites))
     for d in diseases:
-        ax.bar(sites.index, sites[d], bottom=bottom, color=DISEASE_COLORS[d], label=d)
+        ax.bar(sites.index, sites[d], bottom=bottom, color=DISEASE_COLORS.get(d, "#555555"), label=d)
         bottom += sites[d].to_numpy()
     ax.set(ylabel="annotated lesions\n(both views)", title="Lesions by site and disease")
     ax.tick_params(axis="x", rotation=45)
@@ -114,16 +137,19 @@ def lesion_sites(sites: pd.DataFrame):
 
 def max_intensity(table: pd.DataFrame):
     """The maximum count of every image, in table order, coloured by class; and its spread per class
-    (the paper's Fig. 4)."""
+    (the paper's Fig. 4). Images without one of the classes (unlabelled) are left out."""
+    present = [c for c in CLASSES if c in set(table["label"])]
+    if not present:
+        return unavailable("Maximum count per image", "Not drawn: no image has one of the classes "
+                                                      f"{', '.join(CLASSES)} (all unlabelled).")
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.4), layout="constrained",
                                  gridspec_kw={"width_ratios": [2.6, 1]}, sharey=True)
     order = np.arange(len(table))
-    present = [c for c in CLASSES if c in set(table["label"])]
     for cls in present:
         sel = table["label"].to_numpy() == cls
         ax.scatter(order[sel], table["max_count"].to_numpy()[sel], s=8, color=CLASS_COLORS[cls], label=cls)
     ax.set(xlabel="image (table order)", ylabel="maximum count", yscale="log", title="Every image")
-    sns.boxplot(data=table, x="label", y="max_count", order=present, hue="label", hue_order=present,
+    sns.boxplot(data=table[table["label"].isin(present)], x="label", y="max_count", order=present, hue="label", hue_order=present,
                 palette=CLASS_COLORS, legend=False, ax=bx, fliersize=2)
     bx.set(xlabel="class", ylabel="", yscale="log", title="By class")
     plain_log(ax.yaxis)
@@ -141,6 +167,8 @@ def scan_pairs(pairs, *, crop: bool = True, percentile: float = 99.5, pairs_per_
     the empty rows and columns around the bodies are cut (the same cut for every image, so all are at
     one scale). Box colours are named in the legend."""
     n = len(pairs)
+    if not n:
+        return unavailable("Scans", "Not drawn: no labelled patient with both an anterior and a posterior view.")
     per_row = max(1, min(int(pairs_per_row), n)) if n else 1
     nrows = max(1, math.ceil(n / per_row))
     shape = pairs[0][1].shape if n else (4, 1)
@@ -190,12 +218,16 @@ def leakage_features(features: pd.DataFrame, labels: pd.Series, columns: list[st
     """Distribution of non-lesion features per class (they should look alike); ``ncols`` panels per
     row (default: all of up to 3, else 2 or 3 per row)."""
     present = [c for c in CLASSES if c in set(labels)]
+    if not present:
+        return unavailable("Features that are not lesions, by class",
+                           f"Not drawn: no image has one of the classes {', '.join(CLASSES)} (all unlabelled).")
     n = len(columns)
     ncols = ncols or (n if n <= 3 else (2 if n == 4 else 3))
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_INCHES, 2.5 * nrows + 0.4), squeeze=False,
                              layout="constrained")
     data = features.assign(label=labels.to_numpy())
+    data = data[data["label"].isin(present)]
     for ax, col in zip(axes.ravel(), columns):
         sns.boxplot(data=data, x="label", y=col, order=present, hue="label", hue_order=present,
                     palette=CLASS_COLORS, legend=False, ax=ax, fliersize=1.5)

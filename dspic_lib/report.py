@@ -10,26 +10,29 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from .data import dicom
 from .data.cohort import Cohort
 from .paper import targets
-from .vocab import CLASSES, DISEASES
+from .vocab import CLASSES, DISEASES, UNLABELLED
 
 
 def class_counts(cohort: Cohort) -> pd.DataFrame:
-    """Images and patients per class, this run beside the paper (Dataset section)."""
+    """Images and patients per class, this run beside the paper (Dataset section). Unlabelled images
+    (in the table, or left out of it by ``Cohort.labelled``) get a row of their own, never counted as
+    N; a binary cohort's classes have no paper count ("-")."""
     paper = targets()["cohort"]["classes_images"]
-    t = cohort.table
-    images = t["label"].value_counts().reindex(CLASSES, fill_value=0)
-    patients = t.groupby("label")["patient"].nunique().reindex(CLASSES, fill_value=0)
+    t = cohort.all_rows()
+    classes = [*cohort.classes] + ([UNLABELLED] if (t["label"] == UNLABELLED).any() else [])
+    images = t["label"].value_counts().reindex(classes, fill_value=0)
+    patients = t.groupby("label")["patient"].nunique().reindex(classes, fill_value=0)
     out = pd.DataFrame({
         "images (this run)": images.astype(int),
-        "images (paper)": pd.Series(paper).reindex(CLASSES).astype(int),
+        "images (paper)": pd.Series(paper).reindex(classes).astype("Int64"),
         "patients (this run)": patients.astype(int),
     })
     out.index.name = "class"
     out.loc["total"] = [int(images.sum()), int(sum(paper.values())), int(t["patient"].nunique())]
-    return out.astype({"images (this run)": int, "images (paper)": int, "patients (this run)": int})
+    paper_type = int if out["images (paper)"].notna().all() else "Int64"
+    return out.astype({"images (this run)": int, "images (paper)": paper_type, "patients (this run)": int})
 
 
 def hottest_pixel(cohort: Cohort) -> pd.DataFrame:
@@ -42,7 +45,7 @@ def hottest_pixel(cohort: Cohort) -> pd.DataFrame:
     g = df.groupby("label")
     out = pd.DataFrame({"images": g.size(), "median maximum count": g["max"].median(),
                         "hottest pixel in a lesion box": g["in lesion"].mean()})
-    return out.reindex([c for c in CLASSES if c in out.index]).rename_axis("class")
+    return out.reindex([c for c in cohort.classes if c in out.index]).rename_axis("class")
 
 
 def hottest_pixel_text(hottest: pd.DataFrame) -> str:
@@ -51,6 +54,9 @@ def hottest_pixel_text(hottest: pd.DataFrame) -> str:
         return f"{hottest.at[c, 'hottest pixel in a lesion box']:.0%}" if c in hottest.index else "-"
 
     medians = hottest["median maximum count"]
+    if not {"M", "N"} <= set(hottest.index):
+        return (f"Not computed: the comparison needs M and N images, and this cohort has "
+                f"{', '.join(hottest.index) or 'no labelled image'}.")
     ratio = medians.get("M", np.nan) / medians.get("N", np.nan)
     lead = (f"In this cohort the hottest pixel lies inside a lesion box in {share('M')} of the M images and "
             f"{share('A')} of the A images; the median maximum of M images is {ratio:.1f} times that of N "
@@ -65,10 +71,11 @@ def leakage_text(leak: pd.DataFrame, margin: float = 0.05) -> str:
     """The leakage check's verdict, from its numbers: the non-lesion classifier against always answering
     the most frequent class (balanced accuracy, ``margin`` above it counts as a leak)."""
     lr, chance = leak.iloc[0], leak.iloc[1]
+    if not np.isfinite(lr["balanced accuracy"]):
+        return ("Not computed: fewer than 4 labelled patients, or a single class, is too few to "
+                "cross-validate, so the check says nothing here.")
     head = (f"Non-lesion features: accuracy {lr['accuracy']:.3f} (balanced {lr['balanced accuracy']:.3f}); "
             f"always the most frequent class: {chance['accuracy']:.3f} (balanced {chance['balanced accuracy']:.3f}). ")
-    if not np.isfinite(lr["balanced accuracy"]):
-        return head + "Too few patients to cross-validate: the check says nothing here."
     if lr["balanced accuracy"] <= chance["balanced accuracy"] + margin:
         return head + "The class cannot be read from them better than by always guessing the most frequent class."
     return head + "**The class can be read from them**: a model could score without looking at the lesions."
@@ -80,7 +87,8 @@ def realism(cohort: Cohort, per_class: int = 5) -> tuple[pd.DataFrame, dict]:
     class with both views. One row per (class, view) with the median of each statistic and the share
     of images inside the allowed range (within 25 % of the real scans' range; profile r >= 0.9); the
     real scans and the allowed ranges first. Also returns the two real scans and both views of the
-    first normal patient (else the first patient), for the figure."""
+    first normal patient (else the first patient), for the figure. A cohort with no labelled patient
+    with both views gives the real scans' rows and images only."""
     from .data.cohort import iter_pixels
     from .data.phantom import realism as rl
 
@@ -91,30 +99,40 @@ def realism(cohort: Cohort, per_class: int = 5) -> tuple[pd.DataFrame, dict]:
     pixels = dict(iter_pixels(cohort, rows))
     long = rl.compare({f"{i}": pixels[i] for i in rows})
     real = long[long["kind"] == "real"]
-    mine = long[long["kind"] != "real"].copy()
+    stats = list(dict.fromkeys(long["statistic"]))
+    top = real.pivot_table(index="image", columns="statistic", values="value", sort=False)[stats]
+    top.index = pd.MultiIndex.from_tuples([("real GE scan", i) for i in top.index])
+    lim = real.groupby("statistic")[["allowed_min", "allowed_max"]].first()
+    allowed = pd.DataFrame([[f"{lim.at[c, 'allowed_min']:.3g} to {lim.at[c, 'allowed_max']:.3g}" for c in stats]],
+                           columns=stats, index=pd.MultiIndex.from_tuples([("allowed range", "")]))
+    parts = [top.astype(object), allowed]
+    if rows:
+        parts.append(_realism_of_cohort(long[long["kind"] != "real"], t, stats).astype(object))
+    out = pd.concat(parts)
+    out.index.names = ["class", "view"]
+    out = out.rename(columns={"body_coverage": "body coverage", "hot1_share": "hottest 1 % share",
+                              "spine_to_body": "spine / body", "profile_r": "profile r",
+                              "all four in range": "all 4 in range"})
+    images = {f"real GE scan ({k})": v for k, v in rl.real_ge_scans().items()}
+    if chosen:
+        normal = [p for p in chosen if t.loc[t["patient"] == p, "label"].iat[0] == "N"] or chosen
+        images.update({f"{t.at[i, 'label']} patient, {t.at[i, 'view']}": pixels[i]
+                       for i in t.index[t["patient"] == normal[0]]})
+    return out, images
+
+
+def _realism_of_cohort(mine: pd.DataFrame, t: pd.DataFrame, stats: list[str]) -> pd.DataFrame:
+    """Per (class, view): the median of each statistic, the images, and the share with all four in range."""
+    mine = mine.copy()
     mine["class"] = [t.at[int(i), "label"] for i in mine["image"]]
     mine["view"] = [t.at[int(i), "view"] for i in mine["image"]]
-    stats = list(dict.fromkeys(long["statistic"]))
     table = mine.pivot_table(index=["class", "view"], columns="statistic", values="value", aggfunc="median")[stats]
     per_image = mine.drop_duplicates("image").set_index("image")[["class", "view"]]
     per_image["ok"] = mine.groupby("image")["ok"].all()
     table["images"] = per_image.groupby(["class", "view"]).size()
     table["all four in range"] = per_image.groupby(["class", "view"])["ok"].mean()
     order = [(c, v) for c in CLASSES for v in ("anterior", "posterior") if (c, v) in table.index]
-    table = table.loc[order]
-    top = real.pivot_table(index="image", columns="statistic", values="value", sort=False)[stats]
-    top.index = pd.MultiIndex.from_tuples([("real GE scan", i) for i in top.index])
-    lim = real.groupby("statistic")[["allowed_min", "allowed_max"]].first()
-    allowed = pd.DataFrame([[f"{lim.at[c, 'allowed_min']:.3g} to {lim.at[c, 'allowed_max']:.3g}" for c in stats]],
-                           columns=stats, index=pd.MultiIndex.from_tuples([("allowed range", "")]))
-    out = pd.concat([top.astype(object), allowed, table.astype(object)])
-    out.index.names = ["class", "view"]
-    out = out.rename(columns={"body_coverage": "body coverage", "hot1_share": "hottest 1 % share",
-                              "spine_to_body": "spine / body", "profile_r": "profile r",
-                              "all four in range": "all 4 in range"})
-    normal = [p for p in chosen if t.loc[t["patient"] == p, "label"].iat[0] == "N"] or chosen
-    first = {f"{t.at[i, 'label']} patient, {t.at[i, 'view']}": pixels[i] for i in t.index[t["patient"] == normal[0]]}
-    return out, {**{f"real GE scan ({k})": v for k, v in rl.real_ge_scans().items()}, **first}
+    return table.loc[order]
 
 
 def sex_age(cohort: Cohort) -> pd.DataFrame:
@@ -144,7 +162,8 @@ def lesions_long(cohort: Cohort) -> pd.DataFrame:
 def lesion_sites(cohort: Cohort) -> pd.DataFrame:
     """Lesions per site and disease (Fig. 2), most frequent first."""
     long = lesions_long(cohort)
-    table = pd.crosstab(long["site"], pd.Categorical(long["disease"], DISEASES), dropna=False)
+    kinds = [*DISEASES, *sorted(set(long["disease"]) - set(DISEASES))]
+    table = pd.crosstab(long["site"], pd.Categorical(long["disease"], kinds), dropna=False)
     table.columns.name = None
     table["total"] = table.sum(axis=1)
     return table.sort_values(["total"], ascending=False, kind="stable")
@@ -192,17 +211,12 @@ def body_features(counts: np.ndarray) -> dict[str, float]:
 
 def nonlesion_features(cohort: Cohort, *, progress: bool = False) -> pd.DataFrame:
     """Per image: total counts, bladder peak, body size (measured), age and sex (from the table)."""
-    from tqdm import tqdm
+    from .data.cohort import iter_pixels
 
     t = cohort.table
     feats: list[dict | None] = [None] * len(t)
-    where: dict[str, list[tuple[int, int]]] = {}
-    for i, (rel, frame) in enumerate(zip(t["path"], t["frame"])):
-        where.setdefault(rel, []).append((i, int(frame)))
-    for rel, slots in tqdm(where.items(), desc="features", unit="file", disable=not progress):
-        _, images = dicom.read_nm(cohort.data_dir / rel, shape=cohort.shape)
-        for i, frame in slots:
-            feats[i] = body_features(images[frame].pixels)
+    for i, counts in iter_pixels(cohort, progress=progress, desc="features"):
+        feats[i] = body_features(counts)
     out = pd.DataFrame(feats, index=t.index)
     out["age"] = t["age"].astype(float)
     out["female"] = (t["sex"] == "F").astype(float)
@@ -212,14 +226,16 @@ def nonlesion_features(cohort: Cohort, *, progress: bool = False) -> pd.DataFram
 
 def leakage_check(cohort: Cohort, features: pd.DataFrame, *, folds: int = 5, seed: int = 0) -> pd.DataFrame:
     """Can the class be predicted from non-lesion features? Cross-validated (grouped by patient)
-    logistic regression beside the majority-class baseline: near-equal numbers mean no leak."""
+    logistic regression beside the majority-class baseline: near-equal numbers mean no leak. Unlabelled
+    images are left out; with fewer than 4 labelled patients or one class the numbers are NaN."""
     from sklearn.dummy import DummyClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold, cross_validate
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    t = cohort.table
+    labelled = (cohort.table["label"] != UNLABELLED).to_numpy()
+    t, features = cohort.table[labelled], features[labelled]     # unlabelled images have no class to predict
     y = t["label"].to_numpy()
     if t["patient"].nunique() < 4 or len(set(y)) < 2:
         return pd.DataFrame({"accuracy": [np.nan, np.nan], "balanced accuracy": [np.nan, np.nan],

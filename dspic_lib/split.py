@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 
 from .errors import ConfigError, DataError
 from .options import look_up_option
-from .vocab import CLASSES
+from .vocab import CLASSES, UNLABELLED
 
 PROTOCOLS = ("patient", "paper")
 
@@ -62,6 +62,9 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
         if col not in table.columns:
             raise DataError(f"cohort table: missing column {col!r}")
     bad = sorted(set(table["label"]) - set(CLASSES))
+    if UNLABELLED in bad:
+        raise DataError(f"cohort table: {int((table['label'] == UNLABELLED).sum())} unlabelled images cannot be "
+                        "split; leave them out first (Cohort.labelled(), or D1, which never holds them)")
     if bad:
         raise DataError(f"cohort table: unknown class labels {bad}; expected {list(CLASSES)}")
     grouped = table.groupby("patient", sort=False)["label"].agg(_union_label)

@@ -5,6 +5,9 @@ name and one colour in every chapter. The palette is a subset of seaborn's colou
 ``colorblind`` palette (Okabe-Ito based): metastasis (and class M) vermillion, arthritis (and class A)
 blue, both (M&A) reddish purple, normal grey. Plain strings, so the data layer can use them without
 importing a plotting library.
+
+Two names are not classes: ``UNLABELLED`` (an image nobody labelled; counted and reported, left out of
+every training and metric set) and ``UNKNOWN_VIEW`` (kept for prediction, left out of per-view counts).
 """
 from __future__ import annotations
 
@@ -13,6 +16,15 @@ OUTPUTS = ("N", "M", "A")                   # the softmax outputs (M&A is scored
 CLASS_NAMES = {"N": "normal", "M": "metastasis", "A": "arthritis", "M&A": "metastasis and arthritis"}
 VIEWS = ("anterior", "posterior")
 DISEASES = ("metastasis", "arthritis")
+UNKNOWN_VIEW = "unknown"                    # neither the header, views.csv nor --view says which view
+UNLABELLED = "unlabelled"                   # no annotation and no label: counted, never taken as N
+
+# What an image's label means. The paper's task has the four classes above; the public whole-body
+# collections (BS-80K, the PNG folders) only say normal or abnormal, which is not M or A.
+TASKS = ("four-class", "binary")
+BINARY_CLASSES = ("normal", "abnormal")
+TASK_CLASSES = {"four-class": CLASSES, "binary": BINARY_CLASSES}
+ABNORMAL = "abnormal"                       # the lesion kind of a box in a binary collection
 
 CLASS_COLORS = {"N": "#949494", "M": "#d55e00", "A": "#0173b2", "M&A": "#cc78bc"}
 DISEASE_COLORS = {"metastasis": CLASS_COLORS["M"], "arthritis": CLASS_COLORS["A"]}

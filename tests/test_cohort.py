@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pydicom
 import pytest
 
 from dspic_lib import cli
@@ -103,13 +104,29 @@ def test_bad_annotation_leaves_out_its_image_only(copy):
     assert "unknown disease 'fracture'" in c.problems["problem"][0]
 
 
-def test_two_files_claiming_the_same_patient_and_view_are_both_left_out(copy):
+def test_an_exact_copy_of_a_patients_image_is_dropped_with_a_warning(copy):
     shutil.copy(copy / "SYN0001" / "SYN0001_anterior.dcm", copy / "SYN0001" / "copy_of_anterior.dcm")
     c = scan(copy)
-    assert len(c.table) == 7          # the posterior view of that patient stays
-    assert sorted(c.problems["file"]) == ["SYN0001/SYN0001_anterior.dcm", "SYN0001/copy_of_anterior.dcm"]
-    assert all("claims the same patient and anterior view as" in p for p in c.problems["problem"])
-    assert "SYN0001/copy_of_anterior.dcm" in c.problems["problem"][0] + c.problems["problem"][1]
+    assert len(c.table) == 8 and c.problems.empty         # the copy is dropped, the original stays
+    assert "SYN0001/copy_of_anterior.dcm" not in set(c.table["path"])
+    assert c.warnings.to_dict("records") == [
+        {"file": "SYN0001/copy_of_anterior.dcm",
+         "warning": "same patient and same pixels as SYN0001/SYN0001_anterior.dcm: dropped as an exact copy"}]
+
+
+def test_two_different_images_of_one_patient_and_view_are_both_kept_with_a_warning(copy):
+    src = copy / "SYN0001" / "SYN0001_anterior.dcm"
+    ds = pydicom.dcmread(src)
+    px = ds.pixel_array.copy()
+    px[0, 0] += 1                                         # one count more: a different acquisition
+    ds.PixelData = px.tobytes()
+    ds.save_as(copy / "SYN0001" / "repeat.dcm")
+    c = scan(copy)
+    assert len(c.table) == 9 and c.problems.empty
+    assert {"SYN0001/SYN0001_anterior.dcm", "SYN0001/repeat.dcm"} <= set(c.table["path"])
+    assert sorted(c.warnings["file"]) == ["SYN0001/SYN0001_anterior.dcm", "SYN0001/repeat.dcm"]
+    assert c.warnings["warning"].str.contains("same patient and anterior view as .*different pixels: both kept").all()
+    assert (c.table.loc[c.table["path"] == "SYN0001/repeat.dcm", "label"] == "unlabelled").all()
 
 
 def test_labels_csv_gives_class_sex_age_and_disagreements_are_reported(copy):

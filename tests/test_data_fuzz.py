@@ -135,8 +135,10 @@ def test_scan_turns_every_damaged_file_into_a_problem_row(tmp_path, which, flips
     c = scan(folder, shape=SHAPE)
     assert len(c.table) + len(c.problems) >= 1
     assert set(c.problems["file"]) <= {"good.dcm", "bad.dcm"}
+    # every file is in the table, a problem, or a warning (an exact copy of the other one is dropped)
     for name in os.listdir(folder):
-        assert name in set(c.table["path"]) | set(c.problems["file"])
+        assert name in set(c.table["path"]) | set(c.problems["file"]) | set(c.warnings["file"])
+    assert set(c.table["view"]) <= {"anterior", "posterior", "unknown"}
 
 
 def test_property_tests_can_fail(tmp_path, monkeypatch):

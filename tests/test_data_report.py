@@ -79,3 +79,59 @@ def test_leakage_check_on_too_few_patients_says_so_instead_of_failing():
     cohort = Cohort(data_dir=Path("."), table=table, problems=pd.DataFrame(columns=["file", "problem"]))
     out = report.leakage_check(cohort, pd.DataFrame({"age": [50.0, 50.0, 60.0, 60.0]}))
     assert out["accuracy"].isna().all() and (out["folds"] == 0).all()
+
+
+# ---------------------------------------------------------------- a user's folder of real, unlabelled scans
+@pytest.fixture(scope="module")
+def real_ge(tmp_path_factory):
+    """pydicom's two real GE whole-body scans: view unknown, no label, no age."""
+    import shutil
+    from pathlib import Path
+
+    import pydicom
+
+    folder = tmp_path_factory.mktemp("ge")
+    for name in ("JPGExtended.dcm", "JPEG2000.dcm"):
+        src = Path(pydicom.__file__).parent / "data" / "test_files" / name
+        if not src.exists():
+            pytest.skip(f"{name} is not bundled with this pydicom")
+        shutil.copy(src, folder / name)
+    return scan(folder)
+
+
+def test_chapter_01_tables_on_unlabelled_real_scans_say_what_they_cannot_compute(real_ge):
+    counts = report.class_counts(real_ge)
+    assert counts.loc["unlabelled", "images (this run)"] == 2 and counts.loc["N", "images (this run)"] == 0
+    assert pd.isna(counts.loc["unlabelled", "images (paper)"]) and counts.loc["total", "images (this run)"] == 2
+    assert report.sex_age(real_ge)["age"].isna().all()
+    assert report.hottest_pixel_text(report.hottest_pixel(real_ge)).startswith(
+        "Not computed: the comparison needs M and N images, and this cohort has no labelled image.")
+    feats = report.nonlesion_features(real_ge)
+    assert len(feats) == 2 and (feats["body_length_px"] > 500).all()
+    leak = report.leakage_check(real_ge, feats)
+    assert leak["accuracy"].isna().all()
+    assert report.leakage_text(leak).startswith("Not computed: fewer than 4 labelled patients")
+    table, images = report.realism(real_ge)
+    assert list(table.index.get_level_values(0)) == ["real GE scan", "real GE scan", "allowed range"]
+    assert list(images) == ["real GE scan (JPGExtended)", "real GE scan (JPEG2000)"]
+    assert report.lesion_sites(real_ge).empty
+
+
+def test_class_counts_keep_the_paper_columns_integer_when_everything_is_labelled(small):
+    table = report.class_counts(small)
+    assert "unlabelled" not in table.index and table["images (paper)"].dtype == int
+
+
+def test_the_leakage_check_leaves_unlabelled_images_out():
+    from pathlib import Path
+
+    from dspic_lib.data.cohort import Cohort
+
+    rng = np.random.default_rng(1)
+    labels = np.array(["N", "M"] * 20 + ["unlabelled"] * 10)
+    table = pd.DataFrame({"patient": [f"P{i}" for i in range(50)], "label": labels, "view": "anterior"})
+    cohort = Cohort(data_dir=Path("."), table=table, problems=pd.DataFrame(columns=["file", "problem"]))
+    feats = pd.DataFrame({"total_counts": rng.lognormal(14, 0.2, 50), "bladder_peak": rng.lognormal(4, 0.5, 50),
+                          "body_area_px": rng.normal(7e4, 5e3, 50), "age": rng.normal(60, 10, 50)})
+    out = report.leakage_check(cohort, feats, folds=4)
+    assert np.isfinite(out["accuracy"]).all() and out.iloc[1]["accuracy"] == pytest.approx(0.5)

@@ -252,16 +252,34 @@ def test_constant_image_is_rejected_before_it_divides_by_zero(tmp_path):
         dicom.read_nm(path, shape=SMALL)
 
 
-def test_view_must_be_known(tmp_path):
+def test_a_single_frame_that_does_not_say_its_view_reads_as_unknown(tmp_path):
     ds = dicom.build_nm_dataset([("anterior", counts())], PATIENT, uid_seed="v")
     del ds.DetectorInformationSequence[0].ViewCodeSequence
     ds.SeriesDescription = "WB"
     ds.ImageID = "1"
-    path = save(ds, tmp_path / "scan1.dcm")
-    with pytest.raises(DataError, match=r"scan1\.dcm: cannot tell the view"):
-        dicom.read_nm(path, shape=SMALL)
+    info = dicom.read_header(save(ds, tmp_path / "scan1.dcm"), shape=SMALL)
+    assert (info.views, info.view_source) == (("unknown",), "")
     ds.SeriesDescription = "WB POST"
-    assert dicom.read_header(save(ds, tmp_path / "scan2.dcm"), shape=SMALL).views == ("posterior",)
+    info = dicom.read_header(save(ds, tmp_path / "scan2.dcm"), shape=SMALL)
+    assert (info.views, info.view_source) == (("posterior",), dicom.VIEW_FROM_TEXT)
+    ds.SeriesDescription = "WB"
+    info = dicom.read_header(save(ds, tmp_path / "scan_ant.dcm"), shape=SMALL)
+    assert (info.views, info.view_source) == (("anterior",), dicom.VIEW_FROM_NAME)
+    written = dicom.read_header(write(tmp_path / "coded.dcm", [("posterior", counts())]), shape=SMALL)
+    assert (written.views, written.view_source) == (("posterior",), dicom.VIEW_FROM_CODE)
+
+
+def test_pydicoms_real_ge_scans_read_with_an_unknown_view_and_the_corrupt_one_is_named(tmp_path):
+    # the real GE files as a PACS exports them: no view code, ImageID "WHOLE BODY_E", no ANT/POST anywhere
+    for name in ("JPGExtended.dcm", "JPEG2000.dcm"):
+        info, images = dicom.read_nm(shutil.copy(_pydicom_file(name), tmp_path / name))
+        assert info.views == ("unknown",) and images[0].pixels.shape == (1024, 256)
+        assert info.age is None and images[0].pixels.min() >= 0
+    # JPEG-lossy.dcm: the same scan with a damaged JPEG stream (a misplaced marker segment)
+    bad = shutil.copy(_pydicom_file("JPEG-lossy.dcm"), tmp_path / "JPEG-lossy.dcm")
+    assert dicom.read_header(bad).views == ("unknown",)
+    with pytest.raises(DataError, match=r"^JPEG-lossy\.dcm: corrupt compressed pixel data \(JPEG Extended"):
+        dicom.read_nm(bad)
 
 
 # ------------------------------------------------------------------------------- dciodvfy

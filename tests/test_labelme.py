@@ -118,3 +118,8 @@ def test_image_path_naming_another_image_is_reported(tmp_path):
     # a PNG rendering of the same DICOM (what the annotation tool displayed) is fine
     path.write_text(json.dumps(doc([], imagePath="a.png")))
     assert labelme.read_labelme(path, data_dir=tmp_path, image_name="a.dcm").lesions == ()
+
+
+def test_an_abnormal_box_of_a_binary_collection_has_no_class_of_the_paper():
+    with pytest.raises(DataError, match="kind 'abnormal' have no class among N, M, A, M&A"):
+        labelme.class_of([Lesion("abnormal", "unspecified", "rectangle", ((0, 0), (1, 1)))])

@@ -125,12 +125,21 @@ def _figures(d1):
         "nn_distances": lambda: pa.nn_distances(dist),
         "realism_panels": lambda: plots.realism_panels({"real": raw[0], "synthetic anterior": raw[1],
                                                         "synthetic posterior": raw[1][:, ::-1]}),
+        # a user's folder: no ages, no lesions, nothing labelled (pydicom's real GE scans)
+        "unavailable": lambda: plots.unavailable("A title", "Not drawn: " + "a reason long enough to wrap " * 8),
+        "sex_age_empty": lambda: plots.sex_age(t.drop_duplicates("patient").assign(age=np.nan)),
+        "lesion_sites_empty": lambda: plots.lesion_sites(sites.iloc[:0]),
+        "max_intensity_empty": lambda: plots.max_intensity(t.assign(label="unlabelled")),
+        "scan_pairs_empty": lambda: plots.scan_pairs([]),
+        "leakage_features_empty": lambda: plots.leakage_features(features, t["label"].map(lambda _: "unlabelled"),
+                                                                 list(features.columns)),
     }
 
 
 FIGURES = ["sex_age", "lesion_sites", "max_intensity", "scan_pairs", "leakage_features", "eq1_spread",
            "before_after", "sweep_heatmap", "transform_grid", "gan_losses", "real_vs_generated",
-           "real_vs_generated_empty", "nn_distances", "realism_panels"]
+           "real_vs_generated_empty", "nn_distances", "realism_panels", "unavailable", "sex_age_empty",
+           "lesion_sites_empty", "max_intensity_empty", "scan_pairs_empty", "leakage_features_empty"]
 
 
 def _texts(fig):
@@ -243,3 +252,20 @@ def test_class_and_box_colours_come_from_the_vocabulary(d1):
         for hexcode in re.findall(r"#[0-9a-fA-F]{6}\b", Path(module.__file__).read_text()):
             r, g, b = hexcode[1:3], hexcode[3:5], hexcode[5:7]
             assert r == g == b, f"{module.__name__} defines colour {hexcode}"
+
+
+@pytest.mark.parametrize("name, why", [
+    ("sex_age_empty", "none of the 8 patients has an age"), ("lesion_sites_empty", "no annotated lesion"),
+    ("max_intensity_empty", "all unlabelled"), ("scan_pairs_empty", "no labelled patient with both"),
+    ("leakage_features_empty", "all unlabelled")])
+def test_a_figure_that_cannot_be_drawn_says_why_in_one_sentence(name, why, d1):
+    fig = _figures(d1)[name]()
+    text = " ".join(t.get_text().replace("\n", " ") for t in _texts(fig))
+    assert "Not drawn: " in text and why in text and not _images(fig)
+
+
+def test_patients_without_an_age_are_counted_in_the_title():
+    per_patient = _table().drop_duplicates("patient").reset_index(drop=True)
+    per_patient.loc[:2, "age"] = np.nan
+    fig = plots.sex_age(per_patient)
+    assert "(3 without an age, not shown)" in fig.axes[0].get_title()

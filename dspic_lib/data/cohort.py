@@ -1,44 +1,67 @@
 """Scan a folder of whole-body scans into one table: one row per image (patient, view, class, lesions).
 
-Folder layout (any depth of sub-folders; hidden files are skipped)::
+Three layouts are read (``scan(..., layout=...)``); the default, ``dicom``, is a folder as it comes from
+a PACS, with LabelMe annotations beside the files (any depth of sub-folders; hidden files are skipped)::
 
     DATA/
-      labels.csv                     optional: patient, class, sex, age (any of the last three)
+      labels.csv                     optional: patient or file, and class, sex, age (any of the three)
+      views.csv                      optional: file, view (for files whose header does not say)
       <...>/X.dcm + X.json           one view per file, LabelMe JSON beside it
       <...>/Y.dcm + Y_anterior.json  a two-frame file (anterior + posterior), one JSON per view
                   + Y_posterior.json
 
-Images are DICOM files named ``*.dcm``, ``*.dicom``, ``*.ima`` or without a suffix. The class comes from
-the annotations (no lesion shape = N, metastasis only = M, arthritis only = A, both = M&A); an image
-without a JSON file takes its class from labels.csv, else it is taken as N. ``patient`` in the table is
-a pseudonym derived from the header's PatientID, so that printing the table shows no identifier.
+Images are DICOM files named ``*.dcm``, ``*.dicom``, ``*.ima`` or without a suffix. The public
+collections ``bs80k`` and ``png-folders`` are read by :mod:`.public` into the same table; they are
+binary (``task`` "binary": normal / abnormal), not the paper's four classes.
 
-Problems (a file that cannot be read, a bad annotation, two files claiming the same patient and view,
-...) are collected in ``Cohort.problems`` (file, problem); the affected image is left out and nothing
-else is lost. ``strict=True`` raises :class:`~dspic_lib.errors.DataError` at the first one instead.
+**View** of a single-frame file: its ViewCodeSequence, then ANT/POST in the header's descriptions,
+then views.csv, then ANT/POST in the file name, then ``view=`` (``dspic data scan --view``); otherwise
+``"unknown"``: the image is kept (a model can still classify it), a warning names the file, and the
+per-view counts leave it out. A two-frame file must say both views itself.
+
+**Class** comes from the annotations (no lesion shape = N, metastasis only = M, arthritis only = A,
+both = M&A); an image without a JSON file takes its class from labels.csv (a row for its file, else for
+its patient), else it is ``"unlabelled"``: counted and reported, never taken as N, and left out of
+every training and metric set. ``patient`` in the table is a pseudonym derived from the header's
+PatientID, so that printing the table shows no identifier.
+
+**Problems** (a file that cannot be read, a bad annotation or CSV row, ...) are collected in
+``Cohort.problems`` (file, problem); the affected image is left out and nothing else is lost.
+``strict=True`` raises :class:`~dspic_lib.errors.DataError` at the first one instead. **Warnings**
+(``Cohort.warnings``: file, warning) concern images that were kept, or dropped as exact copies: an
+unknown view, two files of one patient and view with different pixels (both kept), a file whose
+pixels repeat another's of the same patient (the copy dropped).
 """
 from __future__ import annotations
 
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from . import dicom, labelme, phantom
-from ..vocab import CLASSES, VIEWS
+from ..errors import ConfigError, DataError
+from ..options import look_up_option
+from ..vocab import TASK_CLASSES, UNKNOWN_VIEW, UNLABELLED, VIEWS
+from . import dicom, labelme, phantom, sidecar
 from .labelme import Lesion
+from .pictures import is_picture, read_picture
+from .sidecar import LABELS_CSV, VIEWS_CSV
 
 IMAGE_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
-LABELS_CSV = "labels.csv"
-_SKIP = {LABELS_CSV, phantom.TRUTH_CSV}
-COLUMNS = ["patient", "view", "path", "frame", "label", "sex", "age", "lesions", "n_lesions",
+LAYOUTS = ("dicom", "bs80k", "png-folders")
+_SKIP = {LABELS_CSV, VIEWS_CSV, phantom.TRUTH_CSV}
+COLUMNS = ["patient", "view", "path", "frame", "label", "task", "sex", "age", "lesions", "n_lesions",
            "n_metastasis", "n_arthritis", "annotation", "label_source", "rows", "cols",
            "max_count", "max_row", "max_col", "total_counts", "notes"]
+_VIEW_ORDER = {v: i for i, v in enumerate((*VIEWS, UNKNOWN_VIEW))}
+
+
+def _no_warnings() -> pd.DataFrame:
+    return pd.DataFrame(columns=["file", "warning"])
 
 
 @dataclass
@@ -47,24 +70,49 @@ class Cohort:
     table: pd.DataFrame
     problems: pd.DataFrame
     shape: tuple[int, int] | None = dicom.WHOLE_BODY_SHAPE
-    fingerprint: str = ""     # content hash of every image, annotation and labels.csv of the folder
+    fingerprint: str = ""     # content hash of every image, annotation and CSV the scan read
+    warnings: pd.DataFrame = field(default_factory=_no_warnings)
+    task: str = "four-class"  # "four-class" (N, M, A, M&A) or "binary" (normal, abnormal)
+    layout: str = "dicom"
+    left_out: pd.DataFrame | None = None   # rows :meth:`labelled` took out of the table (unlabelled)
 
     @property
     def synthetic(self) -> bool:
         return phantom.read_marker(self.data_dir) is not None
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return TASK_CLASSES[self.task]
+
     def __len__(self) -> int:
         return len(self.table)
 
+    def labelled(self) -> "Cohort":
+        """The same cohort without its unlabelled images (what training and metrics may use); they
+        are kept in ``left_out``, so that counts of the whole folder can still name them."""
+        unlabelled = (self.table["label"] == UNLABELLED).to_numpy()
+        parts = [df for df in (self.left_out, self.table[unlabelled]) if df is not None and len(df)]
+        left = pd.concat(parts, ignore_index=True) if parts else self.table.iloc[:0].copy()
+        return replace(self, table=self.table[~unlabelled].reset_index(drop=True), left_out=left)
+
+    def all_rows(self) -> pd.DataFrame:
+        """The table with the rows :meth:`labelled` left out: every image the scan read."""
+        if self.left_out is None or not len(self.left_out):
+            return self.table
+        return pd.concat([self.table, self.left_out], ignore_index=True)
+
     def summary(self) -> pd.DataFrame:
-        """Images per class and view, with totals; ``patients`` counts distinct patients."""
+        """Images per class and view, with totals; ``patients`` counts distinct patients. Rows
+        ``unlabelled`` and a column ``view unknown`` appear when there are such images."""
         t = self.table
-        counts = pd.crosstab(pd.Categorical(t["label"], CLASSES), pd.Categorical(t["view"], VIEWS),
-                             dropna=False)
-        counts.index.name, counts.columns.name = "class", None
+        classes = [*self.classes] + ([UNLABELLED] if (t["label"] == UNLABELLED).any() else [])
+        views = [*VIEWS] + ([UNKNOWN_VIEW] if (t["view"] == UNKNOWN_VIEW).any() else [])
+        counts = pd.DataFrame({v: [int(((t["label"] == c) & (t["view"] == v)).sum()) for c in classes]
+                               for v in views}, index=pd.Index(classes, name="class"))
+        counts = counts.rename(columns={UNKNOWN_VIEW: "view unknown"})
         counts["images"] = counts.sum(axis=1)
-        counts["patients"] = [t.loc[t["label"] == c, "patient"].nunique() for c in counts.index]
-        counts.loc["total"] = [*counts[list(VIEWS)].sum(), len(t), t["patient"].nunique()]
+        counts["patients"] = [t.loc[t["label"] == c, "patient"].nunique() for c in classes]
+        counts.loc["total"] = [*counts.drop(columns=["images", "patients"]).sum(), len(t), t["patient"].nunique()]
         return counts.astype(int)
 
 
@@ -73,21 +121,33 @@ def pseudonym(patient_id: str) -> str:
     return "P" + hashlib.blake2b(patient_id.encode("utf-8"), digest_size=5).hexdigest()
 
 
-class _Problems:
+class _Findings:
+    """Problems (the file is left out) and warnings (the file is kept, or dropped as a copy)."""
+
     def __init__(self, data_dir: Path, strict: bool):
         self.rows: list[tuple[str, str]] = []
+        self.warnings: list[tuple[str, str]] = []
         self.data_dir, self.strict = data_dir, strict
 
-    def add(self, path: Path | str, problem: str) -> None:
-        rel = _rel(Path(path), self.data_dir)
+    def _text(self, path: Path | str, text: str) -> tuple[str, str]:
         name = Path(path).name
-        text = problem[len(name) + 2:] if problem.startswith(name + ": ") else problem
+        return _rel(Path(path), self.data_dir), text[len(name) + 2:] if text.startswith(name + ": ") else text
+
+    def add(self, path: Path | str, problem: str) -> None:
+        rel, text = self._text(path, problem)
         if self.strict:
             raise DataError(f"{rel}: {text}")
         self.rows.append((rel, text))
 
+    def warn(self, path: Path | str, warning: str) -> None:
+        self.warnings.append(self._text(path, warning))
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["file", "problem"])
+
+    def warning_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.warnings, columns=["file", "warning"])
+
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -114,17 +174,24 @@ def _walk(data_dir: Path) -> tuple[list[Path], list[Path]]:
 
 
 def image_files(data_dir: str | Path) -> list[Path]:
-    """The files of a data folder that the scan reads as images."""
+    """The files of a data folder that the (DICOM) scan reads as images."""
     return _walk(Path(data_dir))[0]
 
 
-def folder_fingerprint(data_dir: str | Path) -> str:
-    """Content hash of a data folder's images, annotations and labels.csv: the same value
-    :func:`scan` records as ``Cohort.fingerprint``, without decoding anything."""
+def folder_fingerprint(data_dir: str | Path, layout: str = "dicom") -> str:
+    """Content hash of a data folder's images, annotations and CSV files: the same value :func:`scan`
+    records as ``Cohort.fingerprint``, without decoding anything."""
+    look_up_option(layout, LAYOUTS, what="layout")
     data_dir = Path(data_dir)
-    images, jsons = _walk(data_dir)
+    if layout != "dicom":
+        from . import public
+
+        files = public.files(layout, data_dir)
+    else:
+        images, jsons = _walk(data_dir)
+        files = [*images, *jsons, data_dir / LABELS_CSV, data_dir / VIEWS_CSV]
     prints = _Fingerprint(data_dir)
-    for path in [*images, *jsons, data_dir / LABELS_CSV]:
+    for path in files:
         if path.is_file():
             prints.add(path, path.read_bytes())
     return prints.hexdigest()
@@ -144,56 +211,6 @@ def _annotation_for(path: Path, view: str, n_frames: int, jsons: set[Path]) -> t
     return None, None
 
 
-def _read_labels(data_dir: Path, problems: _Problems) -> dict[str, dict]:
-    path = data_dir / LABELS_CSV
-    if not path.exists():
-        return {}
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as err:  # pandas raises several kinds for malformed CSV
-        problems.add(path, f"unreadable CSV ({type(err).__name__}: {err})")
-        return {}
-    df.columns = [c.strip().lower() for c in df.columns]
-    if "label" in df.columns and "class" not in df.columns:
-        df = df.rename(columns={"label": "class"})
-    if "patient" not in df.columns:
-        problems.add(path, f"needs a 'patient' column (PatientID); has {', '.join(df.columns)}")
-        return {}
-    out: dict[str, dict] = {}
-    for i, rec in df.iterrows():
-        pid = rec["patient"].strip()
-        entry: dict = {}
-        where = f"row {i + 2}"
-        if not pid:
-            problems.add(path, f"{where}: empty patient")
-            continue
-        if pid in out:
-            problems.add(path, f"{where}: patient listed twice")
-            continue
-        cls = rec.get("class", "").strip().upper()
-        if cls:
-            cls = "M&A" if cls.replace(" ", "") in ("M&A", "MA", "M+A") else cls
-            if cls not in CLASSES:
-                problems.add(path, f"{where}: class {rec.get('class')!r} is not one of {', '.join(CLASSES)}")
-                continue
-            entry["label"] = cls
-        sex = rec.get("sex", "").strip().upper()[:1]
-        if sex:
-            if sex not in ("F", "M"):
-                problems.add(path, f"{where}: sex {rec.get('sex')!r} is not F or M")
-                continue
-            entry["sex"] = sex
-        age = rec.get("age", "").strip()
-        if age:
-            try:
-                entry["age"] = float(age)
-            except ValueError:
-                problems.add(path, f"{where}: age {age!r} is not a number")
-                continue
-        out[pid] = entry
-    return out
-
-
 class _Fingerprint:
     """Content hash of a data folder, fed file by file as the scan reads them (each file read once)."""
 
@@ -211,121 +228,233 @@ class _Fingerprint:
         return h.hexdigest()
 
 
-def scan(data_dir: str | Path, strict: bool = False, *,
-         shape: tuple[int, int] | None = dicom.WHOLE_BODY_SHAPE, progress: bool = False,
-         on_pixels=None) -> Cohort:
-    """Read every image and annotation under ``data_dir`` into a :class:`Cohort`.
+# ------------------------------------------------------------------------- shared by every layout
+def pixel_stats(px: np.ndarray) -> dict:
+    """What the table keeps of an image's pixels, and a digest that finds exact copies."""
+    return {"max_count": float(px.max()), "max_at": np.unravel_index(int(np.argmax(px)), px.shape),
+            "total_counts": float(px.sum(dtype=np.float64)),
+            "digest": hashlib.blake2b(np.ascontiguousarray(px, np.float32).tobytes(), digest_size=16).hexdigest()}
 
-    ``shape`` (rows, cols) every image must have; ``None`` accepts any size (all images must then
-    still share one size, checked by the consumers that stack them). Each file is read and each frame
-    decoded once; ``on_pixels(path, frame, counts)`` (``path`` relative to ``data_dir``) sees every
-    decoded frame, so that preprocessing can share the scan's decoding instead of decoding again."""
-    from tqdm import tqdm
 
+def _where(rec: dict) -> str:
+    return rec["path"] + (f" (frame {rec['frame']})" if rec["frame"] else "")
+
+
+def _drop_copies(records: list[dict], findings: _Findings, data_dir: Path) -> list[dict]:
+    """Of images of one patient with identical pixels keep one (a known view and a label first); warn
+    about each copy dropped and about two different images claiming one patient and view (both kept)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, rec in enumerate(records):
+        groups.setdefault((rec["patient_id"], rec["digest"]), []).append(i)
+    drop: set[int] = set()
+    for idx in groups.values():
+        if len(idx) < 2:
+            continue
+        keep = min(idx, key=lambda i: (records[i]["view"] == UNKNOWN_VIEW, records[i]["label"] == UNLABELLED, i))
+        for i in idx:
+            if i != keep:
+                findings.warn(data_dir / records[i]["path"], f"same patient and same pixels as "
+                                                              f"{_where(records[keep])}: dropped as an exact copy")
+        drop.update(set(idx) - {keep})
+    kept = [r for i, r in enumerate(records) if i not in drop]
+    _warn_shared_pixels(kept, findings, data_dir)
+    views: dict[tuple[str, str], list[dict]] = {}
+    for rec in kept:
+        if rec["view"] != UNKNOWN_VIEW:
+            views.setdefault((rec["patient_id"], rec["view"]), []).append(rec)
+    for (_, view), recs in views.items():
+        for rec in recs if len(recs) > 1 else []:
+            others = ", ".join(_where(r) for r in recs if r is not rec)
+            findings.warn(data_dir / rec["path"], f"same patient and {view} view as {others}, different "
+                                                  "pixels: both kept (a repeat acquisition? remove one if not)")
+    return kept
+
+
+def _warn_shared_pixels(records: list[dict], findings: _Findings, data_dir: Path) -> None:
+    """Identical pixels under different patients: kept (which one is right cannot be known here), but
+    said, since a patient split would then put one image on both sides."""
+    by_digest: dict[str, list[dict]] = {}
+    for rec in records:
+        by_digest.setdefault(rec["digest"], []).append(rec)
+    for recs in by_digest.values():
+        for rec in recs if len(recs) > 1 else []:
+            others = ", ".join(_where(r) for r in recs if r is not rec)
+            findings.warn(data_dir / rec["path"], f"same pixels as {others} of another patient: kept")
+
+
+def _row(rec: dict, task: str) -> dict:
+    les = list(rec["lesions"])
+    return {
+        "patient": pseudonym(rec["patient_id"]), "view": rec["view"], "path": rec["path"],
+        "frame": rec["frame"], "label": rec["label"], "task": task, "sex": rec["sex"], "age": rec["age"],
+        "lesions": les, "n_lesions": len(les),
+        "n_metastasis": sum(x.disease == "metastasis" for x in les),
+        "n_arthritis": sum(x.disease == "arthritis" for x in les),
+        "annotation": rec["annotation"], "label_source": rec["label_source"], "rows": rec["rows"],
+        "cols": rec["cols"], "max_count": rec["max_count"], "max_row": int(rec["max_at"][0]),
+        "max_col": int(rec["max_at"][1]), "total_counts": rec["total_counts"], "notes": rec["notes"],
+    }
+
+
+def finish(data_dir: Path, records: list[dict], findings: _Findings, *, shape, prints: _Fingerprint,
+           task: str = "four-class", layout: str = "dicom") -> Cohort:
+    """The cohort from the records of the images read: copies dropped, rows sorted by patient and view."""
+    records = _drop_copies(records, findings, data_dir)
+    table = pd.DataFrame([_row(rec, task) for rec in records], columns=COLUMNS)
+    if len(table):
+        table["view_order"] = table["view"].map(_VIEW_ORDER)
+        table = table.sort_values(["patient", "view_order", "path", "frame"], kind="stable")
+        table = table.drop(columns="view_order").reset_index(drop=True)
+    table = table.astype({"frame": int, "n_lesions": int, "rows": int, "cols": int, "age": float})
+    return Cohort(data_dir=data_dir, table=table, problems=findings.frame(), shape=shape,
+                  fingerprint=prints.hexdigest(), warnings=findings.warning_frame(), task=task, layout=layout)
+
+
+def _checked_folder(data_dir: str | Path) -> Path:
     data_dir = Path(data_dir)
     if not data_dir.exists():
         raise DataError(f"{data_dir}: data folder does not exist")
     if not data_dir.is_dir():
         raise DataError(f"{data_dir}: not a folder")
-    problems = _Problems(data_dir, strict)
+    return data_dir
+
+
+# --------------------------------------------------------------------------------------- scanning
+def scan(data_dir: str | Path, strict: bool = False, *,
+         shape: tuple[int, int] | None = dicom.WHOLE_BODY_SHAPE, progress: bool = False,
+         on_pixels=None, layout: str = "dicom", view: str | None = None) -> Cohort:
+    """Read every image and annotation under ``data_dir`` into a :class:`Cohort`.
+
+    ``layout``: ``dicom`` (default), ``bs80k`` or ``png-folders`` (see :mod:`.public`). ``view``
+    (``dicom`` only): the view of single-frame files that neither their header, views.csv nor their
+    name says. ``shape`` (rows, cols) every image must have; ``None`` accepts any size (all images must
+    then still share one size, checked by the consumers that stack them). Each file is read and each
+    frame decoded once; ``on_pixels(path, frame, counts)`` (``path`` relative to ``data_dir``) sees
+    every decoded frame, so that preprocessing can share the scan's decoding instead of decoding again."""
+    look_up_option(layout, LAYOUTS, what="layout")
+    data_dir = _checked_folder(data_dir)
+    if layout != "dicom":
+        if view is not None:
+            raise ConfigError(f"a view can only be given for the dicom layout; {layout} says each file's view")
+        from . import public
+
+        return public.scan(layout, data_dir, strict=strict, shape=shape, progress=progress, on_pixels=on_pixels)
+    if view is not None:
+        look_up_option(view, VIEWS, what="view")
+    return _scan_dicom(data_dir, strict, shape=shape, progress=progress, on_pixels=on_pixels, default_view=view)
+
+
+def _no_images(data_dir: Path) -> DataError:
+    from . import public
+
+    hint = public.guess_layout(data_dir)
+    more = f"; it looks like the {hint} layout (dspic data scan --layout {hint})" if hint else ""
+    return DataError(f"{data_dir}: no DICOM files (*.dcm, *.dicom, *.ima or without suffix) in the folder{more}")
+
+
+def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixels, default_view) -> Cohort:
+    from tqdm import tqdm
+
+    findings = _Findings(data_dir, strict)
     image_paths, json_paths = _walk(data_dir)
     if not image_paths:
-        raise DataError(f"{data_dir}: no DICOM files (*.dcm, *.dicom, *.ima or without suffix) in the folder")
+        raise _no_images(data_dir)
     jsons = set(json_paths)
     used: set[Path] = set()
     prints = _Fingerprint(data_dir)
-    for extra in [*json_paths, data_dir / LABELS_CSV]:
+    for extra in [*json_paths, data_dir / LABELS_CSV, data_dir / VIEWS_CSV]:
         if extra.is_file():
             prints.add(extra, extra.read_bytes())
-    labels = _read_labels(data_dir, problems)
+    rels = [_rel(p, data_dir) for p in image_paths]
+    by_patient, by_file = sidecar.read_labels(data_dir, findings)
+    by_file = sidecar.match_files(by_file, rels, data_dir / LABELS_CSV, findings)
+    listed_views = sidecar.match_files(sidecar.read_views(data_dir, findings), rels, data_dir / VIEWS_CSV, findings)
     records: list[dict] = []
     for path in tqdm(image_paths, desc="scanning", unit="file", disable=not progress):
         try:
             info, images = dicom.read_nm(path, shape=shape, data=prints.add(path, path.read_bytes()))
         except (DataError, OSError) as err:
-            problems.add(path, str(err) if isinstance(err, DataError) else f"unreadable file ({err})")
+            findings.add(path, str(err) if isinstance(err, DataError) else f"unreadable file ({err})")
             continue
-        for img in images:
-            ann_path, ann_problem = _annotation_for(path, img.view, info.n_frames, jsons)
-            if ann_problem:
-                problems.add(path, ann_problem)
+        rel = _rel(path, data_dir)
+        views = _file_views(info, rel, listed_views.get(rel), default_view, findings, data_dir)
+        for img, view in zip(images, views):
+            rec = _read_annotation(path, img, view, info, jsons, used, findings, data_dir)
+            if rec is None:
                 continue
-            lesions: tuple[Lesion, ...] = ()
-            if ann_path is not None:
-                used.add(ann_path)
-                try:
-                    ann = labelme.read_labelme(ann_path, data_dir=data_dir, image_shape=(info.rows, info.cols),
-                                               image_name=path.name)
-                except DataError as err:
-                    problems.add(ann_path, str(err))
-                    continue
-                lesions = ann.lesions
-            px = img.pixels
             if on_pixels is not None:
-                on_pixels(_rel(path, data_dir), img.frame, px)
-            records.append({
-                "patient_id": info.patient_id, "view": img.view, "path": _rel(path, data_dir),
-                "frame": img.frame, "lesions": list(lesions), "annotated": ann_path is not None,
-                "annotation": _rel(ann_path, data_dir) if ann_path else "",
-                "header_sex": info.sex, "header_age": info.age, "rows": info.rows, "cols": info.cols,
-                "max_count": float(px.max()), "max_at": np.unravel_index(int(np.argmax(px)), px.shape),
-                "total_counts": float(px.sum(dtype=np.float64)),
-                "notes": "; ".join(img.notes),
-            })
+                on_pixels(rel, img.frame, img.pixels)
+            records.append({**rec, "patient_id": info.patient_id, "view": view, "path": rel, "frame": img.frame,
+                            "sex": info.sex, "age": info.age, "rows": info.rows, "cols": info.cols,
+                            **pixel_stats(img.pixels), "notes": "; ".join(img.notes)})
     for path in sorted(jsons - used):
-        problems.add(path, "annotation with no image beside it (expected X.dcm for X.json, or "
+        findings.add(path, "annotation with no image beside it (expected X.dcm for X.json, or "
                            "X.dcm with two frames for X_anterior.json / X_posterior.json)")
+    _assign_labels(records, by_patient, by_file, findings, data_dir)
+    return finish(data_dir, records, findings, shape=shape, prints=prints)
 
-    # two files claiming the same patient and view: neither can be trusted
-    seen: dict[tuple[str, str], list[int]] = {}
-    for i, rec in enumerate(records):
-        seen.setdefault((rec["patient_id"], rec["view"]), []).append(i)
-    drop: set[int] = set()
-    for (_, view), idx in seen.items():
-        if len(idx) > 1:
-            files = [records[i]["path"] + (f" (frame {records[i]['frame']})" if records[i]["frame"] else "")
-                     for i in idx]
-            for i in idx:
-                others = ", ".join(f for j, f in zip(idx, files) if j != i)
-                problems.add(data_dir / records[i]["path"],
-                             f"claims the same patient and {view} view as {others}; both left out")
-            drop.update(idx)
-    records = [r for i, r in enumerate(records) if i not in drop]
 
-    rows = []
+def _file_views(info: dicom.NMFile, rel: str, listed: str | None, default_view: str | None,
+                findings: _Findings, data_dir: Path) -> tuple[str, ...]:
+    """The view of each frame: the header's, else views.csv, else the file name, else ``default_view``,
+    else unknown (with a warning)."""
+    csv = data_dir / VIEWS_CSV
+    if info.n_frames > 1:
+        if listed:
+            findings.warn(csv, f"{rel}: ignored, a two-frame file's views come from its detectors")
+        return info.views
+    said = info.views[0]
+    if info.view_source in (dicom.VIEW_FROM_CODE, dicom.VIEW_FROM_TEXT):
+        if listed and listed != said:
+            findings.warn(csv, f"{rel}: views.csv says {listed}, the header ({info.view_source}) says {said}; "
+                               "the header is used")
+        return (said,)
+    if listed:
+        return (listed,)
+    if info.view_source == dicom.VIEW_FROM_NAME:
+        return (said,)
+    if default_view:
+        return (default_view,)
+    findings.warn(data_dir / rel, "view unknown (no ViewCodeSequence, no ANT/POST in the header or file name, "
+                                  "not in views.csv, no --view): kept, left out of per-view counts")
+    return (UNKNOWN_VIEW,)
+
+
+def _read_annotation(path, img, view, info, jsons, used, findings, data_dir) -> dict | None:
+    """``{"lesions", "annotation"}`` of one view (empty when it has no JSON), or None when the
+    annotation is unusable (reported)."""
+    ann_path, ann_problem = _annotation_for(path, view, info.n_frames, jsons)
+    if ann_problem:
+        findings.add(path, ann_problem)
+        return None
+    if ann_path is None:
+        return {"lesions": (), "annotation": ""}
+    used.add(ann_path)
+    try:
+        ann = labelme.read_labelme(ann_path, data_dir=data_dir, image_shape=(info.rows, info.cols),
+                                   image_name=path.name)
+    except DataError as err:
+        findings.add(ann_path, str(err))
+        return None
+    return {"lesions": ann.lesions, "annotation": _rel(ann_path, data_dir)}
+
+
+def _assign_labels(records, by_patient, by_file, findings, data_dir) -> None:
+    """Class from the annotations, else labels.csv (its file's row, else its patient's), else
+    unlabelled; sex and age from labels.csv where it gives them, else from the header."""
     for rec in records:
-        extra = labels.get(rec["patient_id"], {})
-        ann_label = labelme.class_of(rec["lesions"])
-        if rec["annotated"]:
-            label, source = ann_label, "annotations"
-            if "label" in extra and extra["label"] != ann_label:
-                problems.add(data_dir / rec["annotation"],
-                             f"annotations say class {ann_label}, labels.csv says {extra['label']} "
-                             "(the annotations are used)")
+        extra = {**by_patient.get(rec["patient_id"], {}), **by_file.get(rec["path"], {})}
+        if rec["annotation"]:
+            label, source = labelme.class_of(rec["lesions"]), "annotations"
+            if "label" in extra and extra["label"] != label:
+                findings.add(data_dir / rec["annotation"], f"annotations say class {label}, labels.csv says "
+                                                           f"{extra['label']} (the annotations are used)")
         elif "label" in extra:
             label, source = extra["label"], "labels.csv"
         else:
-            label, source = "N", "no annotation"
-        les = rec["lesions"]
-        rows.append({
-            "patient": pseudonym(rec["patient_id"]), "view": rec["view"], "path": rec["path"],
-            "frame": rec["frame"], "label": label,
-            "sex": extra.get("sex", rec["header_sex"]), "age": extra.get("age", rec["header_age"]),
-            "lesions": les, "n_lesions": len(les),
-            "n_metastasis": sum(x.disease == "metastasis" for x in les),
-            "n_arthritis": sum(x.disease == "arthritis" for x in les),
-            "annotation": rec["annotation"], "label_source": source, "rows": rec["rows"], "cols": rec["cols"],
-            "max_count": rec["max_count"], "max_row": int(rec["max_at"][0]), "max_col": int(rec["max_at"][1]),
-            "total_counts": rec["total_counts"], "notes": rec["notes"],
-        })
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    if len(table):
-        table["view_order"] = table["view"].map({v: i for i, v in enumerate(VIEWS)})
-        table = table.sort_values(["patient", "view_order"], kind="stable").drop(columns="view_order")
-        table = table.reset_index(drop=True)
-    table = table.astype({"frame": int, "n_lesions": int, "rows": int, "cols": int, "age": float})
-    return Cohort(data_dir=data_dir, table=table, problems=problems.frame(), shape=shape,
-                  fingerprint=prints.hexdigest())
+            label, source = UNLABELLED, "none"
+        rec.update(label=label, label_source=source, sex=extra.get("sex", rec["sex"]),
+                   age=extra.get("age", rec["age"]))
 
 
 # --------------------------------------------------------------------------------------- pixels
@@ -333,6 +462,14 @@ def _source(cohort_or_data_dir) -> tuple[Path, tuple[int, int] | None]:
     if isinstance(cohort_or_data_dir, Cohort):
         return cohort_or_data_dir.data_dir, cohort_or_data_dir.shape
     return Path(cohort_or_data_dir), None
+
+
+def _read_frame(path: Path, frame: int, shape) -> np.ndarray:
+    if is_picture(path):
+        if frame != 0:
+            raise DataError(f"{path.name}: a picture has one frame, frame {frame} was asked for")
+        return read_picture(path, shape=shape)[0]
+    return dicom.read_frame(path, frame, shape=shape)
 
 
 def load_pixels(cohort_or_data_dir, row) -> np.ndarray:
@@ -349,7 +486,19 @@ def load_pixels(cohort_or_data_dir, row) -> np.ndarray:
         rel, frame = row["path"], int(row["frame"])
     except (KeyError, TypeError, ValueError):
         raise DataError("a row needs 'path' and 'frame'") from None
-    return dicom.read_frame(data_dir / rel, frame, shape=shape)
+    return _read_frame(data_dir / rel, frame, shape)
+
+
+def _read_frames(path: Path, frames: list[int], shape) -> dict[int, np.ndarray]:
+    if is_picture(path):
+        return {f: _read_frame(path, f, shape) for f in frames}
+
+    def read():
+        ds = dicom._dcmread(path)
+        info = dicom._check_header(ds, path, shape)
+        return dict(zip(frames, (px for px, _ in dicom._decode(ds, info, frames))))
+
+    return dicom._guarded(path, read)
 
 
 def iter_pixels(cohort: Cohort, rows=None, *, progress: bool = False, desc: str = "decoding"):
@@ -364,15 +513,7 @@ def iter_pixels(cohort: Cohort, rows=None, *, progress: bool = False, desc: str 
     for i in idx:
         where.setdefault(str(t["path"].iat[i]), []).append((i, int(t["frame"].iat[i])))
     for rel, slots in tqdm(where.items(), desc=desc, unit="file", disable=not progress, leave=False):
-        path = cohort.data_dir / rel
-        frames = sorted({f for _, f in slots})
-
-        def read(path=path, frames=frames):
-            ds = dicom._dcmread(path)
-            info = dicom._check_header(ds, path, cohort.shape)
-            return dict(zip(frames, (px for px, _ in dicom._decode(ds, info, frames))))
-
-        decoded = dicom._guarded(path, read)
+        decoded = _read_frames(cohort.data_dir / rel, sorted({f for _, f in slots}), cohort.shape)
         for i, frame in slots:
             yield i, decoded[frame]
 

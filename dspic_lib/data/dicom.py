@@ -6,6 +6,10 @@ A whole-body bone scan reaches us in one of two shapes:
 * one two-frame NM file holding both views, the frames told apart by ``DetectorVector`` (0054,0020)
   pointing into ``DetectorInformationSequence``, whose items carry a ``ViewCodeSequence``.
 
+A single-frame file from a PACS often does not say its view (no ViewCodeSequence, no ANT/POST in any
+description): it is read with view ``"unknown"`` and ``NMFile.view_source`` empty, and the scan decides
+(views.csv, ``--view``) or keeps it as unknown.
+
 Pixel data may be native (16-bit unsigned or signed) or compressed with the transfer syntaxes that
 PACS exports use (JPEG baseline/extended incl. 12-bit, JPEG lossless, JPEG-LS, JPEG 2000, RLE); the
 decoders come from pydicom and the pylibjpeg plugins. ``RescaleSlope``/``RescaleIntercept`` are
@@ -26,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..vocab import VIEWS
+from ..vocab import UNKNOWN_VIEW, VIEWS
 
 WHOLE_BODY_SHAPE = (1024, 256)       # rows x cols of the paper's scans (Siemens ECAM whole body)
 PIXEL_SPACING_MM = 2.4
@@ -52,11 +56,12 @@ class NMFile:
     patient_id: str
     sex: str | None               # "F", "M" or None
     age: float | None             # years
-    views: tuple[str, ...]        # one per frame
+    views: tuple[str, ...]        # one per frame; UNKNOWN_VIEW where a single frame does not say
     rows: int
     cols: int
     transfer_syntax: str
     notes: tuple[str, ...] = ()
+    view_source: str = ""         # VIEW_FROM_CODE, VIEW_FROM_TEXT, VIEW_FROM_NAME, or "" (unknown)
 
     @property
     def n_frames(self) -> int:
@@ -137,7 +142,16 @@ def _text_view(text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _views(ds, path: Path, n_frames: int) -> tuple[str, ...]:
+# where a file's view was read (NMFile.view_source); "" = nowhere: the view is UNKNOWN_VIEW
+VIEW_FROM_CODE, VIEW_FROM_TEXT, VIEW_FROM_NAME = "view code", "header text", "file name"
+_VIEW_TEXT_KEYWORDS = ("SeriesDescription", "ImageComments", "ProtocolName", "ImageID")
+
+
+def _views(ds, path: Path, n_frames: int) -> tuple[tuple[str, ...], str]:
+    """The view of each frame and where it was read. A two-frame file must say both (its detectors'
+    ViewCodeSequence); a single frame's view comes from a view code, then words in the header's
+    descriptions, then the file name, else it is ``UNKNOWN_VIEW`` (the scan may still learn it from
+    views.csv or ``--view``)."""
     detectors = list(_get(ds, "DetectorInformationSequence", []) or [])
     if n_frames > 1:
         raw = _get(ds, "DetectorVector", None)
@@ -158,21 +172,19 @@ def _views(ds, path: Path, n_frames: int) -> tuple[str, ...]:
             views.append(view)
         if len(set(views)) != n_frames:
             raise _fail(path, f"frames cannot be told apart: every frame claims view {views[0]!r}")
-        return tuple(views)
-    # single frame: the detector's view code, a top-level one, then words in descriptions / file name
+        return tuple(views), VIEW_FROM_CODE
     for item in detectors[:1] + [ds]:
         view = _code_view(item)
         if view:
-            return (view,)
-    for keyword in ("SeriesDescription", "ImageComments", "ProtocolName", "ImageID"):
+            return (view,), VIEW_FROM_CODE
+    for keyword in _VIEW_TEXT_KEYWORDS:
         view = _text_view(str(_get(ds, keyword, "")))
         if view:
-            return (view,)
+            return (view,), VIEW_FROM_TEXT
     view = _text_view(path.stem)
     if view:
-        return (view,)
-    raise _fail(path, "cannot tell the view: no ViewCodeSequence and no ANT/POST in the series "
-                      "description or file name")
+        return (view,), VIEW_FROM_NAME
+    return (UNKNOWN_VIEW,), ""
 
 
 def _age(ds) -> float | None:
@@ -224,14 +236,14 @@ def _check_header(ds, path: Path, shape: tuple[int, int] | None) -> NMFile:
     n_frames = _int(ds, "NumberOfFrames", path, 1)
     if not 1 <= n_frames <= _MAX_FRAMES:
         raise _fail(path, f"{n_frames} frames: expected 1 (one view) or 2 (anterior and posterior)")
-    views = _views(ds, path, n_frames)
+    views, view_source = _views(ds, path, n_frames)
     patient = str(_get(ds, "PatientID", "")).strip()
     if not patient:
         raise _fail(path, "no PatientID: the two views of a patient cannot be paired")
     sex = str(_get(ds, "PatientSex", "")).strip().upper()[:1]
     return NMFile(path=Path(path), patient_id=patient, sex=sex if sex in ("F", "M") else None,
                   age=_age(ds), views=views, rows=rows, cols=cols, transfer_syntax=str(ts),
-                  notes=tuple(notes))
+                  notes=tuple(notes), view_source=view_source)
 
 
 def _check_decoder(ds, info: NMFile) -> None:
@@ -265,7 +277,7 @@ def _decode_frame(ds, info: NMFile, frame: int) -> np.ndarray:
     except Exception as err:
         kind = "corrupt compressed pixel data" if ts.is_compressed else "pixel data does not match the header"
         detail = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
-        raise _fail(info.path, f"{kind} ({ts.name}): {detail[:300]}") from None
+        raise _fail(info.path, f"{kind} ({ts.name}): {detail[:400]}") from None
     raw = np.asarray(raw)
     if raw.shape != (info.rows, info.cols):
         raise _fail(info.path, f"decoded frame {frame} has shape {raw.shape}, header says "

@@ -59,6 +59,10 @@ class Annotation:
 def class_of(lesions) -> str:
     """Image class from its lesions: none = N, metastasis only = M, arthritis only = A, both = M&A."""
     diseases = {lesion.disease for lesion in lesions}
+    other = sorted(diseases - set(DISEASES))
+    if other:   # e.g. BS-80K's "abnormal" boxes: not metastasis, not arthritis, so no class of the paper
+        raise DataError(f"lesions of kind {', '.join(map(repr, other))} have no class among N, M, A, M&A "
+                        f"(only {', '.join(DISEASES)} do)")
     return {frozenset(): "N", frozenset({"metastasis"}): "M", frozenset({"arthritis"}): "A",
             frozenset(DISEASES): "M&A"}[frozenset(diseases)]
 
