@@ -120,7 +120,7 @@ def strategy():
 
 def _train(model_name: str, build, profile: Profile, seed: int, progress: bool):
     """The loop of the module docstring. Returns (model, history, best_epoch)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm                 # tqdm.auto warns in a kernel without ipywidgets
 
     from . import models
     from ._tf import keras, tf
