@@ -82,16 +82,17 @@ def _module_file(name: str) -> Path | None:
 
 
 def _imports(name: str, path: Path) -> set[str]:
-    """dspic_lib modules imported anywhere in one module (top level and inside functions)."""
-    return _imports_cached(name, path, path.stat().st_mtime_ns)
+    """dspic_lib modules imported anywhere in one module (top level and inside functions), parsed from
+    the same per-process snapshot of the sources that the code hash reads."""
+    return _imports_cached(name, path, _read_source(name))
 
 
 @lru_cache(maxsize=512)
-def _imports_cached(name: str, path: Path, _mtime_ns: int) -> set[str]:
+def _imports_cached(name: str, path: Path, source: bytes) -> set[str]:
     is_pkg = path.name == "__init__.py"
     package = name if is_pkg else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(ast.parse(source.decode("utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -133,9 +134,27 @@ def module_closure(*roots: str | ModuleType | Callable) -> list[str]:
     return sorted(seen)
 
 
+_SOURCES: dict[Path, bytes] = {}
+
+
+def _snapshot() -> dict[Path, bytes]:
+    """Every source file of the package, read once per process on first use (that is, while the
+    process starts its first computation). The key of an entry must describe the code that computed
+    it: a file edited while a long run is under way (a `dspic run` of half an hour) would otherwise
+    give that run's later entries keys of code it never loaded."""
+    if not _SOURCES:
+        _SOURCES.update({f: f.read_bytes() for f in sorted(PACKAGE_DIR.rglob("*.py"))})
+    return _SOURCES
+
+
 def _read_source(name: str) -> bytes:
     path = _module_file(name)
-    return path.read_bytes() if path is not None else b"<missing>"
+    if path is None:
+        return b"<missing>"
+    snap = _snapshot()
+    if path not in snap:                   # a module created after the snapshot
+        snap[path] = path.read_bytes()
+    return snap[path]
 
 
 def code_hash(modules: Iterable[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from collections import Counter
 
 import numpy as np
@@ -188,3 +189,15 @@ def test_a_cold_scan_and_preprocess_decode_each_frame_of_each_file_exactly_once(
     again = scan_preprocessed(folder, (prof.rows, prof.cols), store=tmp_path / "store")[1]
     assert set(decoded.values()) == {1} and again.store_id == pre.store_id
     np.testing.assert_array_equal(again.X, pre.X)
+
+
+def test_a_file_edited_during_a_run_does_not_change_that_runs_keys(tmp_path, monkeypatch):
+    """Keys hash the sources as the process first read them: an edit on disk while a long `dspic run`
+    is under way must not give its later entries the key of code it never loaded."""
+    st = Store(tmp_path)
+    before = _preprocess_key(st).digest
+    path = store_mod._module_file("dspic_lib.preprocess")
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: real(p) + (b"\n# edited on disk\n" if p == path else b""))
+    assert path.read_bytes().endswith(b"# edited on disk\n")
+    assert _preprocess_key(st).digest == before
