@@ -76,14 +76,15 @@ PROFILES: dict[str, Profile] = {
         cv_folds=2, cv_repeats=1, test_fraction=0.3, seed=0,
     ),
     # the full synthetic cohort at reduced resolution: `make book` on a 2-core laptop, <= 30 min cold.
-    # Chosen by measurement (2 cores, dSPIC-AM on D2 at 256 x 64, batch 32; README "The cpu profile"):
-    # one epoch of every run of Tables 5, 6, 8, 9 plus the two variance seeds costs about 160 s (the
-    # pooling-free network of Table 9 alone about a quarter), and the chapters without training about
-    # 4.5 min, so 8 epochs fit. Learning rate: at 1e-4 (the paper's) and 5e-4/1e-3 dSPIC-AM still
-    # predicted one class after 3 epochs; 3e-4 left that plateau first (validation accuracy 0.41 at
-    # epoch 4). 128 x 32 would be only 1.8x faster, and the phantom's difficulty was calibrated at 256 x 64.
+    # Chosen by measurement (2 cores, 256 x 64, batch 32; README "The cpu profile"): one epoch of every
+    # run of Tables 5, 6, 8, 9 plus the two variance seeds costs about 200 s on a quiet machine (the
+    # pooling-free network of Table 9 alone 67 s), the chapters without training about 5 min (3 of them
+    # the DCGANs), so 7 epochs fit with a margin (8 epochs measured 38 min under a load of 2-3).
+    # Learning rate: at 1e-4 (the paper's), 5e-4 and 1e-3, and at batch 16, dSPIC-AM still predicted one
+    # class after 3-8 epochs; 3e-4 at batch 32 left that plateau first. 128 x 32 would be only 1.8x
+    # faster, and the phantom's difficulty was calibrated at 256 x 64.
     "cpu": Profile(
-        name="cpu", n_patients=384, rows=256, cols=64, epochs=8, batch_size=32,
+        name="cpu", n_patients=384, rows=256, cols=64, epochs=7, batch_size=32,
         learning_rate=3e-4, early_stopping_patience=3, gan_steps=1500, gan_batch_size=32,
         cv_folds=5, cv_repeats=2, test_fraction=0.3, seed=0,
     ),
