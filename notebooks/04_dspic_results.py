@@ -76,6 +76,7 @@ display(present.table(results.cost_estimates(res), "cost-estimates", decimals=1)
 spread = res.by_seed()
 spread.loc["tolerance"] = res.tolerance()
 display(present.table(spread[list(results.ALL_METRICS)], "seed-spread", decimals=4))
+display(Markdown(" ".join(results.tolerance_notes(res))))
 
 # %% [markdown]
 # ## dSPIC-AM (the paper's Table 5)

@@ -60,7 +60,8 @@ def test_every_paper_number_gets_a_computed_verdict(res):
     assert set(v["verdict"]) <= {claims.REPRODUCED, claims.CLOSE, claims.NOT_REPRODUCED}
     am = res.summary("dSPIC-AM", "D1")["accuracy"]
     assert v.query("table == 'table5' and dataset == 'D1' and metric == 'accuracy'")["this run"].item() == am
-    assert results.range_check(v).startswith(f"{len(v)} paper values; {len(v)} computed in this run; {len(v)} of")
+    assert results.range_check(v).splitlines()[:2] == [f"{len(v)} paper values, {len(v)} computed in this run",
+                                                       f"{len(v)} of them in [0, 1]"]
     counts, numbers, claim_rows = results.overview(res)
     assert counts.loc["Table 5", "values"] == 15 and counts.loc["text claims", "values"] == 5
     assert "paper" not in claim_rows.columns and len(numbers) == len(v)
@@ -84,5 +85,16 @@ def test_findings_say_what_happened_with_computed_numbers(res):
     n8 = (claims.paper_values()["table"] == "table8").sum()
     assert any(s.startswith(f"Of the paper's {n8} numbers here") for s in lines)
     assert not any(s.startswith("dSPIC-RM") for s in lines)         # not a cell of Table 8
+    assert not any("widens the tolerance" in s for s in lines)
+
+
+def test_a_variance_seed_stuck_on_one_class_is_named_as_what_widens_the_tolerance(res):
+    runs = dict(res.runs)
+    stuck = fake_run(*experiments.VARIANCE_CELL, P.seed + 1)
+    stuck.proba[:] = [0.1, 0.2, 0.7]
+    runs[(*experiments.VARIANCE_CELL, P.seed + 1)] = stuck
+    notes = results.tolerance_notes(results.Results(P, runs))
+    assert notes[0].startswith("The tolerance, from 3 seeds of dSPIC-AM on D2, is ")
+    assert f"Seed {P.seed + 1} (always A) predicted one class" in notes[1]
     costs = results.run_costs(res)
     assert (costs["s / epoch"] == 3.0).all() and len(costs) == len(res.runs)
