@@ -22,11 +22,11 @@ def test_unknown_profile_lists_valid_names():
 
 
 def test_overrides_from_env_then_arguments(monkeypatch):
-    monkeypatch.setenv("DSPIC_EPOCHS", "7")
+    monkeypatch.setenv("DSPIC_EPOCHS", "11")
     monkeypatch.setenv("DSPIC_BATCH_SIZE", "2")
     p = get_profile("cpu", batch_size="5")
-    assert p.epochs == 7 and p.batch_size == 5 and p.name == "cpu"
-    assert PROFILES["cpu"].epochs != 7  # the registered profile is untouched (frozen)
+    assert p.epochs == 11 and p.batch_size == 5 and p.name == "cpu"
+    assert PROFILES["cpu"].epochs != 11  # the registered profile is untouched (frozen)
 
 
 @pytest.mark.parametrize("bad", [{"epochz": 1}, {"epochs": "many"}, {"name": "x"}])

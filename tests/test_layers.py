@@ -11,7 +11,7 @@ ALLOWED_FOR_DATA = ("dspic_lib.data", "dspic_lib.errors", "dspic_lib.options", "
 def _imported_modules(path: Path) -> set[str]:
     name = "dspic_lib." + ".".join(path.relative_to(PKG).with_suffix("").parts)
     name = name.removesuffix(".__init__")
-    return store._imports_cached(name, path, path.stat().st_mtime_ns)
+    return store._imports_cached(name, path, path.read_bytes())
 
 
 def test_the_data_layer_imports_only_data_errors_options_and_the_vocabulary():
