@@ -79,12 +79,14 @@ PROFILES: dict[str, Profile] = {
     # Chosen by measurement (2 cores, 256 x 64, batch 32; README "The cpu profile"): one epoch of every
     # run of Tables 5, 6, 8, 9 plus the two variance seeds costs about 200 s on a quiet machine (the
     # pooling-free network of Table 9 alone 67 s), the chapters without training about 5 min (3 of them
-    # the DCGANs), so 7 epochs fit with a margin (8 epochs measured 38 min under a load of 2-3).
+    # the DCGANs), so 6 epochs fit with a margin: 8 epochs took 38 min under a load of 2-3, and a
+    # cold build from a fresh clone with 7 epochs was on course for 32 min (install 3.5 min, chapter 04
+    # alone 12.6 min).
     # Learning rate: at 1e-4 (the paper's), 5e-4 and 1e-3, and at batch 16, dSPIC-AM still predicted one
     # class after 3-8 epochs; 3e-4 at batch 32 left that plateau first. 128 x 32 would be only 1.8x
     # faster, and the phantom's difficulty was calibrated at 256 x 64.
     "cpu": Profile(
-        name="cpu", n_patients=384, rows=256, cols=64, epochs=7, batch_size=32,
+        name="cpu", n_patients=384, rows=256, cols=64, epochs=6, batch_size=32,
         learning_rate=3e-4, early_stopping_patience=3, gan_steps=1500, gan_batch_size=32,
         cv_folds=5, cv_repeats=2, test_fraction=0.3, seed=0,
     ),
