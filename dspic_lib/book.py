@@ -120,9 +120,42 @@ def git_commit() -> str:
         return "unknown"
 
 
+KEY_FIELD = "execution_key"      # in an executed chapter's metadata["dspic"]
+
+
+def execution_key(py: Path, parameters: dict, context: dict) -> str:
+    """What an executed chapter depends on: its source, every source file of the package, the
+    parameters, ``context`` (the effective profile, the data folder's fingerprint) and the package
+    versions. Equal keys mean that executing the chapter again would only repeat it."""
+    from .store import PACKAGE_DIR, _snapshot, environment, fingerprint
+
+    package = {str(path.relative_to(PACKAGE_DIR)): body for path, body in _snapshot().items()}
+    return fingerprint(py.read_bytes(), sorted(package.items()), json.dumps(parameters, sort_keys=True),
+                       json.dumps(context, sort_keys=True), environment(True))
+
+
+def _stored_key(notebook: Path) -> str | None:
+    try:
+        return json.loads(notebook.read_text()).get("metadata", {}).get("dspic", {}).get(KEY_FIELD)
+    except (OSError, ValueError):
+        return None
+
+
+def _store_key(notebook: Path, key: str) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.setdefault("dspic", {})[KEY_FIELD] = key
+    nbformat.write(nb, notebook)
+
+
 def execute_all(parameters: dict, only: list[str] | None, results_dir: Path,
-                out_dir: Path | None = None, sources: list[Path] | None = None) -> dict[str, float]:
-    """Execute the selected chapters (and any chapter never executed) and record their wall times."""
+                out_dir: Path | None = None, sources: list[Path] | None = None,
+                context: dict | None = None) -> dict[str, float]:
+    """Execute the selected chapters (and any chapter never executed) and record their wall times.
+
+    Without ``only``, a chapter whose executed notebook carries the :func:`execution_key` it would get
+    now is reused, not executed again (a second ``make book`` with nothing changed only renders);
+    chapter 00, which reports the other chapters' build, runs again whenever another chapter did.
+    ``context`` (the effective profile, a callable giving the data fingerprint) enters the key."""
     out_dir = out_dir or executed_dir()
     sources = sources if sources is not None else chapter_sources()
     wanted = set(select(sources, only))
@@ -131,12 +164,32 @@ def execute_all(parameters: dict, only: list[str] | None, results_dir: Path,
         print(f"also executing chapters never executed before: "
               f"{', '.join(sorted(p.stem for p in missing - wanted))}")
     todo = execution_order([p for p in sources if p in wanted | missing])
+    resolved: dict = {}
+
+    def key_of(py: Path) -> str:
+        # callables of ``context`` are called once per build (the data fingerprint reads every file),
+        # and again while one gives None (a data folder that a chapter has still to generate)
+        if not resolved or any(v is None for v in resolved.values()):
+            resolved.update({k: (v() if callable(v) else v) for k, v in context.items()})
+        return execution_key(py, parameters, resolved)
+
+    keys = {py: key_of(py) for py in todo} if context is not None else {}
+    if not only and keys:
+        fresh = [py for py in todo if _stored_key(out_dir / f"{py.stem}.ipynb") == keys[py]]
+        if any(py not in fresh for py in todo if py.stem not in RUN_LAST):
+            fresh = [py for py in fresh if py.stem not in RUN_LAST]
+        for py in fresh:
+            print(f"{py.stem}: reused (its source, the package, the parameters and the data are unchanged "
+                  "since it was executed)", flush=True)
+        todo = [py for py in todo if py not in fresh]
     log_path = results_dir / "build_log.json"
     log = json.loads(log_path.read_text()) if log_path.exists() else {}
     times = log.get("chapters", {})
     for i, py in enumerate(todo, 1):
         print(f"[{i}/{len(todo)}] {py.stem} ...", flush=True)
         seconds = execute_chapter(py, out_dir / f"{py.stem}.ipynb", parameters)
+        if context is not None:        # now: the first chapter may have generated the data
+            _store_key(out_dir / f"{py.stem}.ipynb", key_of(py))
         times[py.stem] = round(seconds, 1)
         print(f"[{i}/{len(todo)}] {py.stem} done in {seconds:.1f} s", flush=True)
         results_dir.mkdir(parents=True, exist_ok=True)

@@ -49,9 +49,17 @@ def run(args) -> int:
     parameters = {"profile": profile.name, "data_dir": str(data_dir),
                   "results_dir": str(results_dir), "seed": profile.seed}
     book.execute_all(parameters, args.only, Path(results_dir), out_dir=args.executed,
-                     sources=book.chapter_sources(args.notebooks))
+                     sources=book.chapter_sources(args.notebooks),
+                     context={"profile": profile.to_dict(), "data": lambda: _data_fingerprint(Path(data_dir))})
     if args.no_html:
         return 0
     index = book.build_html()
     print(f"\nThe book is at {index}")
     return 0
+
+
+def _data_fingerprint(data_dir: Path) -> str | None:
+    """The data folder's content hash, or None while it does not exist (a cohort still to generate)."""
+    from .data.cohort import folder_fingerprint
+
+    return folder_fingerprint(data_dir) if data_dir.is_dir() else None

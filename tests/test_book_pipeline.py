@@ -4,6 +4,7 @@ import shutil
 import textwrap
 
 import jupytext
+import nbformat
 import pytest
 
 from conftest import run_cmd
@@ -104,3 +105,42 @@ def test_every_chapter_is_in_the_toc(root):
     toc = (root / "_toc.yml").read_text()
     for py in book.chapter_sources(root / "notebooks"):
         assert f"book/executed/{py.stem}" in toc, f"{py.stem} is missing from _toc.yml"
+
+
+def test_a_second_build_with_nothing_changed_reuses_every_chapter(tmp_path, monkeypatch):
+    """Chapters whose source, package, parameters and data are unchanged are not executed again;
+    chapter 00 runs again whenever another chapter did; a changed chapter runs again."""
+    from dspic_lib import book
+
+    src = tmp_path / "nb"
+    src.mkdir()
+    for stem in ("00_environment", "01_a", "02_b"):
+        (src / f"{stem}.py").write_text(f"# %%\nprint({stem!r})\n")
+    ran = []
+
+    def fake_execute(py, output, parameters):
+        ran.append(py.stem)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(), str(output))
+        return 0.1
+
+    monkeypatch.setattr(book, "execute_chapter", fake_execute)
+    data = {"fingerprint": "abc"}
+    context = {"profile": {"epochs": 6}, "data": lambda: data["fingerprint"]}
+    run = lambda **kw: book.execute_all({"profile": "smoke"}, kw.get("only"), tmp_path / "res",
+                                        out_dir=tmp_path / "ex", sources=book.chapter_sources(src),
+                                        context=kw.get("context", context))
+    run()
+    assert ran == ["01_a", "02_b", "00_environment"]
+    ran.clear(); run()
+    assert ran == []                                           # nothing changed: nothing executed
+    (src / "02_b.py").write_text("# %%\nprint('changed')\n")
+    ran.clear(); run()
+    assert ran == ["02_b", "00_environment"]                   # the changed one, and the build record
+    data["fingerprint"] = "other data"
+    ran.clear(); run()
+    assert ran == ["01_a", "02_b", "00_environment"]
+    ran.clear(); run(context={**context, "profile": {"epochs": 7}})
+    assert ran == ["01_a", "02_b", "00_environment"]
+    ran.clear(); run(only=["01"])
+    assert ran == ["01_a"]                                     # asked for explicitly: executed
