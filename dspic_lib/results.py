@@ -221,7 +221,7 @@ def cost_estimates(res: Results) -> pd.DataFrame:
         per_epoch = r.seconds / len(r.history)
         ratio = summary.flops(summary.built(m, paper.input_shape)) / summary.flops(summary.built(m, p.input_shape))
         rows.append({"model": m, "dataset": d,
-                     "this run (h, measured)": r.seconds / 3600,
+                     "this run (min, measured)": r.seconds / 60,
                      f"{paper.epochs} epochs at {p.rows} x {p.cols} (h, estimated)": per_epoch * paper.epochs / 3600,
                      f"{paper.epochs} epochs at {paper.rows} x {paper.cols} (h, estimated)":
                          per_epoch * paper.epochs * ratio / 3600})
@@ -266,11 +266,34 @@ def findings(res: Results, tables) -> list[str]:
         if cls is not None:
             out.append(f"{m} on {d} predicted one class ({cls}) for every test image: it did not "
                        "learn to separate the classes within this budget.")
+    out += prior_notes(res, wanted)
     out += tolerance_notes(res)
     v = res.verdicts(tables)
     counts = v["verdict"].value_counts()
     out.append("Of the paper's " + f"{len(v)} numbers here: " + ", ".join(
         f"{counts.get(k, 0)} {k}" for k in claims.VERDICTS if counts.get(k, 0)) + ".")
+    return out
+
+
+def prior_notes(res: Results, cells) -> list[str]:
+    """How D2's and D3's class proportions (Tables 1 and 2, which they are built to) differ from the
+    test part's, and how often the cells trained on them called a normal test scan normal."""
+    t = targets()
+    shares = {"D2": t["table1_D2_parametric_variation"], "D3": t["table2_D3_dcgan"]}
+    out = []
+    for dataset, counts in shares.items():
+        runs = [(m, res.run(m, d)) for m, d in cells if d == dataset]
+        if not runs:
+            continue
+        test = runs[0][1].test_meta["label"]
+        three = test[test != metrics.BOTH]
+        normal = int((three == "N").sum())
+        recalls = ", ".join(f"{m} {int(round(metrics.per_class(r.y_true, r.proba).loc['N', 'sensitivity'] * normal))}"
+                            for m, r in runs)
+        out.append(f"{dataset} is built to the class proportions of the paper's Table "
+                   f"{'1' if dataset == 'D2' else '2'}, where N is {counts['N'] / sum(counts.values()):.0%} of the "
+                   f"training images; among the 3-class test scans N is {normal / max(len(three), 1):.0%}. "
+                   f"Normal test scans called normal, of {normal}: {recalls}.")
     return out
 
 

@@ -98,3 +98,14 @@ def test_a_variance_seed_stuck_on_one_class_is_named_as_what_widens_the_toleranc
     assert f"Seed {P.seed + 1} (always A) predicted one class" in notes[1]
     costs = results.run_costs(res)
     assert (costs["s / epoch"] == 3.0).all() and len(costs) == len(res.runs)
+
+
+def test_prior_notes_compare_the_training_proportions_with_the_test_part(res):
+    notes = results.prior_notes(res, [("dSPIC-AM", "D2"), ("SI_CLF", "D2")])
+    assert len(notes) == 1 and notes[0].startswith("D2 is built to the class proportions of the paper's Table 1, "
+                                                   "where N is 22% of the training images")
+    n = LABELS.count("N")
+    assert f"among the 3-class test scans N is {n / (len(LABELS) - 2):.0%}" in notes[0]
+    called = round(results.per_class_table(res.run("SI_CLF", "D2")).loc["N", "sensitivity"] * n)
+    assert notes[0].endswith(f"of {n}: dSPIC-AM " + str(round(results.per_class_table(
+        res.run("dSPIC-AM", "D2")).loc["N", "sensitivity"] * n)) + f", SI_CLF {called}.")
