@@ -70,7 +70,7 @@ environment.chapter_times(ch)
 #
 # Each number of the paper's Tables 5, 6, 8 and 9 and each of its claims that rests on them, as the
 # results chapters checked it on this build's runs (read from the result store; the tolerance is the
-# seed-to-seed spread measured in chapter 4). Counts per table, then every value:
+# seed-to-seed spread measured in chapter 4, per metric). Counts per table, then every value:
 
 # %%
 from dspic_lib import results
