@@ -127,9 +127,9 @@ def execution_key(py: Path, parameters: dict, context: dict) -> str:
     """What an executed chapter depends on: its source, every source file of the package, the
     parameters, ``context`` (the effective profile, the data folder's fingerprint) and the package
     versions. Equal keys mean that executing the chapter again would only repeat it."""
-    from .store import PACKAGE_DIR, _snapshot, environment, fingerprint
+    from .store import PACKAGE_DIR, source_snapshot, environment, fingerprint
 
-    package = {str(path.relative_to(PACKAGE_DIR)): body for path, body in _snapshot().items()}
+    package = {str(path.relative_to(PACKAGE_DIR)): body for path, body in source_snapshot().items()}
     return fingerprint(py.read_bytes(), sorted(package.items()), json.dumps(parameters, sort_keys=True),
                        json.dumps(context, sort_keys=True), environment(True))
 

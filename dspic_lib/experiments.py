@@ -48,21 +48,23 @@ def cells(names) -> list[tuple[str, str]]:
     return out
 
 
-def plan(names, profile: Profile, seeds=None) -> list[tuple[str, str, int]]:
+def plan(names, profile: Profile, seeds=None, *, variance: bool = False) -> list[tuple[str, str, int]]:
     """The (model, dataset, seed) runs of the named experiments, in order: every cell with each of
-    ``seeds`` (default: the profile's seed, and for ``table5`` the variance cell with
-    :func:`variance_seeds`)."""
+    ``seeds`` (default: the profile's seed, and the variance cell with :func:`variance_seeds` for
+    ``table5`` or when ``variance`` is asked for, as every verdict needs its tolerance)."""
     todo = cells(names)
     if seeds is not None:
         return [(m, d, int(s)) for m, d in todo for s in seeds]
     out = [(m, d, profile.seed) for m, d in todo]
-    if "table5" in names:
-        out += [(*VARIANCE_CELL, s) for s in variance_seeds(profile.seed)[1:]]
+    if "table5" in names or variance:
+        out += [(*VARIANCE_CELL, s) for s in variance_seeds(profile.seed) if (*VARIANCE_CELL, s) not in out]
     return out
 
 
-def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None, progress: bool = True) -> dict:
-    """Train (or read from the store) every run of :func:`plan`; ``{(model, dataset, seed): Run}``."""
+def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None, variance: bool = False,
+        progress: bool = True) -> dict:
+    """Train (or read from the store) every run of :func:`plan`; ``{(model, dataset, seed): Run}``.
+    Each dataset is built once and shared by its runs."""
     from tqdm import tqdm                 # tqdm.auto warns in a kernel without ipywidgets
 
     from . import datasets, train
@@ -70,7 +72,7 @@ def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None,
     from .store import for_results
 
     results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
-    todo = plan(names, profile, seeds)
+    todo = plan(names, profile, seeds, variance=variance)
     _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
     builds: dict[str, object] = {}
     runs = {}

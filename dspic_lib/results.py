@@ -16,7 +16,6 @@ a pure function of those runs:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from . import claims, metrics
 from .config import Profile
 from .errors import DataError
 from .paper import targets
-from .experiments import EXPERIMENTS, VARIANCE_CELL, cells, variance_seeds
+from .experiments import EXPERIMENTS, VARIANCE_CELL, cells
 from .train import VAL_FRACTION as VAL_SHARE
 
 PAPER_METRICS = ("accuracy", "precision", "sensitivity", "specificity", "f1")   # Tables 5, 6, 9
@@ -99,29 +98,12 @@ class Results:
 
 
 def load(names, profile: Profile, *, data_dir=None, results_dir=None, progress: bool = False) -> Results:
-    """Train (or read) the runs of the named experiments and of the variance cell."""
+    """Train (or read) the runs of the named experiments and of the variance cell, in one pass over
+    shared dataset builds."""
     from .experiments import run
 
-    runs = run(names, profile, data_dir=data_dir, results_dir=results_dir, progress=progress)
-    missing = [s for s in variance_seeds(profile.seed) if (*VARIANCE_CELL, s) not in runs]
-    if missing:
-        runs.update(_variance(profile, data_dir, results_dir, progress))
-    return Results(profile=profile, runs=runs)
-
-
-def _variance(profile: Profile, data_dir, results_dir, progress: bool) -> dict:
-    """Only the variance cell's runs (every seed of :func:`variance_seeds`)."""
-    from . import datasets, train
-    from .paths import default_results_dir
-    from .store import for_results
-
-    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
-    model, dataset = VARIANCE_CELL
-    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
-    build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
-    return {(model, dataset, s): train.fit(model, build, profile, seed=s, store=for_results(results_dir),
-                                           progress=progress)
-            for s in variance_seeds(profile.seed)}
+    return Results(profile=profile, runs=run(names, profile, data_dir=data_dir, results_dir=results_dir,
+                                             variance=True, progress=progress))
 
 
 # ---------------------------------------------------------------------------------------- for the page
@@ -322,10 +304,11 @@ def tolerance_notes(res: Results) -> list[str]:
 
 
 def table9_paper() -> pd.DataFrame:
-    """The paper's Table 9, rows "with pooling" and "without pooling", one column per metric."""
-    t9 = targets()["table9_pooling_D2"]
-    return pd.DataFrame({"with pooling": t9["with_pooling"], "without pooling": t9["without_pooling"]},
-                        index=t9["_columns"]).T
+    """The paper's Table 9 (:func:`dspic_lib.claims.paper_values`), rows "with pooling" and "without
+    pooling", one column per metric."""
+    rows = {model: row.replace("_", " ") for row, model in claims.TABLE9_MODELS.items()}
+    t9 = claims.paper_values().query("table == 'table9'")
+    return t9.pivot(index="model", columns="metric", values="paper").rename(index=rows).rename_axis(None)
 
 
 def overview(res: Results) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -137,7 +137,7 @@ def module_closure(*roots: str | ModuleType | Callable) -> list[str]:
 _SOURCES: dict[Path, bytes] = {}
 
 
-def _snapshot() -> dict[Path, bytes]:
+def source_snapshot() -> dict[Path, bytes]:
     """Every source file of the package, read once per process on first use (that is, while the
     process starts its first computation). The key of an entry must describe the code that computed
     it: a file edited while a long run is under way (a `dspic run` of half an hour) would otherwise
@@ -151,7 +151,7 @@ def _read_source(name: str) -> bytes:
     path = _module_file(name)
     if path is None:
         return b"<missing>"
-    snap = _snapshot()
+    snap = source_snapshot()
     if path not in snap:                   # a module created after the snapshot
         snap[path] = path.read_bytes()
     return snap[path]

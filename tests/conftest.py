@@ -37,6 +37,21 @@ def serve_directory(directory):
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
+@pytest.fixture
+def plot_style():
+    """The book's figure style for one test (the library leaves the backend to the notebook; tests
+    use Agg), and no figure left open after it."""
+    import matplotlib
+    from matplotlib import pyplot as plt
+
+    from dspic_lib import plots
+
+    with matplotlib.rc_context():
+        plots.set_style()
+        yield
+    plt.close("all")
+
+
 def assert_fits_the_column(fig, name: str, min_pt: float = 9.0) -> None:
     """A book figure: at most the content column wide, as drawn and as the inline backend saves it
     (tight bounding box), text of ``min_pt`` and up, no figure number in any text."""

@@ -28,12 +28,7 @@ from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS  
 MIN_PT = 9.0
 
 
-@pytest.fixture(autouse=True)
-def _style():
-    with matplotlib.rc_context():
-        plots.set_style()
-        yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("plot_style")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -15,13 +15,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from conftest import assert_fits_the_column  # noqa: E402
-from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.collections import QuadMesh  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from dspic_lib import metrics, plots  # noqa: E402
+from dspic_lib import metrics  # noqa: E402
 from dspic_lib import plots_results as pr  # noqa: E402
 from dspic_lib.train import Run  # noqa: E402
 from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, OUTPUTS  # noqa: E402
@@ -30,12 +29,7 @@ MIN_PT = 9.0
 MODELS = ["dSPIC-AM", "dSPIC-RM", "SI_CLF", "SI_CLF+AM", "AlexNet"]
 
 
-@pytest.fixture(autouse=True)
-def _style():
-    with matplotlib.rc_context():
-        plots.set_style()
-        yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("plot_style")
 
 
 # ---------------------------------------------------------------------------------------------------
