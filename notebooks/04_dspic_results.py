@@ -40,11 +40,11 @@ P = ch.profile
 # ## How the networks were trained in this run
 #
 # Every cell is trained the same way (`dspic_lib.train`): Adam, categorical cross-entropy on the three
-# softmax outputs (an M&A scan has the target 0.5 M + 0.5 A), at most the profile's number of epochs.
-# Fifteen per cent of the *training* patients are held out for validation; after each epoch the
+# softmax outputs (an M&A scan has the target split equally over M and A), at most the profile's number
+# of epochs. A share of the *training* patients is held out for validation; after each epoch the
 # validation loss is measured, training stops when it has not improved for the profile's patience, and
-# the weights of the best epoch are kept. The test patients (30 %, the same for all datasets) are
-# predicted once, at the end. The settings of this run, beside the paper's (Table 4):
+# the weights of the best epoch are kept. The test patients, the same for all datasets, are predicted
+# once, at the end. The settings of this run, beside the paper's (Table 4):
 
 # %%
 display(present.table(results.training_settings(P), "training-settings"))

@@ -98,8 +98,8 @@ present.figure("fig-confusion", plots_results.confusion_grid(runs8))
 #
 # ## dSPIC-AM without its pooling layers (the paper's Table 9)
 #
-# Removing the two 3 x 3 pooling layers keeps every map four times larger in each direction after the
-# first, so the network costs several times more operations per image (chapter 3).
+# Removing the two 3 x 3 pooling layers keeps the maps after them two and then four times larger per
+# side, so the network costs several times more operations per image (chapter 3).
 
 # %%
 t9 = res.verdicts(["table9"])
