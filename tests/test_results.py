@@ -95,7 +95,11 @@ def test_a_variance_seed_stuck_on_one_class_is_named_as_what_widens_the_toleranc
     runs[(*experiments.VARIANCE_CELL, P.seed + 1)] = stuck
     notes = results.tolerance_notes(results.Results(P, runs))
     assert notes[0].startswith("The tolerance, from 3 seeds of dSPIC-AM on D2, is ")
-    assert f"Seed {P.seed + 1} (always A) predicted one class" in notes[1]
+    assert f"Seed {P.seed + 1} (always A) predicted one class" in notes[1] and "widens the tolerance" in notes[1]
+    for s in experiments.variance_seeds(P.seed):
+        runs[(*experiments.VARIANCE_CELL, s)] = stuck
+    notes = results.tolerance_notes(results.Results(P, runs))
+    assert notes[1].startswith("Every seed predicted one class") and "widens" not in notes[1]
     costs = results.run_costs(res)
     assert (costs["s / epoch"] == 3.0).all() and len(costs) == len(res.runs)
 
