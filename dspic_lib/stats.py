@@ -456,8 +456,9 @@ def fit_temperature(proba_val, y_val) -> float:
 
     M&A images are left out (no single true class; see :func:`reliability`). Degenerate validation sets
     still give a finite T: no 3-class image, or a likelihood that does not depend on T (e.g. every row
-    uniform) give 1.0 (no change); a set the model gets all right with growing confidence pushes T to the
-    lower bound, all wrong to the upper one. A T on a bound says the validation set cannot tell.
+    uniform) give 1.0 (no change); a set the model gets all right pushes T towards the lower bound (the
+    likelihood keeps growing as T shrinks, until it is 1 to machine precision), all wrong towards the upper
+    one. A T at or near a bound says the validation set cannot tell.
     """
     y, p = metrics.three_class(y_val, proba_val)
     if not len(y):
