@@ -110,10 +110,19 @@ class _Scorer:
         self.cell = np.eye(k * k)[true * k + pred]                # (images, 9): cell of the confusion matrix
         self.pos = np.eye(k, dtype=bool)[true]                    # (images, 3): one vs rest labels
         q = p3 / p3.sum(axis=1, keepdims=True) if len(p3) else p3  # as metrics.summary feeds roc_auc_score
-        self.ranks = []                                           # per class: (images, distinct scores) one-hot
+        # per class: the images in order of score, and for each the first and one-past-last position of
+        # the run of images tied with it (memory linear in the images, not images x distinct scores)
+        self.order, self.tie_start, self.tie_end = [], [], []
         for c in range(k):
-            _, inv = np.unique(q[:, c], return_inverse=True)
-            self.ranks.append(np.eye(int(inv.max()) + 1 if len(inv) else 0)[inv])
+            order = np.argsort(q[:, c], kind="stable")
+            v = q[order, c]
+            first = np.r_[True, v[1:] != v[:-1]] if len(v) else np.zeros(0, dtype=bool)
+            run = np.cumsum(first) - 1                            # which run of ties each position is in
+            starts = np.flatnonzero(first)
+            ends = np.r_[starts[1:], len(v)]
+            self.order.append(order)
+            self.tie_start.append(starts[run])
+            self.tie_end.append(ends[run])
 
     def __call__(self, W: np.ndarray, names=metrics.METRICS) -> dict:
         k = len(OUTPUTS)
@@ -151,11 +160,15 @@ class _Scorer:
         """Macro one-vs-rest AUC; NaN unless every class has a positive (then each has a negative too)."""
         per_class = []
         for c in range(len(OUTPUTS)):
-            pos_w = (w * self.pos[:, c]) @ self.ranks[c]          # weight of positives at each distinct score
-            neg_w = (w * ~self.pos[:, c]) @ self.ranks[c]
-            below = np.cumsum(neg_w, axis=1) - neg_w              # negatives scored strictly lower
+            ws = w[:, self.order[c]]                              # weights in order of the class's score
+            pos = self.pos[self.order[c], c]
+            pos_w, neg_w = ws * pos, ws * ~pos
+            # negatives up to each position (0 before the first), read at the ends of each run of ties
+            cum_neg = np.concatenate([np.zeros((len(ws), 1)), np.cumsum(neg_w, axis=1)], axis=1)
+            below = cum_neg[:, self.tie_start[c]]                 # negatives scored strictly lower
+            tied = cum_neg[:, self.tie_end[c]] - below            # negatives with the same score: half a pair
             pairs = pos_w.sum(axis=1) * neg_w.sum(axis=1)
-            per_class.append((pos_w * (below + 0.5 * neg_w)).sum(axis=1) / np.where(pairs > 0, pairs, 1.0))
+            per_class.append((pos_w * (below + 0.5 * tied)).sum(axis=1) / np.where(pairs > 0, pairs, 1.0))
         # scikit-learn averages the classes in sorted label order (A, M, N): the same order here
         order = sorted(range(len(OUTPUTS)), key=lambda c: OUTPUTS[c])
         auc = np.stack([per_class[c] for c in order], axis=1).mean(axis=1)
