@@ -363,7 +363,7 @@ def test_pointing_game_table_per_class_with_the_centre_baseline():
     # a baseline map of one's own, shared by every image: pointing at (30, 15) hits none of them
     mine = explain.pointing_game(maps, boxes, labels, tolerance_px=0, baseline=peak(shape, [(30, 15)]))
     assert mine.loc["all", "baseline hits"] == 0 and mine.loc["all", "hits"] == 3
-    # the tolerance widens every box: 14 px reaches (35, 2) from box (1, 1, 3, 3)? no, 32 px away; 1 px does
+    # the tolerance widens every box: the peak (35, 2), centre y 35.5, is 0.5 px below this box
     near = explain.pointing_game(maps[[4]], [[[1, 33, 3, 35]]], ["M"], tolerance_px=1)
     assert near.loc["all", "hits"] == 1
 
