@@ -4,10 +4,11 @@
 convolutional layer's activations ``A`` (a ``h x w x K`` map). The gradient ``dy_c/dA`` says how much
 each cell of each channel would raise the score; its spatial mean is a weight ``a_k`` per channel, and
 the map is ``ReLU(sum_k a_k A_k)``: the cells whose channels speak *for* the class. The score is the
-class's pre-softmax logit (the softmax couples the classes; the paper's Grad-CAM uses the logit too),
-recomputed from the input of the final ``Dense`` layer named ``softmax`` with that layer's own weights,
-so no second model is needed. Each map is scaled to a maximum of 1 (a map that is zero everywhere stays
-zero): Grad-CAM maps say *where*, not *how much*, and are compared image by image.
+class's pre-softmax logit, as Selvaraju et al. take it (through the softmax, every class's gradient
+would carry the others'), recomputed from the input of the final ``Dense`` layer named ``softmax``
+with that layer's own weights, so no second model is needed. Each map is scaled to a maximum of 1 (a
+map that is zero everywhere stays zero): Grad-CAM maps say *where*, not *how much*, and are compared
+image by image. The maps are computed for the class asked for, by default the predicted one.
 
 **Which layer.** The default is :func:`last_conv_layer`: the last ``Conv2D`` of the network that is
 not part of an attention block, ``conv5`` in every dSPIC and SI_CLF model. The attention module ends
@@ -262,8 +263,12 @@ def _class_indices(class_index, n: int, num_classes: int) -> np.ndarray | None:
     def one(c) -> int:
         if isinstance(c, str):
             return names.index(look_up_option(c, names, what="class"))
-        if isinstance(c, (bool, np.bool_)) or not float(c).is_integer():
-            raise ConfigError(f"class_index must be an integer class index, got {c!r}")
+        try:
+            whole = not isinstance(c, (bool, np.bool_)) and float(c).is_integer()
+        except (TypeError, ValueError):
+            whole = False
+        if not whole:
+            raise ConfigError(f"class_index must be an integer class index or a class name, got {c!r}")
         if not 0 <= int(c) < num_classes:
             raise ConfigError(f"class_index {int(c)} out of range: the model has {num_classes} classes "
                               f"(0 to {num_classes - 1}{', i.e. ' + ', '.join(names) if names else ''})")

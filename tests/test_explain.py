@@ -26,13 +26,14 @@ L = keras.layers
 
 
 # ---------------------------------------------------------------------------------------------------
-# A hand-wired network: class 1 = bright pixels inside region R, class 0 = dark pixels inside R.
+# A hand-wired network: class 1 = more bright than dark inside region R, class 0 the opposite.
 #
 # image 32 x 16 -> ZeroPadding2D(10) -> conv_a (3x3, two channels: relu(x) and relu(1 - x)) -> 50 x 34
 # -> pool (2x2) -> 25 x 17 -> mask (1 on the cells over R, else 0) -> conv_b (1x1 identity) -> GAP -> Dense.
 # Cell i of the pooled map covers conv_a cells 2i, 2i + 1, i.e. image pixels 2i - 9 and 2i - 8: its
 # centre is pixel 2i - 8.5. The padding grows the map, so a plain stretch of the 25 x 17 map over the
-# 32 x 16 image misplaces it by 4 px near the top.
+# 32 x 16 image misplaces it by 4 px near the top. The logits weigh bright against dark, so the channel
+# weights of Grad-CAM have both signs and the ReLU of their sum matters.
 
 class FixedMask(L.Layer):
     """Multiply by a constant (rows, cols) mask: the network sees only the cells where it is 1."""
@@ -47,7 +48,7 @@ class FixedMask(L.Layer):
 
 MASK_CELLS = slice(5, 9)                    # pooled cells 5-8: centres on pixels 1.5 ... 7.5
 REGION = np.array([[3, 3, 7, 7]], np.float32)   # R as a box (x0, y0, x1, y1): pixels 3-6
-BLOB = (slice(4, 6), slice(4, 6))           # inside R, value 0.6
+BLOB = (slice(3, 7), slice(3, 7))           # R itself (pooled cells 6 and 7), value 0.6
 DISTRACTOR = (slice(20, 23), slice(10, 13))  # outside R, brighter: 1.0
 
 
@@ -67,8 +68,8 @@ def crafted_model(masked: bool = True):
     kernel[1, 1, 0] = [1.0, -1.0]                      # channel 0: x, channel 1: 1 - x
     model.get_layer("conv_a").set_weights([kernel, np.array([0.0, 1.0], np.float32)])
     model.get_layer("conv_b").set_weights([np.eye(2, dtype=np.float32)[None, None], np.zeros(2, np.float32)])
-    # logit 0 = 10 * mean dark, logit 1 = 10 * mean bright
-    model.get_layer("softmax").set_weights([10 * np.array([[0, 1], [1, 0]], np.float32), np.zeros(2, np.float32)])
+    # logit 1 = 10 * (mean bright - mean dark), logit 0 = its negative
+    model.get_layer("softmax").set_weights([10 * np.array([[-1, 1], [1, -1]], np.float32), np.zeros(2, np.float32)])
     return model
 
 
@@ -116,7 +117,8 @@ def test_grad_cam_without_evidence_is_zero_and_class_follows_the_request():
     assert (predicted == 0).all()                                          # R is mostly dark
     assert np.array_equal(explain.grad_cam(model, x), explain.grad_cam(model, x, class_index=0))
     dark = explain.grad_cam(model, x, class_index=0)[1]
-    assert dark.max() == pytest.approx(1.0) and dark[12:].max() == 0.0    # dark evidence, in R only
+    assert dark.max() == pytest.approx(1.0) and dark[12:].max() == 0.0    # dark evidence, in R only ...
+    assert dark[4:6, 4:6].max() == 0.0                                     # ... and not on the bright blob
     per_image = explain.grad_cam(model, x, class_index=[0, 1])
     assert np.array_equal(per_image[0], explain.grad_cam(model, x[:1], class_index=0)[0])
     assert np.array_equal(per_image[1], bright[1])
@@ -140,12 +142,13 @@ def test_layer_grid_is_the_centre_of_each_cells_receptive_field():
     grid = explain.layer_grid(model, "e")
     assert grid.shape == tuple(model.output.shape[1:3])
     probe = tf.Variable(tf.ones((1, 48, 40, 1)))
+    with tf.GradientTape() as tape:
+        out = model(probe)[0, ..., 0]
+    jacobian = tape.jacobian(out, probe).numpy()[:, :, 0, ..., 0]      # (cell rows, cell cols, rows, cols)
     checked = 0
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
-            with tf.GradientTape() as tape:
-                y = model(probe)[0, i, j, 0]
-            support = np.argwhere(tape.gradient(y, probe).numpy()[0, ..., 0] != 0)
+            support = np.argwhere(jacobian[i, j] != 0)
             lo, hi = support.min(axis=0), support.max(axis=0)
             if lo.min() == 0 or hi[0] == 47 or hi[1] == 39:      # cut by the image border: centre unknown
                 continue
@@ -180,6 +183,19 @@ def dspic_am():
 
 
 @pytest.fixture(scope="module")
+def spread():
+    """dSPIC-AM whose head has every unit alive and spread logits. Freshly initialised, the head passes
+    through one or two live units, so the classes' maps coincide and probability and logit agree."""
+    model = models.build("dSPIC-AM", input_shape=(64, 16, 1), seed=1, fc_units=8)
+    rng = np.random.default_rng(0)
+    for name in ("fc1", "fc2", "softmax"):
+        kernel, bias = model.get_layer(name).get_weights()
+        model.get_layer(name).set_weights([rng.normal(0, 3 / np.sqrt(len(kernel)), kernel.shape),
+                                           np.full(bias.shape, 0.5)])
+    return model
+
+
+@pytest.fixture(scope="module")
 def scans():
     rng = np.random.default_rng(1)
     x = rng.random((5, 64, 16), dtype=np.float32) * 0.2
@@ -205,21 +221,47 @@ def test_grad_cam_on_dspic_am_shape_range_determinism(dspic_am, scans):
     assert explain.grad_cam(dspic_am, scans[:0]).shape == (0, 64, 16)
 
 
-def test_grad_cam_class_index_forms(dspic_am, scans):
+def test_grad_cam_class_index_forms(spread, scans):
+    dspic_am = spread
     predicted = dspic_am.predict(scans, verbose=0).argmax(axis=1)
-    np.testing.assert_allclose(explain.grad_cam(dspic_am, scans), explain.grad_cam(dspic_am, scans, predicted),
-                               atol=1e-6)
-    by_int = explain.grad_cam(dspic_am, scans, 1)
+    maps = [explain.grad_cam(dspic_am, scans, c) for c in range(3)]
+    assert not np.allclose(maps[0], maps[1], atol=0.05) and not np.allclose(maps[1], maps[2], atol=0.05)
+    np.testing.assert_allclose(explain.grad_cam(dspic_am, scans),
+                               np.stack([maps[c][i] for i, c in enumerate(predicted)]), atol=1e-6)
+    by_int = maps[1]
     np.testing.assert_allclose(by_int, explain.grad_cam(dspic_am, scans, "M"), atol=1e-6)
     mixed = explain.grad_cam(dspic_am, scans, [1, 2, 1, 0, 2])
     np.testing.assert_allclose(mixed[[0, 2]], by_int[[0, 2]], atol=1e-6)
-    np.testing.assert_allclose(mixed[3], explain.grad_cam(dspic_am, scans[3:4], 0)[0], atol=1e-6)
+    np.testing.assert_allclose(mixed[3], maps[0][3], atol=1e-6)
+    np.testing.assert_allclose(mixed[[1, 4]], maps[2][[1, 4]], atol=1e-6)
     with pytest.raises(ConfigError, match="out of range.*3 classes"):
         explain.grad_cam(dspic_am, scans, 3)
     with pytest.raises(ConfigError, match="2 classes given for 5 images"):
         explain.grad_cam(dspic_am, scans, [0, 1])
     with pytest.raises(ConfigError, match="unknown class 'X'"):
         explain.grad_cam(dspic_am, scans, "X")
+
+
+def test_grad_cam_explains_the_logit_not_the_probability(spread, scans):
+    """The same network with a linear last layer (its output is the logits) gives the same maps."""
+    dspic_am = spread
+    head = dspic_am.get_layer("softmax")
+    logits = keras.Model(dspic_am.inputs, L.Dense(3, name="logits")(head.input))
+    logits.get_layer("logits").set_weights(head.get_weights())
+    for c in (None, 0, 2):
+        np.testing.assert_allclose(explain.grad_cam(dspic_am, scans, c), explain.grad_cam(logits, scans, c),
+                                   atol=1e-5)
+    # and both are Selvaraju et al.'s recipe on the logit, written out here for class 2 on conv5
+    both = keras.Model(dspic_am.inputs, [dspic_am.get_layer("conv5").output, logits.output])
+    x = tf.constant(scans[..., None])
+    with tf.GradientTape() as tape:
+        a, z = both(x)
+        score = tf.reduce_sum(z[:, 2])
+    weights = tf.reduce_mean(tape.gradient(score, a), axis=(1, 2)).numpy()           # (n, channels)
+    cells = np.maximum((a.numpy() * weights[:, None, None, :]).sum(axis=-1), 0)
+    ref = explain.map_to_image(cells, explain.layer_grid(dspic_am, "conv5"), (64, 16))
+    ref = ref / np.maximum(ref.max(axis=(1, 2), keepdims=True), 1e-30)
+    np.testing.assert_allclose(explain.grad_cam(dspic_am, scans, 2), ref, atol=1e-5)
 
 
 def test_grad_cam_errors_name_the_problem(dspic_am, scans):
@@ -321,7 +363,7 @@ def test_pointing_game_table_per_class_with_the_centre_baseline():
     # a baseline map of one's own, shared by every image: pointing at (30, 15) hits none of them
     mine = explain.pointing_game(maps, boxes, labels, tolerance_px=0, baseline=peak(shape, [(30, 15)]))
     assert mine.loc["all", "baseline hits"] == 0 and mine.loc["all", "hits"] == 3
-    # the tolerance widens every box: 14 px reaches (35, 2) from box (1, 1, 3, 3)? no, 32 px away; 1 px does
+    # the tolerance widens every box: the peak (35, 2), centre y 35.5, is 0.5 px below this box
     near = explain.pointing_game(maps[[4]], [[[1, 33, 3, 35]]], ["M"], tolerance_px=1)
     assert near.loc["all", "hits"] == 1
 
@@ -394,3 +436,14 @@ def test_attention_vs_gradcam_three_columns():
     axes = [ax for ax in fig.get_axes() if ax.images]
     assert [len(ax.images) for ax in axes] == [1, 2, 2]
     assert axes[2].images[1].get_array().max() == pytest.approx(1.0)      # the attention drawn min to max
+
+
+def test_every_public_figure_function_is_covered_and_no_colour_is_made_up():
+    import inspect
+    import re
+    from pathlib import Path
+
+    public = {n for n, f in inspect.getmembers(pe, inspect.isfunction) if f.__module__ == pe.__name__ and n[0] != "_"}
+    assert public == {"overlay_panel", "attention_vs_gradcam", "prediction_title"}
+    for hexcode in re.findall(r"#[0-9a-fA-F]{6}\b", Path(pe.__file__).read_text()):
+        assert hexcode[1:3] == hexcode[3:5] == hexcode[5:7], f"plots_explain defines colour {hexcode}"
