@@ -146,7 +146,8 @@ def cv_scores(folds: list[Fold], metric: str) -> np.ndarray:
 
 
 def cv_table(folds: list[Fold], metric_names=INTERVAL_METRICS) -> pd.DataFrame:
-    """Corrected-t CV intervals of each metric over the folds (index metric)."""
+    """Corrected-t CV intervals of each metric over the folds (index metric). The t interval is
+    symmetric and can reach past the metric's range with few folds; its ends are clipped to [0, 1]."""
     n_train = float(np.mean([f.n_train for f in folds]))
     n_test = float(np.mean([f.n_test for f in folds]))
     rows = {}
@@ -156,7 +157,9 @@ def cv_table(folds: list[Fold], metric_names=INTERVAL_METRICS) -> pd.DataFrame:
         rows[m] = (stats.cv_interval(s, n_train, n_test, level=LEVEL) if len(s) >= 2
                    else {"mean": float(np.mean(s)) if len(s) else np.nan, "low": np.nan, "high": np.nan,
                          "sd": np.nan, "k": len(s)})
-    return pd.DataFrame(rows).T[["mean", "low", "high", "sd", "k"]]
+    out = pd.DataFrame(rows).T[["mean", "low", "high", "sd", "k"]].astype(float)
+    out[["low", "high"]] = out[["low", "high"]].clip(0.0, 1.0)
+    return out
 
 
 def intervals(b: Beyond) -> pd.DataFrame:
@@ -182,6 +185,16 @@ def bootstrap_method(b: Beyond) -> str:
 def cv_method(b: Beyond) -> str:
     p = b.profile
     return f"{p.cv_folds}-fold CV x {p.cv_repeats} (corrected t)"
+
+
+def methods_note(b: Beyond) -> str:
+    """What "bootstrap" and "CV" mean in this run's tables."""
+    p = b.profile
+    cv = (f" *CV*: grouped stratified {p.cv_folds}-fold cross-validation repeated {p.cv_repeats} "
+          f"time{'s' * (p.cv_repeats != 1)}, mean over folds with the corrected t interval (ends clipped to "
+          "the range of the metric)." if b.cv else " No cell was cross-validated in this run.")
+    return (f"*bootstrap*: {b.n_boot} resamples of the test patients, percentile interval at "
+            f"{LEVEL:.0%}." + cv)
 
 
 def twin(b: Beyond) -> pd.DataFrame | None:
@@ -393,7 +406,8 @@ def interval_table(iv: pd.DataFrame) -> pd.DataFrame:
     """:func:`intervals` as one row per cell and method, each metric as "value [low, high]"."""
     cell = iv.apply(lambda r: f"{r['value']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
                     if np.isfinite(r["low"]) else (f"{r['value']:.3f}" if np.isfinite(r["value"]) else "n/a"), axis=1)
-    wide = iv.assign(cell=cell).pivot_table(index=["model", "dataset", "method"], columns="metric", values="cell",
+    short = iv["method"].str.split(" ").str[0].where(iv["method"].str.startswith("bootstrap"), "CV")
+    wide = iv.assign(cell=cell, method=short).pivot_table(index=["model", "dataset", "method"], columns="metric", values="cell",
                                             aggfunc="first", sort=False)
     return wide[[m for m in INTERVAL_METRICS if m in wide.columns]]
 

@@ -77,6 +77,7 @@ present.figure("fig-leakage-protocols", plots_stats.interval_plot(
 # %%
 iv = beyond.intervals(b)
 display(present.table(beyond.interval_table(iv), "intervals"))
+display(Markdown(beyond.methods_note(b)))
 
 # %%
 present.figure("fig-intervals", plots_stats.interval_plot(
