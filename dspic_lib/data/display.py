@@ -60,6 +60,11 @@ def png_name(image: str | Path, view: str, n_frames: int, annotation: str | Path
     return f"{stem}_{view}.png" if n_frames > 1 else f"{stem}.png"
 
 
+def source_text(image: str, frame: int, view: str, n_frames: int) -> str:
+    """What the PNG's ``Source`` text says: the DICOM file's name, and the frame of a two-frame file."""
+    return image + (f", frame {frame} ({view})" if n_frames > 1 else "")
+
+
 def written_by_us(path: str | Path) -> bool:
     """Whether a PNG is a rendering this module wrote (export may overwrite only those)."""
     from PIL import Image

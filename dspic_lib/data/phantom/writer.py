@@ -42,7 +42,6 @@ def write_patient(plan: PatientPlan, cfg: PhantomConfig, out_dir: Path) -> dict:
                              age=plan.age, study_date=_study_date(cfg, plan),
                              height_m=round(truth["height_cm"] / 100, 2))
     seed_str = f"dspic-phantom-v{PHANTOM_VERSION}-seed{cfg.seed}-{plan.patient_id}"
-    rows, cols = cfg.rows, cfg.cols
     views = {"anterior": ant, "posterior": post}
     if plan.multiframe:
         name = f"{plan.patient_id}_wholebody.dcm"
@@ -62,8 +61,7 @@ def write_patient(plan: PatientPlan, cfg: PhantomConfig, out_dir: Path) -> dict:
 def _write_view(folder: Path, dicom_name: str, counts, lesions, *, view: str, frame: int, n_frames: int) -> None:
     """The PNG rendering of one view and its LabelMe JSON (same stem), which names the PNG."""
     png = display.png_name(dicom_name, view, n_frames)
-    source = dicom_name + (f", frame {frame} ({view})" if n_frames > 1 else "")
-    display.write_png(folder / png, counts, source=source)
+    display.write_png(folder / png, counts, source=display.source_text(dicom_name, frame, view, n_frames))
     rows, cols = counts.shape
     labelme.write_labelme(folder / Path(png).with_suffix(".json").name, lesions, image_path=png,
                           height=rows, width=cols)
