@@ -113,3 +113,12 @@ def test_prior_notes_compare_the_training_proportions_with_the_test_part(res):
     called = round(results.per_class_table(res.run("SI_CLF", "D2")).loc["N", "sensitivity"] * n)
     assert notes[0].endswith(f"of {n}: dSPIC-AM " + str(round(results.per_class_table(
         res.run("dSPIC-AM", "D2")).loc["N", "sensitivity"] * n)) + f", SI_CLF {called}.")
+
+
+def test_verdict_counts_takes_not_computed_once_though_values_and_claims_both_have_it():
+    """A small folder leaves some values of a table not computed; the count table must still build."""
+    v = pd.DataFrame({"table": ["table8", "table8", "table9", "claims"],
+                      "verdict": [claims.NOT_COMPUTED, claims.REPRODUCED, claims.NOT_COMPUTED, claims.HOLDS]})
+    counts = results.verdict_counts(v)
+    assert counts.loc[results.TABLE_TITLES.get("table8", "table8"), claims.NOT_COMPUTED] == 1
+    assert list(counts.columns).count(claims.NOT_COMPUTED) == 1 and counts["values"].sum() == 4
