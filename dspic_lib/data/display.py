@@ -92,7 +92,9 @@ def write_png(path: str | Path, counts: np.ndarray, *, source: str) -> Path:
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")   # hidden: no scan reads it
     try:
         with open(tmp, "xb") as f:
-            Image.fromarray(grey).save(f, format="PNG", pnginfo=info)
+            # zlib level 1: 10-15 ms a view instead of 25 at the default 6 (the cohort writes 768), for
+            # 99 KB instead of 83
+            Image.fromarray(grey).save(f, format="PNG", pnginfo=info, compress_level=1)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
