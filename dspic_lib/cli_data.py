@@ -1,4 +1,4 @@
-"""``dspic data scan DIR`` and ``dspic data synth --out DIR``."""
+"""``dspic data scan DIR``, ``dspic data export-png DIR`` and ``dspic data synth --out DIR``."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,8 @@ from pathlib import Path
 
 LAYOUT_CHOICES = ("dicom", "bs80k", "png-folders")      # = data.cohort.LAYOUTS (checked by a test)
 SHOW_WARNINGS = 20
+WINDOW_HELP = ("linear, inverted grey: 0 counts white, the 99.5th percentile of the view's positive counts and "
+               "above black")      # what data.display.WINDOW says (checked by a test)
 
 
 def register(sub) -> None:
@@ -32,6 +34,24 @@ def register(sub) -> None:
     s.add_argument("--any-size", action="store_true",
                    help="accept images of any size (default: 1024 x 256 rows x columns)")
     s.set_defaults(func=run_scan)
+
+    e = dsub.add_parser("export-png", help="write a PNG of each view beside its DICOM file, for LabelMe",
+                        description="LabelMe opens pictures, not DICOM. For each view that `dspic data scan` "
+                                    "reads, writes an 8-bit PNG beside the DICOM file (X.png for X.dcm; "
+                                    "Y_anterior.png and Y_posterior.png for a two-frame Y.dcm; an existing "
+                                    "annotation's name wins) at the DICOM's size, so shapes drawn on it are in "
+                                    "DICOM pixel coordinates. Window: " + WINDOW_HELP + ". The window is also in "
+                                    "each PNG's text chunk 'Window'. LabelMe JSONs that name the DICOM file are "
+                                    "pointed at the PNG (imagePath, imageHeight, imageWidth; the shapes are "
+                                    "kept). A PNG of the same name that this project did not write is left "
+                                    "alone. The PNGs are never read back as counts. This is the one command "
+                                    "that writes into your folder.")
+    e.add_argument("dir", type=Path, help="data folder (dicom layout)")
+    e.add_argument("--view", default=None, choices=("anterior", "posterior"),
+                   help="as for scan: the view of single-frame files that do not say theirs")
+    e.add_argument("--any-size", action="store_true",
+                   help="accept images of any size (default: 1024 x 256 rows x columns)")
+    e.set_defaults(func=run_export_png)
 
     g = dsub.add_parser("synth", help="write the synthetic cohort (DICOM + LabelMe)",
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -70,6 +90,25 @@ def run_scan(args) -> int:
                      limit=None)
         return 1
     print("\nno problems")
+    return 0
+
+
+def run_export_png(args) -> int:
+    import pandas as pd
+
+    from .data.dicom import WHOLE_BODY_SHAPE
+    from .data.export_png import export_png
+
+    t0 = time.perf_counter()
+    done = export_png(args.dir, shape=None if args.any_size else WHOLE_BODY_SHAPE, view=args.view, progress=True)
+    print(f"{args.dir}: wrote {_n(len(done.written), 'PNG')} in {time.perf_counter() - t0:.1f} s "
+          f"(window: {WINDOW_HELP}); pointed {_n(len(done.updated), 'LabelMe JSON')} at their PNG")
+    _print_frame(pd.DataFrame(done.skipped, columns=["file", "why"]),
+                 f"{_n(len(done.skipped), 'file')} left alone:", limit=None)
+    if done.problems:
+        _print_frame(pd.DataFrame(done.problems, columns=["file", "problem"]),
+                     f"{_n(len(done.problems), 'problem')} (no PNG for these files; see dspic data scan):", limit=None)
+        return 1
     return 0
 
 

@@ -40,8 +40,9 @@ def ensure_cohort(profile, data_dir: str | Path | None = None, *, progress: bool
     cfg = phantom.PhantomConfig(n_patients=prof.n_patients, seed=prof.seed)
     marker = phantom.read_marker(target)
     if marker is not None and marker.get("version") == phantom.PHANTOM_VERSION \
-            and marker.get("parameters") == phantom.config_dict(cfg):
-        return target
+            and marker.get("parameters") == phantom.config_dict(cfg) \
+            and marker.get("file_layout", 1) == phantom.FILE_LAYOUT:
+        return target     # (a cohort of an older file layout is written again: same DICOM, new JSONs)
     if target.exists():
         if marker is None and any(target.iterdir()):
             raise DataError(f"{target}: the synthetic cohort's folder holds files but no "

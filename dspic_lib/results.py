@@ -117,7 +117,8 @@ def verdict_table(v: pd.DataFrame, by: str = "dataset") -> pd.DataFrame:
 
 def verdict_counts(v: pd.DataFrame, column: str = "table") -> pd.DataFrame:
     """How many values got each verdict, per ``column`` (table), verdicts in their fixed order."""
-    order = [x for x in (*claims.VERDICTS, *claims.CLAIM_VERDICTS) if x in set(v["verdict"])]
+    # "not computed" is a verdict of values and of claims alike: once in the order, or pandas refuses it
+    order = [x for x in dict.fromkeys((*claims.VERDICTS, *claims.CLAIM_VERDICTS)) if x in set(v["verdict"])]
     v = v.assign(**{column: v[column].map(lambda t: TABLE_TITLES.get(t, t))})
     counts = pd.crosstab(v[column], pd.Categorical(v["verdict"], categories=order, ordered=True), dropna=False)
     counts.columns = list(counts.columns.astype(str))

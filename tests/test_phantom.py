@@ -45,7 +45,8 @@ def test_same_seed_gives_byte_identical_files_whatever_the_number_of_workers(tmp
     b = phantom.generate(tmp_path / "b", cfg, workers=2, progress=False)
     files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
-    assert files_a == files_b and len(files_a) == 3 * 4 + 1 * 3 + 2   # 3 x (2 dcm + 2 json), 1 x (1 + 2), marker, truth
+    # 3 x (2 dcm + 2 png + 2 json), 1 x (1 dcm + 2 png + 2 json), marker, truth
+    assert files_a == files_b and len(files_a) == 3 * 6 + 1 * 5 + 2
     for rel in files_a:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
     c = phantom.generate(tmp_path / "c", phantom.PhantomConfig(n_patients=4, seed=12), workers=1, progress=False)

@@ -5,7 +5,12 @@ beside each image. Coordinates are DICOM pixel coordinates: ``x`` is the column,
 the origin at the top-left corner of the top-left pixel. An image whose JSON has no shapes is normal.
 
 ``imagePath`` inside the JSON is only ever compared with the image's name: it is never opened, and a
-path that leads outside the data folder is reported as a problem.
+path that leads outside the data folder is reported as a problem. It may name the DICOM file or a
+picture of it: LabelMe opens pictures only, so the project writes an 8-bit PNG of each view beside
+its DICOM file (:mod:`.display`) and its JSONs name that PNG (``X.png`` for ``X.dcm``; ``Y_anterior.png``
+for the anterior frame of a two-frame ``Y.dcm``, whose JSON is ``Y_anterior.json``). A JSON saved on a
+picture of another size than the DICOM (``imageHeight`` x ``imageWidth``) has its points scaled to
+DICOM pixels.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from ..errors import DataError
 from ..vocab import DISEASES
 
 SHAPE_TYPES = ("rectangle", "polygon")
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")   # what LabelMe opens
 LABELME_VERSION = "5.4.1"
 EDGE_TOLERANCE = 1.0   # pixels a point may lie outside the image (LabelMe's drag can overshoot)
 
@@ -86,6 +92,10 @@ def _inside(path: str, json_dir: Path, data_dir: Path) -> bool:
     return base == root or base.startswith(root + os.sep)
 
 
+def _names_picture(image_path: str) -> bool:
+    return Path(image_path.replace("\\", "/")).suffix.lower() in PICTURE_SUFFIXES
+
+
 def _number(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise DataError(f"{where}point coordinate {value!r} is not a finite number")
@@ -99,7 +109,12 @@ def read_labelme(path: str | Path, *, data_dir: str | Path | None = None,
     ``image_shape`` (rows, cols) is the image it annotates: points must lie inside it (within
     ``EDGE_TOLERANCE`` pixels; points on the tolerance band are clamped). ``data_dir``: the
     ``imagePath`` must not lead outside it. ``image_name``: the ``imagePath`` must name this image
-    (its stem; a PNG rendering of ``X.dcm`` called ``X.png`` is accepted).
+    or a picture of it: the same stem (``X.png`` for ``X.dcm``), or the JSON's own stem (LabelMe's
+    name for a picture's annotation: ``Y_anterior.png`` beside ``Y_anterior.json``).
+
+    When ``imagePath`` names a picture (PNG, JPEG, ...) whose declared size differs from
+    ``image_shape``, the points are scaled from the picture's pixels to the image's (x by
+    cols / imageWidth, y by rows / imageHeight). Lesions are always in the image's pixel coordinates.
     """
     path = Path(path)
     where = f"{path.name}: "
@@ -124,7 +139,7 @@ def read_labelme(path: str | Path, *, data_dir: str | Path | None = None,
         raise DataError(f"{where}imagePath {image_path!r} points outside the data folder (not followed)")
     if image_path and image_name is not None:
         named = Path(image_path.replace("\\", "/")).name
-        if Path(named).stem != Path(image_name).stem and named != image_name:
+        if Path(named).stem not in (Path(image_name).stem, path.stem) and named != image_name:
             raise DataError(f"{where}imagePath {image_path!r} names another image than {image_name!r} "
                             "beside which it lies")
 
@@ -132,10 +147,16 @@ def read_labelme(path: str | Path, *, data_dir: str | Path | None = None,
     for key, value in (("imageHeight", height), ("imageWidth", width)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise DataError(f"{where}malformed LabelMe file: {key} {value!r} is not a positive integer")
+    scale_x = scale_y = 1.0
     if image_shape is not None:
         rows, cols = image_shape
         if (height is not None and height != rows) or (width is not None and width != cols):
-            raise DataError(f"{where}annotated image is {height} x {width}, the DICOM is {rows} x {cols}")
+            if not (_names_picture(image_path) and height is not None and width is not None):
+                raise DataError(f"{where}annotated image is {height} x {width}, the DICOM is {rows} x {cols}")
+            scale_x, scale_y = cols / width, rows / height    # drawn on a scaled picture of the DICOM
+            if abs(scale_x - scale_y) * min(width, height) > max(scale_x, scale_y):   # > 1 picture pixel
+                raise DataError(f"{where}annotated picture is {height} x {width}, not a scaled copy of the "
+                                f"{rows} x {cols} DICOM (another aspect ratio: cropped or padded?)")
     else:
         rows, cols = height, width
 
@@ -151,7 +172,7 @@ def read_labelme(path: str | Path, *, data_dir: str | Path | None = None,
         points = shape.get("points")
         if not isinstance(points, list) or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in points):
             raise DataError(f"{at}'points' must be a list of [x, y] pairs")
-        pts = [(_number(x, at), _number(y, at)) for x, y in points]
+        pts = [(_number(x, at) * scale_x, _number(y, at) * scale_y) for x, y in points]
         need = 2 if kind == "rectangle" else 3
         if (kind == "rectangle" and len(pts) != 2) or len(pts) < need:
             raise DataError(f"{at}a {kind} needs {'exactly 2' if kind == 'rectangle' else 'at least 3'} "

@@ -66,10 +66,10 @@ from .plan import (DEFAULT_DIFFICULTY, PAPER_PATIENT_CLASSES, PAPER_SEXES, PHANT
                    TRUTH_CSV, PatientPlan, PhantomConfig, plan_cohort, scaled_counts)
 from .render import render_patient
 from . import realism
-from .writer import (SYNTHETIC_MARKER, config_dict, generate, is_synthetic, marker_name, read_marker,
+from .writer import (FILE_LAYOUT, SYNTHETIC_MARKER, config_dict, generate, is_synthetic, marker_name, read_marker,
                      write_patient)
 
-__all__ = ["ARTHRITIS_SITES", "Canvas", "DEFAULT_DIFFICULTY", "DEPTH_BINS_CM", "DataError", "METASTASIS_SITES",
+__all__ = ["ARTHRITIS_SITES", "Canvas", "DEFAULT_DIFFICULTY", "DEPTH_BINS_CM", "DataError", "FILE_LAYOUT", "METASTASIS_SITES",
            "MU_BONE", "MU_WATER", "PAPER_PATIENT_CLASSES", "PAPER_SEXES", "PHANTOM_VERSION", "PatientPlan",
            "PhantomConfig", "ROOM_BACKGROUND", "SYNTHETIC_MARKER", "TOTAL_COUNTS", "TRUTH_CSV", "config_dict",
            "generate", "is_synthetic", "marker_name", "plan_cohort", "read_marker", "realism", "render_patient",

@@ -1,4 +1,8 @@
-"""Writing the cohort: NM DICOM and LabelMe files per patient, the truth table, the marker file."""
+"""Writing the cohort: NM DICOM, a PNG rendering and a LabelMe file per view, the truth table, the marker.
+
+The PNG (:mod:`..display`) is what LabelMe opens: each JSON's ``imagePath`` names it, so every
+annotation written here loads in LabelMe as it is. The DICOM files hold the counts; the PNGs are not
+read back (the cohort reader and its fingerprint skip them)."""
 from __future__ import annotations
 
 import csv
@@ -12,13 +16,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ...errors import DataError
-from .. import dicom, labelme
+from .. import dicom, display, labelme
 from .acquisition import DEPTH_BINS_CM, MU_BONE, MU_WATER
 from .lesions import ARTHRITIS_SITES, METASTASIS_SITES
 from .plan import PHANTOM_VERSION, TRUTH_CSV, PatientPlan, PhantomConfig, plan_cohort
 from .render import render_patient
 
 SYNTHETIC_MARKER = "dspic_synthetic.json"   # written at the root of a synthetic cohort
+# What a cohort folder holds besides the images' counts (the marker's "file_layout"): 1 = each JSON
+# names its DICOM file (LabelMe cannot open it); 2 = a PNG per view beside the DICOM, named by its JSON.
+FILE_LAYOUT = 2
 
 
 def _study_date(cfg: PhantomConfig, plan: PatientPlan) -> str:
@@ -35,22 +42,29 @@ def write_patient(plan: PatientPlan, cfg: PhantomConfig, out_dir: Path) -> dict:
                              age=plan.age, study_date=_study_date(cfg, plan),
                              height_m=round(truth["height_cm"] / 100, 2))
     seed_str = f"dspic-phantom-v{PHANTOM_VERSION}-seed{cfg.seed}-{plan.patient_id}"
-    rows, cols = cfg.rows, cfg.cols
+    views = {"anterior": ant, "posterior": post}
     if plan.multiframe:
         name = f"{plan.patient_id}_wholebody.dcm"
         dicom.write_nm(folder / name, [("anterior", ant), ("posterior", post)], info, uid_seed=seed_str,
                        pixel_spacing_mm=cfg.pixel_mm)
-        for view in dicom.VIEWS:
-            labelme.write_labelme(folder / f"{plan.patient_id}_wholebody_{view}.json", lesions[view],
-                                  image_path=name, height=rows, width=cols)
+        for k, view in enumerate(dicom.VIEWS):
+            _write_view(folder, name, views[view], lesions[view], view=view, frame=k, n_frames=2)
     else:
-        for k, (view, img) in enumerate((("anterior", ant), ("posterior", post))):
+        for k, (view, img) in enumerate(views.items()):
             name = f"{plan.patient_id}_{view}.dcm"
             dicom.write_nm(folder / name, [(view, img)], info, uid_seed=seed_str, series_number=k + 1,
                            pixel_spacing_mm=cfg.pixel_mm)
-            labelme.write_labelme(folder / f"{plan.patient_id}_{view}.json", lesions[view], image_path=name,
-                                  height=rows, width=cols)
+            _write_view(folder, name, img, lesions[view], view=view, frame=0, n_frames=1)
     return {"patient": plan.patient_id, "label": plan.label, "sex": plan.sex, "age": plan.age, **truth}
+
+
+def _write_view(folder: Path, dicom_name: str, counts, lesions, *, view: str, frame: int, n_frames: int) -> None:
+    """The PNG rendering of one view and its LabelMe JSON (same stem), which names the PNG."""
+    png = display.png_name(dicom_name, view, n_frames)
+    display.write_png(folder / png, counts, source=display.source_text(dicom_name, frame, view, n_frames))
+    rows, cols = counts.shape
+    labelme.write_labelme(folder / Path(png).with_suffix(".json").name, lesions, image_path=png,
+                          height=rows, width=cols)
 
 
 def _write_chunk(args) -> list[dict]:
@@ -84,7 +98,7 @@ def _marker(cfg: PhantomConfig, profile: str | None) -> dict:
             "lesion_sites": {"metastasis": METASTASIS_SITES, "arthritis": ARTHRITIS_SITES},
             "physics": {"mu_water_per_cm": MU_WATER, "mu_bone_per_cm": MU_BONE,
                         "depth_bins_cm": list(DEPTH_BINS_CM), "collimator_fwhm_mm": "6 + 0.55 per cm of depth"},
-            "n_patients": cfg.n_patients, "n_images": 2 * cfg.n_patients,
+            "n_patients": cfg.n_patients, "n_images": 2 * cfg.n_patients, "file_layout": FILE_LAYOUT,
             "note": "synthetic cohort: not patient data; identities, dates and UIDs are made up"}
 
 
