@@ -156,3 +156,11 @@ def test_sweep_chooses_among_the_grid_and_is_cached(tmp_path):
     again = augment.select_parameters(d1.X, d1.labels, d1.meta["patient"], **kw)
     assert again.cached and (again.t, again.r) == (res.t, res.r)
     assert res.summary()["chosen"].sum() == 1
+
+
+def test_a_validation_fold_of_only_m_and_a_images_scores_nan_not_a_crash():
+    """A small user folder can leave a sweep fold whose validation patients are all M&A."""
+    from dspic_lib.augment import _score
+
+    assert np.isnan(_score(["M&A", "M&A"], ["M", "A"]))
+    assert _score(["N", "M&A"], ["N", "A"]) == pytest.approx(1 / 3)
