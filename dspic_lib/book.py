@@ -199,7 +199,7 @@ def execute_all(parameters: dict, only: list[str] | None, results_dir: Path,
     return times
 
 
-FINDINGS_FILE = "findings.md"     # in book/, included by book/intro.md
+FINDINGS_FILE = "findings.md"     # beside the executed chapters (book/), included by book/intro.md
 
 
 def chapter_title(notebook: nbformat.NotebookNode) -> str:
@@ -239,7 +239,8 @@ def write_findings(target: Path | None = None, out_dir: Path | None = None,
                    sources: list[Path] | None = None) -> Path:
     """Write the intro's "What this book found" from the chapters' findings (MyST, included by
     ``book/intro.md``). Every sentence is one a chapter computed; this function adds only headings."""
-    target = target or repo_root() / "book" / FINDINGS_FILE
+    out_dir = out_dir or executed_dir()
+    target = target or out_dir.parent / FINDINGS_FILE       # book/findings.md beside book/executed/
     found = findings(out_dir, sources)
     if not found:
         text = "No chapter with findings has been executed yet; `dspic book` writes this section.\n"
