@@ -91,7 +91,20 @@ def _hide_default_parameters(notebook: Path) -> None:
         tags = cell.metadata.get("tags", [])
         if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
+        if "injected-parameters" in tags:
+            cell.source = _without_folders(cell.source)
     nbformat.write(nb, notebook)
+
+
+HIDDEN_FOLDER = "<a folder of the machine that built the book>"
+
+
+def _without_folders(source: str) -> str:
+    """The injected parameters with the folder paths replaced: a removed cell is still in the page's
+    downloadable .ipynb, and a folder's name can carry a patient's name."""
+    import re
+
+    return re.sub(r'^((?:data_dir|results_dir) = )(["\']).*\2\s*$', rf'\1"{HIDDEN_FOLDER}"', source, flags=re.M)
 
 
 def _failing_cell(notebook: Path, lines: int = 6) -> tuple[int | None, str]:

@@ -144,3 +144,13 @@ def test_a_second_build_with_nothing_changed_reuses_every_chapter(tmp_path, monk
     assert ran == ["01_a", "02_b", "00_environment"]
     ran.clear(); run(only=["01"])
     assert ran == ["01_a"]                                     # asked for explicitly: executed
+
+
+def test_injected_folders_do_not_reach_the_downloadable_notebook():
+    """A removed cell is still in the page's .ipynb download; a folder's name can carry a patient's name."""
+    from dspic_lib.book import HIDDEN_FOLDER, _without_folders
+
+    src = 'profile = "cpu"\ndata_dir = "/scans/Doe^John"\nresults_dir = \'/r\'\nseed = 0\n'
+    out = _without_folders(src)
+    assert "Doe" not in out and "/r" not in out and out.count(HIDDEN_FOLDER) == 2
+    assert 'profile = "cpu"' in out and "seed = 0" in out

@@ -81,5 +81,7 @@ def test_the_book_on_a_user_folder_builds_and_shows_no_header_name(tmp_path, roo
     assert len([p for p in pages if "executed" in str(p)]) == len(book.chapter_sources())   # every chapter
     found = {(p.relative_to(html).as_posix(), v) for p in pages for v in values if v in p.read_text(errors="replace")}
     assert not found, f"header values on the pages: {sorted(found)}"
+    downloads = sorted((html / "_sources").rglob("*.ipynb"))
+    assert downloads and not [p for p in downloads if str(folder) in p.read_text()], "the folder's path is downloadable"
     dataset = (html / "book" / "executed" / "01_dataset.html").read_text()
     assert "unlabelled" in dataset
