@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -200,6 +200,7 @@ class Loaded:
     card: dict
     preprocess: object               # function(counts, shape, name) -> (rows, cols) float32
     shape: tuple[int, int]
+    cache: dict = field(default_factory=dict, repr=False)   # e.g. the traced inference function
 
     @property
     def classes(self) -> list[str]:

@@ -330,7 +330,7 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
         except Exception as err:     # a reader tripping over a damaged file in an unforeseen way
             return src, None, f"unreadable ({type(err).__name__}: {str(err)[:200]})"
 
-    run = predictor(loaded.model, loaded.shape)
+    run = loaded.cache.get("predictor") or loaded.cache.setdefault("predictor", predictor(loaded.model, loaded.shape))
     images: list[Image] = []
     probas: list[np.ndarray] = []
     failed: list[tuple[str, str]] = []
