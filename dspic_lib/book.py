@@ -199,6 +199,62 @@ def execute_all(parameters: dict, only: list[str] | None, results_dir: Path,
     return times
 
 
+FINDINGS_FILE = "findings.md"     # in book/, included by book/intro.md
+
+
+def chapter_title(notebook: nbformat.NotebookNode) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return "untitled"
+
+
+def findings(out_dir: Path | None = None, sources: list[Path] | None = None) -> list[tuple[str, str, list[str], str]]:
+    """The findings (:meth:`dspic_lib.chapter.Chapter.finding`) of every executed chapter, in the order
+    of the chapters: ``(stem, title, sentences, data statement)``; chapters without one are left out."""
+    from .chapter import FINDING
+
+    out_dir = out_dir or executed_dir()
+    found = []
+    for py in sources if sources is not None else chapter_sources():
+        path = out_dir / f"{py.stem}.ipynb"
+        if not path.exists():
+            continue
+        nb = nbformat.read(path, as_version=4)
+        sentences, data = [], ""
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                meta = out.get("metadata", {}).get(FINDING)
+                if meta is not None and "text/markdown" in out.get("data", {}):
+                    sentences.append(out["data"]["text/markdown"].strip())
+                    data = meta.get("data", data)
+        if sentences:
+            found.append((py.stem, chapter_title(nb), sentences, data))
+    return found
+
+
+def write_findings(target: Path | None = None, out_dir: Path | None = None,
+                   sources: list[Path] | None = None) -> Path:
+    """Write the intro's "What this book found" from the chapters' findings (MyST, included by
+    ``book/intro.md``). Every sentence is one a chapter computed; this function adds only headings."""
+    target = target or repo_root() / "book" / FINDINGS_FILE
+    found = findings(out_dir, sources)
+    if not found:
+        text = "No chapter with findings has been executed yet; `dspic book` writes this section.\n"
+    else:
+        data = {d for *_, d in found if d}
+        lines = [f"*{next(iter(data))}*" if len(data) == 1 else
+                 "*The chapters below ran on different data; each says which at its top.*", ""]
+        for stem, title, sentences, _ in found:
+            lines += [f"**{title}** ({{doc}}`the chapter <executed/{stem}>`)", ""]
+            lines += [f"- {s}" for s in sentences] + [""]
+        text = "\n".join(lines)
+    target.write_text(text)
+    return target
+
+
 def build_html(root: Path | None = None) -> Path:
     """Run Jupyter Book on the executed chapters, warnings as errors; return index.html."""
     import shutil

@@ -30,6 +30,7 @@ from .store import Store, for_results
 # the versions a banner names; the first installed of each tuple (TensorFlow is tensorflow-cpu here)
 BANNER_PACKAGES = [("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("scikit-learn",), ("pydicom",)]
 STORED_INLINE = 3          # more stored results than this go into a collapsed list
+FINDING = "dspic-finding"  # output metadata key of a sentence that the intro's summary gathers
 
 
 @dataclass
@@ -121,6 +122,14 @@ class Chapter:
         text = self.banner_text(final=False)
         self._state["handle"] = display(Markdown(text), display_id=True)
         return Banner(text)
+
+    def finding(self, text: str) -> None:
+        """Show one generated sentence on this page and mark it as a finding: ``dspic book`` gathers the
+        findings of every chapter into the intro's "What this book found" (:func:`dspic_lib.book.write_findings`),
+        so that summary is made of the chapters' computed sentences, never typed."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(text), metadata={FINDING: {"data": self.statement(), "profile": self.profile.name}})
 
     def done(self) -> None:
         """The last cell of every chapter: rewrite the banner in place, now with every stored result the

@@ -51,6 +51,7 @@ def run(args) -> int:
     book.execute_all(parameters, args.only, Path(results_dir), out_dir=args.executed,
                      sources=book.chapter_sources(args.notebooks),
                      context={"profile": profile.to_dict(), "data": lambda: _data_fingerprint(Path(data_dir))})
+    book.write_findings(sources=book.chapter_sources(args.notebooks), out_dir=args.executed)
     if args.no_html:
         return 0
     index = book.build_html()

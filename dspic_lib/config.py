@@ -29,8 +29,10 @@ class Profile:
     early_stopping_patience: int   # 0 = no early stopping
     gan_steps: int             # DCGAN training steps per class
     gan_batch_size: int
-    cv_folds: int
+    cv_folds: int              # grouped stratified K-fold of chapter 07: folds per repeat
     cv_repeats: int
+    cv_cells: int              # how many of chapter 07's CV cells (in order) get CV; the rest, a bootstrap
+    bootstrap_resamples: int   # patient-level bootstrap resamples behind every confidence interval
     test_fraction: float
     seed: int
 
@@ -73,7 +75,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke", n_patients=24, rows=128, cols=32, epochs=1, batch_size=4,
         learning_rate=1e-4, early_stopping_patience=0, gan_steps=20, gan_batch_size=4,
-        cv_folds=2, cv_repeats=1, test_fraction=0.3, seed=0,
+        cv_folds=2, cv_repeats=1, cv_cells=1, bootstrap_resamples=200, test_fraction=0.3, seed=0,
     ),
     # the full synthetic cohort at reduced resolution: `make book` on a 2-core laptop, <= 30 min cold.
     # Chosen by measurement (2 cores, 256 x 64, batch 32; README "The cpu profile"): one epoch of every
@@ -85,16 +87,18 @@ PROFILES: dict[str, Profile] = {
     # Learning rate: at 1e-4 (the paper's), 5e-4 and 1e-3, and at batch 16, dSPIC-AM still predicted one
     # class after 3-8 epochs; 3e-4 at batch 32 left that plateau first. 128 x 32 would be only 1.8x
     # faster, and the phantom's difficulty was calibrated at 256 x 64.
+    # Chapter 07 adds a leakage run, a multi-label run and one cell's 3-fold CV (about 5 min); the other
+    # confidence intervals come from a bootstrap over test patients, which costs seconds.
     "cpu": Profile(
         name="cpu", n_patients=384, rows=256, cols=64, epochs=6, batch_size=32,
         learning_rate=3e-4, early_stopping_patience=3, gan_steps=1500, gan_batch_size=32,
-        cv_folds=5, cv_repeats=2, test_fraction=0.3, seed=0,
+        cv_folds=3, cv_repeats=1, cv_cells=1, bootstrap_resamples=1000, test_fraction=0.3, seed=0,
     ),
     # Table 4 of the paper: Adam 1e-4, batch 8/16, 300 epochs, 256 x 1024 (cols x rows); needs a GPU
     "paper": Profile(
         name="paper", n_patients=384, rows=1024, cols=256, epochs=300, batch_size=16,
         learning_rate=1e-4, early_stopping_patience=0, gan_steps=20000, gan_batch_size=16,
-        cv_folds=5, cv_repeats=5, test_fraction=0.3, seed=0,
+        cv_folds=5, cv_repeats=5, cv_cells=4, bootstrap_resamples=2000, test_fraction=0.3, seed=0,
     ),
 }
 

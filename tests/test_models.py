@@ -238,6 +238,8 @@ def test_unknown_model_name_lists_the_valid_ones():
         models.build("dSPIC-XX", SMOKE)
     with pytest.raises(ConfigError, match="head"):
         models.build("dSPIC-AM", SMOKE, head="dense")
+    with pytest.raises(ConfigError, match="output activation.*softmax.*sigmoid"):
+        models.build("dSPIC-AM", SMOKE, output="tanh")
     with pytest.raises(ConfigError, match="fixes added"):
         models.build("dSPIC-AM", SMOKE, added="residual")
     with pytest.raises(ConfigError, match="added layer"):
@@ -253,7 +255,7 @@ def test_get_config_returns_the_builder_arguments():
     config = model.get_config()
     assert config == dict(builder="dspic", added="residual", pooling=False, input_shape=[128, 32, 1],
                           num_classes=4, head="gap", pool_padding="same", conv_padding="table", reduction=8, fc_units=None,
-                          literal_eq6=False, seed=None, name="dSPIC-RM-nopool")
+                          literal_eq6=False, output="softmax", seed=None, name="dSPIC-RM-nopool")
     again = models.ZooModel.from_config(config)
     assert summary.paper_layers(again) == summary.paper_layers(model)
 

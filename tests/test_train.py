@@ -42,6 +42,24 @@ def test_same_seed_same_numbers_and_the_store_is_read_back(build, tmp_path):
     np.testing.assert_array_equal(again.proba, a.proba)
     other = train.fit("dSPIC-AM", build, PROFILE, seed=2, store=Store(tmp_path / "a"), progress=False)
     assert other.entry_id != a.entry_id and not np.array_equal(other.proba, a.proba)
+    np.testing.assert_array_equal(again.val_proba, a.val_proba)
+    assert a.val_proba.shape == (len(a.val_meta), 3) and len(a.val_meta)
+    assert not set(a.val_meta["patient"]) & set(a.test_meta["patient"])
+
+
+def test_a_sigmoid_head_has_one_output_per_disease_and_its_own_entry(build, tmp_path):
+    from dspic_lib.errors import ConfigError
+
+    st = Store(tmp_path)
+    soft = train.fit("SI_CLF", build, PROFILE, seed=1, store=st, progress=False)
+    sig = train.fit("SI_CLF", build, PROFILE, seed=1, store=st, progress=False, head="sigmoid")
+    assert sig.entry_id != soft.entry_id and sig.head == "sigmoid"
+    assert sig.proba.shape == (len(build.test), 2) and ((sig.proba >= 0) & (sig.proba <= 1)).all()
+    assert not np.allclose(sig.proba.sum(1), 1)            # independent outputs, not a softmax
+    targets = train.head_targets(datasets.targets_for(["N", "M", "A", "M&A"]), "sigmoid")
+    np.testing.assert_array_equal(targets, [[0, 0], [1, 0], [0, 1], [1, 1]])
+    with pytest.raises(ConfigError, match="head.*softmax.*sigmoid"):
+        train.fit("SI_CLF", build, PROFILE, store=st, progress=False, head="tanh")
 
 
 KILLED = """

@@ -19,7 +19,8 @@ each documented in chapter 03 with its cost:
                   (P = k // 2), the reading under which the tables' maps would not grow.
 
 Explicit paddings (P=2, P=3) are real zero paddings (a ZeroPadding2D layer before a "valid"
-convolution). Convolutions and FC layers use ReLU (Eq. 11); the output is softmax.
+convolution). Convolutions and FC layers use ReLU (Eq. 11); the output is softmax, as in the paper
+(``output="sigmoid"`` gives independent outputs instead, for the multi-label comparison of chapter 07).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ layers = keras.layers
 
 PAPER_INPUT_SHAPE = PROFILES["paper"].input_shape   # (1024, 256, 1): rows x cols x channels
 HEADS = ("gap", "flatten")
+OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
 POOL_PADDINGS = ("same", "valid")
 CONV_PADDINGS = ("table", "same")
 
@@ -111,9 +113,10 @@ class ZooModel(keras.Model):
     def __init__(self, builder: str, input_shape=PAPER_INPUT_SHAPE, num_classes: int = 3, *,
                  head: str = "gap", pool_padding: str = "same", conv_padding: str = "table",
                  reduction: int = 16, fc_units: int | None = None, literal_eq6: bool = False,
-                 seed: int | None = None, name: str | None = None,
+                 output: str = "softmax", seed: int | None = None, name: str | None = None,
                  **arch: Any):
         look_up_option(builder, ROWS, what="builder")
+        look_up_option(output, OUTPUT_ACTIVATIONS, what="output activation")
         look_up_option(head, HEADS, what="head")
         look_up_option(pool_padding, POOL_PADDINGS, what="pool_padding")
         look_up_option(conv_padding, CONV_PADDINGS, what="conv_padding")
@@ -139,14 +142,14 @@ class ZooModel(keras.Model):
                     for r in rows]
         x = _stack(inputs, rows, name=name, head=head, pool_padding=pool_padding,
                    reduction=int(reduction), fc_units=fc_units, literal_eq6=literal_eq6)
-        outputs = layers.Dense(int(num_classes), activation="softmax", name="softmax")(x)
+        outputs = layers.Dense(int(num_classes), activation=output, name=output)(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name)
         if seed is not None:
             _reseed(self, int(seed))
         self.builder_args = dict(builder=builder, **arch, input_shape=list(input_shape),
                                  num_classes=int(num_classes), head=head, pool_padding=pool_padding,
                                  conv_padding=conv_padding, reduction=int(reduction), fc_units=fc_units,
-                                 literal_eq6=bool(literal_eq6), seed=seed, name=name)
+                                 literal_eq6=bool(literal_eq6), output=output, seed=seed, name=name)
 
     @property
     def paper_name(self) -> str:
