@@ -112,7 +112,7 @@ def metrics_with_ci(run, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
         out["ci"] = {"available": False, "why": "dspic_lib.stats (bootstrap CIs) is not in this checkout"}
         out["metrics"] = {m: {"value": _num(point[m]), "low": None, "high": None} for m in metrics.METRICS}
         return out
-    table = stats.bootstrap_metrics(y, proba, groups=groups, n_boot=n_boot, seed=seed)
+    table = stats.bootstrap_metrics(y, proba, groups=groups, n_boot=n_boot, seed=seed, level=CI_LEVEL)
     out["ci"] = {"available": True, "level": CI_LEVEL, "method": "bootstrap over test patients "
                  "(dspic_lib.stats.bootstrap_metrics)", "n_boot": int(n_boot), "seed": int(seed)}
     out["metrics"] = {str(m): {"value": _num(r["value"]), "low": _num(r["low"]), "high": _num(r["high"]),
