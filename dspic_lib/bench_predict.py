@@ -53,6 +53,7 @@ def export_untrained(folder: Path, scans: list[Path], model_name: str = "dSPIC-A
 
     from . import input_checks, models, modelcard
     from .data import dicom
+    from .vocab import OUTPUTS
 
     model = models.build(model_name, input_shape=(rows, cols, 1), seed=0)
     stats = []
@@ -64,7 +65,7 @@ def export_untrained(folder: Path, scans: list[Path], model_name: str = "dSPIC-A
         "card_format": modelcard.CARD_FORMAT,
         "model": {"name": model_name, "file": modelcard.MODEL_FILE, "config": model.get_config(),
                   "parameters": int(model.count_params())},
-        "classes": ["N", "M", "A"], "m_and_a_rule": modelcard.TOP2_RULE,
+        "classes": list(OUTPUTS), "m_and_a_rule": modelcard.TOP2_RULE,
         "input": {"rows": rows, "cols": cols, "channels": 1, "dtype": "float32", "range": [0.0, 1.0]},
         "preprocessing": {"function": "dspic_lib.preprocess.preprocess_image",
                           "parameters": {"shape": [rows, cols]}, "steps": modelcard.PREPROCESSING_STEPS},

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .vocab import UNKNOWN_VIEW
+from .vocab import OUTPUTS, UNKNOWN_VIEW
 
 DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -244,8 +244,8 @@ def _rules(proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
     """top1, top2 and the M&A flag of each row, by the rule of :func:`dspic_lib.metrics.top2`."""
     from .metrics import BOTH, top2
 
-    if tuple(classes) != ("N", "M", "A"):
-        raise DataError(f"the model's outputs are {classes}; the top-2 rule needs N, M, A")
+    if tuple(classes) != OUTPUTS:
+        raise DataError(f"the model's outputs are {classes}; the top-2 rule needs {', '.join(OUTPUTS)}")
     t = top2(np.full(len(proba), BOTH, dtype=object), proba)
     return pd.DataFrame({"top1": t["top1"].to_numpy(), "top2": t["top2"].to_numpy(),
                          "m_and_a": t["correct"].to_numpy(dtype=bool)})
