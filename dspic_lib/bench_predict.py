@@ -7,7 +7,9 @@ on them: file read, DICOM decode, input checks, Eq. 1 + resize, the model, the r
 alone (decode, preprocessing, the model) so a shortfall says where the time goes. The model is not
 trained: its speed does not depend on its weights. Target: :data:`TARGET` images/s.
 
-Timings on a shared machine vary with its load: the load average is printed beside them.
+Timings on a shared machine vary with its load: the load average is printed beside them, and so is
+the CPU time the run took per image (all threads), which the load changes much less: with ``k`` idle
+cores no run can beat ``k`` / that time.
 """
 from __future__ import annotations
 
@@ -95,12 +97,13 @@ def run(n: int = N_FILES, batch_size: int = 32, workers: int | None = None, repe
         sources, _ = predict.find_inputs([tmp / "scans"])
         pseudonym = predict.pseudonymizer(b"bench")
         load_before = os.getloadavg()
-        runs = []
+        runs, cpu = [], []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             res = predict.predict_files(loaded, sources, batch_size=batch_size, workers=workers,
                                         progress=False, pseudonym=pseudonym)
             runs.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
             assert len(res.images) == n and not res.failed
         # the parts alone, one thread, on a sample
         sample = scans[: min(64, n)]
@@ -116,7 +119,7 @@ def run(n: int = N_FILES, batch_size: int = 32, workers: int | None = None, repe
         predict.predict_arrays(loaded.model, X, batch_size, run=run_model)
         model_s = (time.perf_counter() - start) / len(sample)
         return {"n": n, "batch_size": batch_size, "workers": workers or 2, "write_s": write_s,
-                "seconds": runs, "img_s": [n / s for s in runs], "decode_ms": 1e3 * decode,
+                "seconds": runs, "img_s": [n / s for s in runs], "cpu_ms": [1e3 * c / n for c in cpu], "decode_ms": 1e3 * decode,
                 "preprocess_ms": 1e3 * prep, "model_ms": 1e3 * model_s, "load_before": load_before,
                 "load_after": os.getloadavg(), "cpus": os.cpu_count(), "target": TARGET}
 
@@ -129,6 +132,9 @@ def format_report(r: dict) -> str:
         "end to end (read, decode, input checks, Eq. 1 + resize, model, rows): "
         + ", ".join(f"{v:.1f} img/s ({s:.2f} s)" for v, s in zip(r["img_s"], r["seconds"]))
         + " (first run includes tracing the model)",
+        "CPU time of this process per image (all threads): "
+        + ", ".join(f"{c:.1f} ms" for c in r["cpu_ms"])
+        + f"; {r['cpus']} idle cores could give at most {r['cpus'] * 1e3 / min(r['cpu_ms']):.0f} img/s",
         f"parts alone, per image, one thread: decode {r['decode_ms']:.1f} ms, preprocessing "
         f"{r['preprocess_ms']:.1f} ms, model {r['model_ms']:.1f} ms (batch {r['batch_size']})",
         f"load average (1, 5, 15 min): before {', '.join(f'{v:.2f}' for v in r['load_before'])}, "

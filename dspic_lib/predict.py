@@ -279,8 +279,8 @@ def patient_rows(images: pd.DataFrame, classes: list[str], keep_ids: bool) -> pd
         row.update({"view": "+".join(views), **dict(zip(cols, p))})
         n_warn = int((g["warnings"] != "").sum())
         row.update(combined=f"mean of {len(g)} image{'s' if len(g) != 1 else ''}",
-                   warnings=f"{n_warn} of its {len(g)} images {'has' if n_warn == 1 else 'have'} warnings"
-                   if n_warn else "")
+                   warnings="" if not n_warn else "its image has warnings" if len(g) == 1 else
+                   f"{n_warn} of its {len(g)} images {'has' if n_warn == 1 else 'have'} warnings")
         rows.append(row)
     df = pd.DataFrame(rows, columns=[c for c in images.columns if c not in ("top1", "top2", "m_and_a")])
     if len(df):
