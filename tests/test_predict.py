@@ -206,14 +206,13 @@ def test_json_output_lists_failures_and_an_all_good_run_exits_0(home, trained, t
     folder.mkdir()
     for p in cohort_files(home)[:3]:
         shutil.copy(p, folder / p.name)
-    proc = dspic(home, "predict", trained, folder, "--out", tmp_path / "ok.json")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert cli.main(["predict", str(trained), str(folder), "--out", str(tmp_path / "ok.json")]) == 0
     out = json.loads((tmp_path / "ok.json").read_text())
     assert out["failed"] == [] and out["summary"]["images"] == len(out["images"]) >= 3
     assert out["combine_rule"].startswith("patient rows: the mean") and out["classes"] == list(OUTPUTS)
     copy_pydicom([NOT_NM], folder)
-    proc = dspic(home, "predict", trained, folder, tmp_path / "missing.dcm", "--out", tmp_path / "bad.json")
-    assert proc.returncode == 1
+    assert cli.main(["predict", str(trained), str(folder), str(tmp_path / "missing.dcm"),
+                     "--out", str(tmp_path / "bad.json")]) == 1
     failed = {Path(f["file"]).name: f["reason"] for f in json.loads((tmp_path / "bad.json").read_text())["failed"]}
     assert failed[NOT_NM].startswith("expected a nuclear-medicine") and failed["missing.dcm"] == "no such file or folder"
 
@@ -273,8 +272,9 @@ def test_a_fresh_process_predicts_from_the_folder_exactly_what_the_store_weights
     assert np.allclose(train.predict(model, X, 4), in_process, atol=1e-6, rtol=0)
 
 
-def test_names_ids_and_dates_from_headers_appear_only_with_keep_ids(home, trained, tmp_path):
-    """Acceptance 5, in every output: CSV, JSON, stdout, stderr."""
+def test_names_ids_and_dates_from_headers_appear_only_with_keep_ids(home, trained, tmp_path, capfd):
+    """Acceptance 5, in every output: CSV, JSON, stdout, stderr (in process: the fresh-process runs
+    are the two tests above; the same code writes the outputs)."""
     folder = tmp_path / "Scans"
     folder.mkdir()
     write_identified(folder / "a.dcm", seed=1)
@@ -282,21 +282,21 @@ def test_names_ids_and_dates_from_headers_appear_only_with_keep_ids(home, traine
     write_identified(folder / "c.dcm", seed=3, modality="CT")       # a failure carrying the same header
     outputs = []
     for args in (["--out", tmp_path / "p.csv"], ["--out", tmp_path / "p.json"], []):
-        proc = dspic(home, "predict", trained, folder, *args)
-        assert proc.returncode == 1, proc.stderr[-2000:]
-        outputs += [proc.stdout, proc.stderr]
+        assert cli.main(["predict", str(trained), str(folder), *map(str, args)]) == 1
+        captured = capfd.readouterr()
+        outputs += [captured.out, captured.err]
     outputs += [(tmp_path / "p.csv").read_text(), (tmp_path / "p.json").read_text()]
+    assert "c.dcm: expected a nuclear-medicine (NM) image" in outputs[1]
     for text in outputs:
         for secret in SECRET_STRINGS:
             assert secret not in text, (secret, text[:2000])
     df = pd.read_csv(tmp_path / "p.csv")
     assert "patient_id" not in df and df["patient"].nunique() == 1 and df["patient"].iloc[0].startswith("P")
 
-    proc = dspic(home, "predict", trained, folder, "--keep-ids", "--out", tmp_path / "k.csv")
-    assert proc.returncode == 1
+    assert cli.main(["predict", str(trained), str(folder), "--keep-ids", "--out", str(tmp_path / "k.csv")]) == 1
     df = pd.read_csv(tmp_path / "k.csv")
-    assert (df["patient_id"] == SECRET["id"]).all()
-    text = (tmp_path / "k.csv").read_text() + proc.stderr
+    assert (df["patient_id"] == SECRET["id"]).all() and len(df) == 3      # 2 images + their patient
+    text = (tmp_path / "k.csv").read_text() + capfd.readouterr().err
     for secret in ("Zebediah", "Quuxworth", SECRET["study"], SECRET["birth"]):
         assert secret not in text
 
