@@ -250,11 +250,22 @@ def findings(res: Results, tables) -> list[str]:
                        "learn to separate the classes within this budget.")
     out += prior_notes(res, wanted)
     out += tolerance_notes(res)
+    return out
+
+
+def verdict_sentence(res: Results, tables) -> str:
+    """How many of the paper's numbers of ``tables`` this run reproduces, one sentence."""
     v = res.verdicts(tables)
     counts = v["verdict"].value_counts()
-    out.append("Of the paper's " + f"{len(v)} numbers here: " + ", ".join(
+    names = " and ".join(dict.fromkeys(TABLE_TITLES[t] for t in tables))
+    return (f"Of the paper's {len(v)} numbers in {names}: " + ", ".join(
         f"{counts.get(k, 0)} {k}" for k in claims.VERDICTS if counts.get(k, 0)) + ".")
-    return out
+
+
+def claim_sentences(table: pd.DataFrame) -> list[str]:
+    """One sentence per checked text claim (a table of :func:`claims_for`)."""
+    return [f"The paper's claim \u201c{r['claim']}\u201d {r['verdict']} in this run ({r[claims.THIS_RUN]})."
+            for _, r in table.iterrows()]
 
 
 def prior_notes(res: Results, cells) -> list[str]:

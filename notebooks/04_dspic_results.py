@@ -183,6 +183,9 @@ print(f"{len(claims04)} text claims checked")
 
 # %%
 display(Markdown("\n".join(f"- {s}" for s in results.findings(res, ["table5", "table6"]))))
+ch.finding(results.verdict_sentence(res, ["table5", "table6"]))
+for sentence in results.claim_sentences(claims04):
+    ch.finding(sentence)
 
 # %% tags=["remove-input"]
 ch.done()   # rewrites the banner at the top: now with every stored result this page showed

@@ -137,6 +137,9 @@ print(f"{len(claims05)} text claims checked")
 
 # %%
 display(Markdown("\n".join(f"- {s}" for s in results.findings(res, ["table8", "table9"]))))
+ch.finding(results.verdict_sentence(res, ["table8", "table9"]))
+for sentence in results.claim_sentences(claims05):
+    ch.finding(sentence)
 
 # %% tags=["remove-input"]
 ch.done()   # rewrites the banner at the top: now with every stored result this page showed

@@ -56,7 +56,7 @@ def _run(model="dSPIC-AM", dataset="D2", seed=0, epochs=5, labels=None, best_epo
                          "label": labels})
     return Run(model=model, dataset=dataset, seed=seed, history=history, proba=proba, test_meta=meta,
                best_epoch=best_epoch if best_epoch is not None else max(1, epochs - 1), seconds=1.0,
-               entry_id=f"{model}-{dataset}-{seed}", cached=True)
+               entry_id=f"{model}-{dataset}-{seed}", cached=True, val_proba=proba[:0], val_meta=meta.iloc[:0])
 
 
 def _runs():

@@ -26,7 +26,8 @@ def fake_run(model, dataset, seed, *, skill=1.0, epochs=3):
     meta = pd.DataFrame({"image": [f"i{k}" for k in range(len(y))], "patient": [f"p{k // 2}" for k in range(len(y))],
                          "view": "anterior", "label": y})
     return Run(model=model, dataset=dataset, seed=seed, history=hist, proba=p.astype(np.float32), test_meta=meta,
-               best_epoch=epochs, seconds=3.0 * epochs, entry_id=f"train/{model}-{dataset}-{seed}", cached=False)
+               best_epoch=epochs, seconds=3.0 * epochs, entry_id=f"train/{model}-{dataset}-{seed}", cached=False,
+               val_proba=p[:0].astype(np.float32), val_meta=meta.iloc[:0])
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,8 @@ def test_findings_say_what_happened_with_computed_numbers(res):
     lines = results.findings(results.Results(P, runs), ["table8"])
     assert any("SI_CLF on D2 predicted one class" in s for s in lines)
     n8 = (claims.paper_values()["table"] == "table8").sum()
-    assert any(s.startswith(f"Of the paper's {n8} numbers here") for s in lines)
+    assert results.verdict_sentence(results.Results(P, runs), ["table8"]).startswith(
+        f"Of the paper's {n8} numbers in Table 8: ")
     assert not any(s.startswith("dSPIC-RM") for s in lines)         # not a cell of Table 8
     assert not any("widens the tolerance" in s for s in lines)
 
@@ -113,3 +115,12 @@ def test_prior_notes_compare_the_training_proportions_with_the_test_part(res):
     called = round(results.per_class_table(res.run("SI_CLF", "D2")).loc["N", "sensitivity"] * n)
     assert notes[0].endswith(f"of {n}: dSPIC-AM " + str(round(results.per_class_table(
         res.run("dSPIC-AM", "D2")).loc["N", "sensitivity"] * n)) + f", SI_CLF {called}.")
+
+
+def test_verdict_counts_takes_not_computed_once_though_values_and_claims_both_have_it():
+    """A small folder leaves some values of a table not computed; the count table must still build."""
+    v = pd.DataFrame({"table": ["table8", "table8", "table9", "claims"],
+                      "verdict": [claims.NOT_COMPUTED, claims.REPRODUCED, claims.NOT_COMPUTED, claims.HOLDS]})
+    counts = results.verdict_counts(v)
+    assert counts.loc[results.TABLE_TITLES.get("table8", "table8"), claims.NOT_COMPUTED] == 1
+    assert list(counts.columns).count(claims.NOT_COMPUTED) == 1 and counts["values"].sum() == 4

@@ -1,0 +1,169 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Where dSPIC goes wrong and where it looks: Figures 12 and 13
+#
+# The paper closes its results with three misclassified test scans of dSPIC-AM on D2, chosen by hand
+# and explained by two physicians (Fig. 12: a normal scan called arthritic, a metastatic one called
+# normal, an arthritic one called normal), and two scans with both diseases and their top-1 and top-2
+# probabilities (Fig. 13). This chapter makes the same choices by computation on this run's dSPIC-AM on
+# D2: it counts every mistake by type, shows the most confident mistake of each of the paper's three
+# types with its lesion boxes and a Grad-CAM map of where the network looked, lists every M&A scan
+# beside the paper's two, and asks how often the network's maps point at a lesion.
+
+# %% tags=["parameters"]
+profile = "smoke"
+data_dir = None
+results_dir = None
+seed = None
+
+# %%
+from IPython.display import Markdown, display
+
+from dspic_lib import chapter, explain, misclass, plots_explain, present, results
+from dspic_lib.vocab import OUTPUTS
+
+ch = chapter.setup(profile, data_dir, results_dir, seed)
+ch.banner()
+P = ch.profile
+res = results.load(["table5"], P, data_dir=ch.data_dir, results_dir=ch.results_dir)
+run = res.run(*misclass.CELL)
+test = misclass.test_images(P, ch.data_dir, ch.results_dir)
+misclass.check_same_images(run, test)
+model = misclass.load_model(run, P, ch.results_dir)
+
+# %% [markdown]
+# ## The mistakes, by type
+#
+# Every single-class test scan of dSPIC-AM on D2 by its true and predicted class; the paper's three
+# types of Fig. 12 come first. (Scans with both diseases are scored by the top-2 rule, below.)
+
+# %%
+display(present.table(misclass.failures(run), "failure-types", decimals={"share of the true class": 3}))
+ch.finding(misclass.failure_sentence(run))
+
+# %% [markdown]
+# ## The most confident mistake of each type (the paper's Fig. 12)
+#
+# Of each type, the scan whose wrong class got the highest probability: the mistake the network was
+# surest of. On each, the heat map is Grad-CAM of the class the network chose, at its last
+# convolutional layer (how strongly each place pushed the score of that class), and the rectangles are
+# the annotated lesions.
+
+# %%
+mistakes = misclass.most_confident_mistakes(run)
+display(present.table(mistakes.set_index("type"), "confident-mistakes", decimals=3))
+missing = misclass.missing_sentence(mistakes)
+if missing:
+    display(Markdown(missing))
+if len(mistakes):
+    pos = mistakes["position"].to_numpy()
+    chosen = [OUTPUTS.index(c) for c in mistakes["predicted"]]
+    cams = explain.grad_cam(model, test.X[pos], class_index=chosen)
+    fig = plots_explain.overlay_panel(
+        [test.X[i, ..., 0] for i in pos], list(cams), [test.meta["boxes"].iloc[i] for i in pos],
+        [plots_explain.prediction_title(run.y_true[i], run.proba[i]) for i in pos],
+        box_colors=[test.meta["diseases"].iloc[i] for i in pos])
+else:
+    fig = plots_explain.overlay_panel([test.X[0, ..., 0]], [None], [test.meta["boxes"].iloc[0]],
+                                      [f"no mistake of the paper's types\n(true {run.y_true[0]})"])
+present.figure("fig-mistakes", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-mistakes
+# :name: fig-mistakes
+# :alt: Whole-body test scans misclassified by dSPIC-AM on D2, one per failure type, each with a Grad-CAM heat map of the predicted class and rectangles around the annotated lesions; titles give the true class, the predicted class and the three probabilities.
+#
+# The paper's Fig. 12, chosen by computation: for each of its failure types, the test scan this run
+# misclassified most confidently, with Grad-CAM of the predicted class (heat) and the annotated lesions
+# (rectangles, coloured by disease). Titles: true class, predicted class, probabilities of N, M and A.
+# ```
+#
+# ## Scans with both diseases (the paper's Fig. 13)
+#
+# The paper reports, for two scans with metastasis and arthritis, the probability of its top class
+# (metastasis) and of its second (arthritis). Here every M&A test scan of this run is listed beside
+# them; the top-2 rule credits a scan when metastasis and arthritis are its two most probable classes.
+
+# %%
+ma = misclass.ma_table(run)
+display(present.table(ma, "ma-scans", decimals=2))
+ch.finding(misclass.ma_sentence(ma))
+
+# %%
+both = [i for i in range(len(run.y_true)) if run.y_true[i] == "M&A"][:plots_explain.MAX_PER_ROW]
+if both:
+    cams = explain.grad_cam(model, test.X[both])
+    fig = plots_explain.overlay_panel(
+        [test.X[i, ..., 0] for i in both], list(cams), [test.meta["boxes"].iloc[i] for i in both],
+        [plots_explain.prediction_title("M&A", run.proba[i]) for i in both],
+        box_colors=[test.meta["diseases"].iloc[i] for i in both])
+else:
+    fig = plots_explain.overlay_panel([test.X[0, ..., 0]], [None], [test.meta["boxes"].iloc[0]],
+                                      ["this run's test part\nholds no M&A scan"])
+present.figure("fig-ma-scans", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-ma-scans
+# :name: fig-ma-scans
+# :alt: The M&A test scans of this run with Grad-CAM heat maps of their most probable class and their metastasis and arthritis lesions outlined.
+#
+# The paper's Fig. 13 for this run: the test scans with both diseases, Grad-CAM of their most probable
+# class, and their lesions (rectangles coloured by disease). Titles: probabilities of N, M and A.
+# ```
+#
+# ## Does the network look at the lesions? The pointing game
+#
+# A map *points* at a lesion when its maximum falls inside an annotated lesion box, enlarged on every
+# side by a tolerance (the usual tolerance, scaled to this image width). The game is played on the
+# diseased test scans the network got right, for Grad-CAM and for the spatial attention map of
+# dSPIC-AM's attention module, against a map that always points at the centre of the scan. Because a
+# short training run gets few scans right, the same game on every diseased test scan is shown too.
+
+# %%
+tol = explain.default_tolerance(P.cols)
+right = misclass.right_and_diseased(run)
+sick = misclass.diseased(run)
+games = {}
+for label, positions in (("right", right), ("all", sick)):
+    games[label] = misclass.pointing(model, run, test, positions, tol) if len(positions) else None
+if games["right"] is not None:
+    display(present.table(games["right"], "pointing-right", decimals={"hit rate": 3, "baseline hit rate": 3}))
+ch.finding(misclass.pointing_sentence(games["right"], "diseased test scans classified right", tol))
+if games["all"] is not None:
+    display(present.table(games["all"], "pointing-all", decimals={"hit rate": 3, "baseline hit rate": 3}))
+    display(Markdown(misclass.pointing_sentence(games["all"], "diseased test scans, right or wrong", tol)))
+
+# %%
+example = int(right[0]) if len(right) else (int(sick[0]) if len(sick) else 0)
+x = test.X[example:example + 1]
+att = (explain.attention_map(model, x, explain.attention_blocks(model)[0])[0]
+       if explain.attention_blocks(model) else None)
+present.figure("fig-cam-attention", plots_explain.attention_vs_gradcam(
+    x[0, ..., 0], explain.grad_cam(model, x)[0], att, test.meta["boxes"].iloc[example],
+    box_colors=test.meta["diseases"].iloc[example],
+    title=plots_explain.prediction_title(run.y_true[example], run.proba[example]).replace("\n", ", ")))
+
+# %% [markdown]
+# ```{glue:figure} fig-cam-attention
+# :name: fig-cam-attention
+# :alt: One diseased test scan shown three times: plain with its lesion boxes, with the Grad-CAM heat map, and with the spatial attention map of dSPIC-AM's attention module.
+#
+# Two ways to see where dSPIC-AM looks, on one diseased test scan (one it got right when there is
+# one): Grad-CAM at the last convolutional layer, and the spatial attention map that its attention
+# module multiplies into the features (Eq. 8).
+# ```
+
+# %% tags=["remove-input"]
+ch.done()
