@@ -11,7 +11,10 @@ from the training data: size, modality, bit depth, intensity; see README). Then 
 (``level`` patient): the MEAN of the probabilities of the patient's images (its views), then the same
 top-1, top-2 and M&A rules; ``combined`` says how many images were averaged.
 
-Names, IDs and dates from the headers appear in no output, unless --keep-ids adds a patient_id column.
+--explain OUTDIR also writes a Grad-CAM PNG per image (the predicted class's map over the scan).
+
+Names, IDs and dates from the headers appear in no output (nor --explain's file names), unless
+--keep-ids adds a patient_id column.
 
 Exit status: 0 every file was predicted; 1 some files could not be read (each is listed on stderr with
 its reason, and in the JSON's "failed"; the others are still predicted), or an INPUT does not exist;
@@ -37,6 +40,9 @@ def register(sub) -> None:
                    help="write predictions to this .csv or .json file (default: CSV on stdout)")
     p.add_argument("--keep-ids", action="store_true",
                    help="add a patient_id column with the header's PatientID (default: pseudonyms only)")
+    p.add_argument("--explain", type=Path, default=None, metavar="OUTDIR",
+                   help="also write a Grad-CAM PNG of each image's predicted class into OUTDIR, named "
+                        "img<row>_<pseudonym>_<view>.png and listed in an 'explain' column")
     p.add_argument("--batch-size", type=int, default=None, help="images per model call (default: 32)")
     p.add_argument("--workers", type=int, default=None,
                    help="threads that decode and preprocess while the model runs (default: 2)")
@@ -70,9 +76,16 @@ def run(args) -> int:
 
         tqdm.write(f"{file}: {reason}", file=sys.stderr)
 
+    if args.explain is not None:
+        import matplotlib
+
+        from .plots import set_style
+
+        matplotlib.use("Agg")            # files only, whatever display there is
+        set_style()
     result = predict.predict_files(loaded, sources, batch_size=args.batch_size or predict.BATCH_SIZE,
                                    keep_ids=args.keep_ids, workers=args.workers, progress=True,
-                                   on_failure=report)
+                                   on_failure=report, explain_dir=args.explain)
     result.failed[:0] = missing
     if args.out is not None and args.out.suffix.lower() == ".json":
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,10 @@ reader's notes). **One row per patient** (``level`` = ``patient``): the mean of 
 that patient's images (its views), then the same top-1 / top-2 / M&A rules; ``combined`` says how many
 images were averaged.
 
-**Identifiers.** Names, IDs and dates from the headers never reach the output. With ``keep_ids`` a
+**Explanations** (``explain_dir``): a Grad-CAM PNG of each image's predicted class, named by row,
+pseudonym and view (:func:`explain_name`), listed in an ``explain`` column.
+
+**Identifiers.** Names, IDs and dates from the headers never reach the output (nor PNG file names). With ``keep_ids`` a
 ``patient_id`` column holds the header's PatientID (for pictures: the id their layout gives).
 
 **Patients of pictures**: BS-80K's ``wholeBodyANT/<id>.jpg`` and the PNG collection's
@@ -309,13 +312,44 @@ def _reason(err: Exception, src: Source) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
+def explain_name(index: int, patient: str, view: str) -> str:
+    """The PNG of image ``index`` (its row among the image rows, from 0): row, pseudonym and view, so
+    that neither a header value nor a file name (which may carry one) reaches the file name."""
+    return f"img{index:05d}_{patient}_{view}.png"
+
+
+def _explain(model, images: list, proba: np.ndarray, classes: list[str], pseudonym, folder: Path, start: int) -> list[str]:
+    """Grad-CAM of each image's predicted class (:func:`dspic_lib.explain.grad_cam`) drawn over it
+    (:func:`dspic_lib.plots_explain.overlay_panel`), one PNG per image; returns the file names."""
+    from matplotlib import pyplot as plt
+
+    from .explain import grad_cam
+    from .plots_explain import overlay_panel
+
+    X = np.stack([im.x for im in images])
+    top = proba.argmax(axis=1)
+    maps = grad_cam(model, X, class_index=[int(k) for k in top])
+    names = []
+    for k, (im, cam) in enumerate(zip(images, maps)):
+        probs = " ".join(f"{c}{v:.2f}".replace("0.", ".", 1) for c, v in zip(classes, proba[k]))
+        title = f"{im.view}\npred {classes[top[k]]}\n{probs}"
+        fig = overlay_panel([im.x], [cam], [np.zeros((0, 4))], [title],
+                            map_label=f"Grad-CAM of {classes[top[k]]} (max = 1)")
+        name = explain_name(start + k, pseudonym(im.patient_id), im.view)
+        fig.savefig(folder / name)
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
 def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE, keep_ids: bool = False,
                   pseudonym=None, workers: int | None = None, progress: bool = True,
-                  on_failure: Callable[[str, str], None] | None = None) -> Result:
+                  on_failure: Callable[[str, str], None] | None = None, explain_dir: Path | None = None) -> Result:
     """Read, check, preprocess and predict ``sources`` with a :class:`~dspic_lib.modelcard.Loaded` model.
 
     Files are decoded and preprocessed by ``workers`` threads (default 2) while the model runs on the
-    previous batch; probabilities do not depend on ``workers``."""
+    previous batch; probabilities do not depend on ``workers``. ``explain_dir``: also write a Grad-CAM
+    PNG per image there (:func:`explain_name`), named in an ``explain`` column."""
     from tqdm import tqdm
 
     pseudonym = pseudonym or pseudonymizer()
@@ -336,9 +370,16 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
     failed: list[tuple[str, str]] = []
     batch: list[Image] = []
 
+    explained: list[str] = []
+    if explain_dir is not None:
+        Path(explain_dir).mkdir(parents=True, exist_ok=True)
+
     def flush():
         if batch:
             probas.append(run(np.stack([im.x for im in batch])))
+            if explain_dir is not None:
+                explained.extend(_explain(loaded.model, batch, probas[-1], loaded.classes, pseudonym,
+                                          Path(explain_dir), len(images)))
             for im in batch:
                 im.x = None              # the batch is predicted: keep the row, free the pixels
             images.extend(batch)
@@ -361,7 +402,11 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
     classes = loaded.classes
     proba = np.concatenate(probas) if probas else np.zeros((0, len(classes)), np.float32)
     img = image_rows(images, proba, classes, pseudonym, keep_ids)
-    return Result(img, patient_rows(img, classes, keep_ids), failed, loaded.card)
+    patients = patient_rows(img, classes, keep_ids)
+    if explain_dir is not None:
+        img["explain"] = explained
+        patients["explain"] = ""
+    return Result(img, patients, failed, loaded.card)
 
 
 # ------------------------------------------------------------------------------------ output

@@ -281,7 +281,7 @@ def test_names_ids_and_dates_from_headers_appear_only_with_keep_ids(home, traine
     write_identified(folder / "b.dcm", seed=2)
     write_identified(folder / "c.dcm", seed=3, modality="CT")       # a failure carrying the same header
     outputs = []
-    for args in (["--out", tmp_path / "p.csv"], ["--out", tmp_path / "p.json"], []):
+    for args in (["--out", tmp_path / "p.csv", "--explain", tmp_path / "cams"], ["--out", tmp_path / "p.json"], []):
         assert cli.main(["predict", str(trained), str(folder), *map(str, args)]) == 1
         captured = capfd.readouterr()
         outputs += [captured.out, captured.err]
@@ -290,8 +290,14 @@ def test_names_ids_and_dates_from_headers_appear_only_with_keep_ids(home, traine
     for text in outputs:
         for secret in SECRET_STRINGS:
             assert secret not in text, (secret, text[:2000])
-    df = pd.read_csv(tmp_path / "p.csv")
+    df = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
     assert "patient_id" not in df and df["patient"].nunique() == 1 and df["patient"].iloc[0].startswith("P")
+    # --explain: one Grad-CAM PNG per image, named by row, pseudonym and view, listed in the CSV
+    pngs = sorted(p.name for p in (tmp_path / "cams").iterdir())
+    assert pngs == sorted(df.loc[df["level"] == "image", "explain"]) and len(pngs) == 2
+    assert all(n.startswith("img0000") and n.endswith("_anterior.png") for n in pngs)
+    assert " ".join(pngs).count(df["patient"].iloc[0]) == 2
+    assert not [n for n in pngs for secret in SECRET_STRINGS if secret in n]
 
     assert cli.main(["predict", str(trained), str(folder), "--keep-ids", "--out", str(tmp_path / "k.csv")]) == 1
     df = pd.read_csv(tmp_path / "k.csv")
