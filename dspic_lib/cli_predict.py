@@ -33,7 +33,8 @@ FORMATS = (".csv", ".json")
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="predict N, M, A for DICOM or PNG/JPEG scans with a trained model folder",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=__doc__.replace("``", ""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="folder with model.keras and model.json")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="DICOM or PNG/JPEG files, or folders of them")
     p.add_argument("--out", type=Path, default=None,

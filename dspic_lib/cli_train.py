@@ -20,7 +20,7 @@ def register(sub) -> None:
     from .models import names
 
     p = sub.add_parser("train", help="train one model on D1, D2 or D3 and export it (model.keras + model.json)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=_plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, metavar="NAME", help=f"one of {', '.join(names())}")
     p.add_argument("--dataset", required=True, metavar="D", help=f"one of {', '.join(NAMES)}")
     add_profile_options(p)
@@ -30,6 +30,13 @@ def register(sub) -> None:
                    help="bootstrap resamples for the test metrics' 95 %% CIs (default: 1000)")
     p.add_argument("--out", type=Path, required=True, help="folder to write model.keras and model.json into")
     p.set_defaults(func=run)
+
+
+def _plain(text: str) -> str:
+    """A docstring as help text: without reST roles and literal quotes."""
+    import re
+
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
 
 
 def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_dir=None, results_dir=None,
