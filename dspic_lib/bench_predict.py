@@ -118,7 +118,7 @@ def run(n: int = N_FILES, batch_size: int = 32, workers: int | None = None, repe
         start = time.perf_counter()
         predict.predict_arrays(loaded.model, X, batch_size, run=run_model)
         model_s = (time.perf_counter() - start) / len(sample)
-        return {"n": n, "batch_size": batch_size, "workers": workers or 2, "write_s": write_s,
+        return {"n": n, "batch_size": batch_size, "workers": 2 if workers is None else workers, "write_s": write_s,
                 "seconds": runs, "img_s": [n / s for s in runs], "cpu_ms": [1e3 * c / n for c in cpu], "decode_ms": 1e3 * decode,
                 "preprocess_ms": 1e3 * prep, "model_ms": 1e3 * model_s, "load_before": load_before,
                 "load_after": os.getloadavg(), "cpus": os.cpu_count(), "target": TARGET}

@@ -46,7 +46,8 @@ def register(sub) -> None:
                         "img<row>_<pseudonym>_<view>.png and listed in an 'explain' column")
     p.add_argument("--batch-size", type=int, default=None, help="images per model call (default: 32)")
     p.add_argument("--workers", type=int, default=None,
-                   help="threads that decode and preprocess while the model runs (default: 2)")
+                   help="threads that decode and preprocess while the model runs (default: 2; 0: none, "
+                        "one file after another)")
     p.set_defaults(func=run)
 
 

@@ -200,8 +200,9 @@ def read_source(src: Source, *, preprocess, shape, train_stats: dict) -> list[Im
 
 
 def _ordered(fn, items: list, workers: int, window: int) -> Iterator:
-    """``fn(item)`` for each item, in order, computed by ``workers`` threads at most ``window`` ahead."""
-    if workers <= 1:
+    """``fn(item)`` for each item, in order, computed by ``workers`` threads at most ``window`` ahead
+    (``workers`` 0: in the calling thread, one at a time)."""
+    if workers <= 0:
         yield from map(fn, items)
         return
     with ThreadPoolExecutor(workers) as pool:
@@ -347,9 +348,10 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
                   on_failure: Callable[[str, str], None] | None = None, explain_dir: Path | None = None) -> Result:
     """Read, check, preprocess and predict ``sources`` with a :class:`~dspic_lib.modelcard.Loaded` model.
 
-    Files are decoded and preprocessed by ``workers`` threads (default 2) while the model runs on the
-    previous batch; probabilities do not depend on ``workers``. ``explain_dir``: also write a Grad-CAM
-    PNG per image there (:func:`explain_name`), named in an ``explain`` column."""
+    Files are decoded and preprocessed by ``workers`` threads (default 2; 0: in this thread, between
+    model calls) while the model runs on the previous batch; probabilities do not depend on
+    ``workers``. ``explain_dir``: also write a Grad-CAM PNG per image there (:func:`explain_name`),
+    named in an ``explain`` column."""
     from tqdm import tqdm
 
     pseudonym = pseudonym or pseudonymizer()

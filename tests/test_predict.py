@@ -272,6 +272,19 @@ def test_a_fresh_process_predicts_from_the_folder_exactly_what_the_store_weights
     assert np.allclose(train.predict(model, X, 4), in_process, atol=1e-6, rtol=0)
 
 
+def test_reader_threads_and_batch_size_change_no_probability(home, trained):
+    loaded = modelcard.load(trained)
+    sources, _ = predict.find_inputs(cohort_files(home)[:7])
+    key = predict.pseudonymizer(b"k")
+    runs = [predict.predict_files(loaded, sources, workers=w, batch_size=b, progress=False, pseudonym=key).images
+            for w, b in ((0, 32), (1, 32), (2, 32), (2, 2))]
+    assert len(runs[0]) == 8            # one of the seven files (SYN0004_wholebody) holds two views
+    for other in runs[1:3]:
+        pd.testing.assert_frame_equal(runs[0], other)
+    # another batch size may round the last bits differently (oneDNN picks kernels per batch size)
+    assert np.allclose(runs[3][["p_N", "p_M", "p_A"]], runs[0][["p_N", "p_M", "p_A"]], atol=1e-6, rtol=0)
+
+
 def test_names_ids_and_dates_from_headers_appear_only_with_keep_ids(home, trained, tmp_path, capfd):
     """Acceptance 5, in every output: CSV, JSON, stdout, stderr (in process: the fresh-process runs
     are the two tests above; the same code writes the outputs)."""
