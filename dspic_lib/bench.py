@@ -182,16 +182,23 @@ def load_average() -> str:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="training/inference speed of a model vs a NumPy matmul peak",
+    p = subparsers.add_parser("bench", help="training/inference speed of a model vs a NumPy matmul peak, "
+                              "or of `dspic predict` end to end (`dspic bench predict`)",
                               description="Training and inference images/s of a registered model at a "
                               "profile's resolution, and the achieved GFLOP/s as a fraction of a NumPy "
                               "float32 matmul peak measured in the same run.")
+    p.add_argument("what", nargs="?", default="model", choices=("model", "predict"),
+                   help="model: training/inference speed of one model (default); predict: `dspic predict` "
+                        "end to end on synthetic DICOM files (dspic_lib/bench_predict.py)")
     p.add_argument("--model", default="dSPIC-AM", help="a registered model name (default: dSPIC-AM)")
     p.add_argument("--profile", default="cpu", help="profile whose resolution is used (default: cpu)")
     p.add_argument("--batch-sizes", default="8,16,32,64", help="comma-separated (default: 8,16,32,64)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per round (best of 3 rounds)")
     p.add_argument("--no-levers", action="store_true", help="skip the thread and jit variants")
     p.add_argument("--json", default=None, help="also write the raw figures to this file")
+    p.add_argument("--n", type=int, default=256, help="predict: DICOM files to write and predict (default: 256)")
+    p.add_argument("--batch-size", type=int, default=32, help="predict: images per model call (default: 32)")
+    p.add_argument("--workers", type=int, default=None, help="predict: reader threads (default: 2)")
     p.set_defaults(func=_cli)
 
 
@@ -201,6 +208,10 @@ def _cli(args) -> int:
     from .models import names
     from .options import look_up_option
 
+    if args.what == "predict":
+        from .bench_predict import cli
+
+        return cli(args)
     look_up_option(args.model, names(), what="model")
     get_profile(args.profile)
     try:

@@ -1,4 +1,4 @@
-"""The ``dspic`` command: ``dspic book | data | ...``.
+"""The ``dspic`` command: ``dspic book | data | store | run | train | predict | bench``.
 
 Each subcommand lives in the module that owns the work and registers itself through
 ``register(subparsers)``; this file only wires them together.
@@ -18,6 +18,8 @@ SUBCOMMAND_MODULES = [
     "dspic_lib.cli_data",
     "dspic_lib.cli_store",
     "dspic_lib.cli_run",
+    "dspic_lib.cli_train",
+    "dspic_lib.cli_predict",
     "dspic_lib.bench",
 ]
 
