@@ -38,6 +38,7 @@ from . import metrics, results, stats
 from .config import Profile
 from .errors import DataError
 from .train import SIGMOID_OUTPUTS
+from .vocab import CLASSES
 
 LEVEL = 0.95
 LEAKAGE_CELL = ("dSPIC-AM", "D2")
@@ -376,7 +377,7 @@ def multilabel(b: Beyond) -> pd.DataFrame:
     rules = {"softmax + top-2 rule (the paper)": softmax_correct(y, soft.proba),
              "sigmoid head, 0.5 per disease": sigmoid_labels(sig.proba) == y}
     rows = []
-    for label in ["all", *[c for c in ("N", "M", "A", "M&A") if (y == c).any()]]:
+    for label in ["all", *[c for c in CLASSES if (y == c).any()]]:
         keep = np.ones(len(y), bool) if label == "all" else (y == label)
         row = {"images": int(keep.sum())}
         for name, ok in rules.items():
