@@ -223,10 +223,18 @@ def twin_sentence(b: Beyond, t: pd.DataFrame | None) -> str:
         return f"The CV and bootstrap intervals of {m} on {d} could not both be computed for any metric."
     overlap = int(ok["intervals overlap"].sum())
     ratio = float(np.nanmedian(ok["width ratio (CV / bootstrap)"]))
-    return (f"For {m} on {d}, the {cv_method(b)} interval and the test-patient bootstrap interval overlap for "
-            f"{overlap} of {len(ok)} metrics; the CV interval is {ratio:.1f} times as wide (median over "
-            "metrics), because it also moves the training patients and the initial weights, and because "
-            f"{len(b.cv[(m, d)])} folds leave a t quantile with few degrees of freedom.")
+    folds = b.cv[(m, d)]
+    head = (f"For {m} on {d}, the {cv_method(b)} interval and the test-patient bootstrap interval overlap for "
+            f"{overlap} of {len(ok)} metrics; the CV interval is {ratio:.1f} times as wide (median over metrics)")
+    if ratio >= 1:
+        return (head + ", because it also moves the training patients and the initial weights, and because "
+                f"{len(folds)} folds leave a t quantile with few degrees of freedom.")
+    stuck_folds = sum(len(set(metrics.predict(f.run.proba))) == 1 for f in folds)
+    why = (f": {stuck_folds} of the {len(folds)} folds predicted one class for every test image, and folds "
+           "that give the same degenerate answer agree with each other more closely than a resample of test "
+           "patients moves one run's score" if stuck_folds else
+           ": its folds agree with each other more closely than a resample of test patients moves one run's score")
+    return head + why + "."
 
 
 # ---------------------------------------------------------------------------------------- comparisons
@@ -306,6 +314,10 @@ def leakage_sentence(b: Beyond, table: pd.DataFrame) -> str:
             f"{L['copies in test']} of the {L['test images']} test images are augmented copies.")
     if not np.isfinite(acc["inflation"]):
         return head + " The accuracy difference could not be computed."
+    pap = L["paper"]
+    if len(pap.proba) and len(set(metrics.predict(pap.proba))) == 1:
+        head += (f" The run under that protocol predicted {metrics.predict(pap.proba)[0]} for every test image: "
+                 "within this budget it did not learn, so it cannot show what leakage does to a network that did.")
     where = ("above zero: the protocol inflates accuracy" if acc["inflation low"] > 0 else
              "below zero: the protocol lowers accuracy here" if acc["inflation high"] < 0 else
              "contains zero: this run cannot tell the inflation from noise")
@@ -341,7 +353,7 @@ def calibration_sentence(c: dict) -> str:
     m, d = c["cell"]
     T = c["temperature"]
     effect = ("softens" if T > 1 else "sharpens") + " the probabilities"
-    change = "lowers" if c["ece after"] < c["ece before"] else "does not lower"
+    change = "lowers" if c["ece after"] < c["ece before"] else "raises"
     return (f"For {m} on {d}, the temperature fitted on {c['validation images']} validation images is "
             f"T = {T:.2f} (it {effect}); on {c['test images']} test images it {change} the expected calibration "
             f"error, from {c['ece before']:.3f} to {c['ece after']:.3f}. Accuracy does not change "

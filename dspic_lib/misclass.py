@@ -110,8 +110,9 @@ def ma_sentence(table: pd.DataFrame) -> str:
     if ours.empty:
         return paper_part + " This run's test part holds no M&A scan."
     right = int(ours["right by the top-2 rule"].sum())
-    return (paper_part + f" In this run, {right} of the {len(ours)} M&A test scans have metastasis and arthritis "
-            f"as their two most probable classes; their top-1 probabilities range from "
+    return (paper_part + f" In this run, {right} of the {len(ours)} M&A test scans {'has' if right == 1 else 'have'} "
+            "metastasis and arthritis "
+            "as their two most probable classes; their top-1 probabilities range from "
             f"{ours['P(top-1)'].min():.2f} to {ours['P(top-1)'].max():.2f}.")
 
 

@@ -63,7 +63,7 @@ ch.finding(misclass.failure_sentence(run))
 
 # %%
 mistakes = misclass.most_confident_mistakes(run)
-display(present.table(mistakes.set_index("type"), "confident-mistakes", decimals=3))
+display(present.table(mistakes.drop(columns="position").set_index("type"), "confident-mistakes", decimals=3))
 missing = misclass.missing_sentence(mistakes)
 if missing:
     display(Markdown(missing))

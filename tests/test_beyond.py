@@ -135,4 +135,4 @@ def test_misclass_picks_the_most_confident_mistake_of_each_paper_type():
     assert misclass.right_and_diseased(r).tolist() == [4, 5, 6, 7]
     ma = misclass.ma_table(r)
     assert ma.index.str.startswith("the paper").sum() == 2 and ma.loc["this run, test scan 1", "top-1"] == "M"
-    assert "1 of the 1 M&A test scans" in misclass.ma_sentence(ma)
+    assert "1 of the 1 M&A test scans has metastasis" in misclass.ma_sentence(ma)
