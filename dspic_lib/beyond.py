@@ -262,6 +262,12 @@ def comparisons(b: Beyond) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def p_text(p: float) -> str:
+    """A p-value as the page prints it: three decimals, or "< 0.001" (a bootstrap of n resamples cannot
+    give less than about 2 / n, so "0.00" would claim more than it measured)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def comparison_sentences(table: pd.DataFrame) -> list[str]:
     """One sentence per claim, from its accuracy row (and F1 where it says otherwise)."""
     out = []
@@ -272,7 +278,7 @@ def comparison_sentences(table: pd.DataFrame) -> list[str]:
                 parts.append(f"{row['metric']}: not computable")
                 continue
             parts.append(f"{row['metric']} {row['difference']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}], "
-                         f"p = {row['p']:.2f}")
+                         f"{p_text(row['p'])}")
         acc = group.set_index("metric").loc["accuracy"]
         if not np.isfinite(acc["low"]):
             verdict = "cannot be judged from accuracy in this run"
@@ -324,7 +330,7 @@ def leakage_sentence(b: Beyond, table: pd.DataFrame) -> str:
     return (head + f" The accuracy is {acc['paper protocol']:.3f} under that protocol against "
             f"{acc['patient protocol']:.3f} with patient-level splits, a difference of "
             f"{acc['inflation']:+.3f} ({LEVEL:.0%} interval {acc['inflation low']:+.3f} to {acc['inflation high']:+.3f}, "
-            f"p = {acc['p']:.2f}); the interval {where}.")
+            f"{p_text(acc['p'])}); the interval {where}.")
 
 
 # ---------------------------------------------------------------------------------------- calibration

@@ -50,8 +50,14 @@ model = misclass.load_model(run, P, ch.results_dir)
 # types of Fig. 12 come first. (Scans with both diseases are scored by the top-2 rule, below.)
 
 # %%
-display(present.table(misclass.failures(run), "failure-types", decimals={"share of the true class": 3}))
+failures = misclass.failures(run)
+display(present.table(failures, "failure-types", decimals={"share of the true class": 3}))
 ch.finding(misclass.failure_sentence(run))
+
+# %% tags=["nbval-check-output"]
+paper_types = int(failures["in the paper's Fig. 12"].sum())
+print(f"{len(failures)} (true, predicted) pairs over {failures['images'].sum()} single-class test scans; "
+      f"{paper_types} of the pairs are the paper's types")
 
 # %% [markdown]
 # ## The most confident mistake of each type (the paper's Fig. 12)

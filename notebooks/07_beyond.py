@@ -84,6 +84,11 @@ present.figure("fig-intervals", plots_stats.interval_plot(
     beyond.interval_frame(iv), paper="paper", xlabel="score on the test images",
     title="Accuracy and F1 with their intervals"))
 
+# %% tags=["nbval-check-output"]
+ends = iv[["low", "high"]].dropna()
+print(f"{len(iv)} intervals of {iv['metric'].nunique()} metrics; every end within [0, 1]: "
+      f"{bool(((ends >= 0) & (ends <= 1)).all().all())}")
+
 # %% [markdown]
 # ```{glue:figure} fig-intervals
 # :name: fig-intervals
@@ -114,9 +119,12 @@ ch.finding(beyond.twin_sentence(b, tw))
 
 # %%
 comp = beyond.comparisons(b)
-display(present.table(comp.set_index(["claim", "metric"]), "comparisons", decimals=3))
+display(present.table(comp.drop(columns="method").set_index(["claim", "metric"]), "comparisons", decimals=3))
 for sentence in beyond.comparison_sentences(comp):
     ch.finding(sentence)
+
+# %% tags=["nbval-check-output"]
+print(f"{len(comp)} paired differences for {comp['claim'].nunique()} claims")
 
 # %% [markdown]
 # ## Do the probabilities mean what they say?
