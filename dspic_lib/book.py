@@ -85,7 +85,9 @@ def execute_chapter(py: Path, output: Path, parameters: dict) -> float:
 
 def _hide_default_parameters(notebook: Path) -> None:
     """Neither the default parameters nor the ones papermill injected (folders of this machine) reach
-    the page; they stay in the executed notebook, and each chapter's banner states the data and profile."""
+    the page, and no folder path stays in the executed notebook (the page's .ipynb download): the
+    injected cell's and papermill's record of the parameters name no folder. Each chapter's banner
+    states the data and profile."""
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
@@ -93,6 +95,13 @@ def _hide_default_parameters(notebook: Path) -> None:
             cell.metadata["tags"] = [*tags, "remove-cell"]
         if "injected-parameters" in tags:
             cell.source = _without_folders(cell.source)
+    pm = nb.metadata.get("papermill", {})            # papermill records the parameters and paths too
+    for key in ("data_dir", "results_dir"):
+        if pm.get("parameters", {}).get(key) is not None:
+            pm["parameters"][key] = HIDDEN_FOLDER
+    for key in ("input_path", "output_path"):
+        if key in pm:
+            pm[key] = Path(pm[key]).name
     nbformat.write(nb, notebook)
 
 

@@ -154,3 +154,21 @@ def test_injected_folders_do_not_reach_the_downloadable_notebook():
     out = _without_folders(src)
     assert "Doe" not in out and "/r" not in out and out.count(HIDDEN_FOLDER) == 2
     assert 'profile = "cpu"' in out and "seed = 0" in out
+
+
+def test_no_folder_path_stays_in_an_executed_notebook(tmp_path):
+    import nbformat
+
+    from dspic_lib.book import HIDDEN_FOLDER, _hide_default_parameters
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('data_dir = "/scans/Doe^John"\nresults_dir = "/r/Doe"\nseed = 0\n')
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [cell]
+    nb.metadata["papermill"] = {"parameters": {"data_dir": "/scans/Doe^John", "results_dir": "/r/Doe", "seed": 0},
+                                "input_path": "/home/doe/book/x.source.ipynb", "output_path": "/home/doe/book/x.ipynb"}
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    _hide_default_parameters(path)
+    text = path.read_text()
+    assert "Doe" not in text and "doe" not in text and HIDDEN_FOLDER in text and "remove-cell" in text
