@@ -12,6 +12,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+# pydicom's bundled test files (never downloaded): two real GE whole-body bone scans, 1024 x 256, and the
+# same scan with a damaged JPEG stream
+GE_SCANS = ("JPGExtended.dcm", "JPEG2000.dcm")
+CORRUPT = "JPEG-lossy.dcm"
+
+
+def copy_pydicom(names, folder: Path) -> Path:
+    """Copy pydicom's bundled test files ``names`` into ``folder`` (made if missing); skip the test when
+    this pydicom does not bundle one."""
+    import pydicom
+
+    files = Path(pydicom.__file__).parent / "data" / "test_files"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if not (files / name).exists():
+            pytest.skip(f"{name} is not bundled with this pydicom")
+        shutil.copy(files / name, folder / name)
+    return folder
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:

@@ -13,23 +13,16 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from conftest import run_cmd
+from conftest import GE_SCANS, copy_pydicom, run_cmd
 from dspic_lib import book
 from dspic_lib.data import phantom
 
-GE_SCANS = ("JPGExtended.dcm", "JPEG2000.dcm")
 HEADER_FIELDS = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "SeriesDate", "AcquisitionDate",
                  "ContentDate", "InstitutionName", "ReferringPhysicianName", "OtherPatientIDs")
 
 
 def _user_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "scans"
-    folder.mkdir()
-    for name in GE_SCANS:
-        src = Path(pydicom.__file__).parent / "data" / "test_files" / name
-        if not src.exists():
-            pytest.skip(f"{name} is not bundled with this pydicom")
-        shutil.copy(src, folder / name)
+    folder = copy_pydicom(GE_SCANS, tmp_path / "scans")
     syn = phantom.generate(tmp_path / "syn", phantom.PhantomConfig(n_patients=10, seed=0), workers=1,
                            progress=False)
     for patient in sorted(p for p in syn.iterdir() if p.is_dir()):

@@ -10,16 +10,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
 from PIL import Image
 
+from conftest import GE_SCANS, copy_pydicom
 from dspic_lib import cli, cli_data
 from dspic_lib.data import display, phantom
 from dspic_lib.data.cohort import scan
 from dspic_lib.data.export_png import export_png
 
-GE_SCANS = ("JPGExtended.dcm", "JPEG2000.dcm")   # pydicom's real GE whole-body scans (no view, no label)
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +65,7 @@ def _labelme_shape(label, points, kind):
 
 
 def _ge_folder(tmp_path) -> Path:
-    folder = tmp_path / "pacs"
-    folder.mkdir()
-    for name in GE_SCANS:
-        src = Path(pydicom.__file__).parent / "data" / "test_files" / name
-        if not src.exists():
-            pytest.skip(f"{name} is not bundled with this pydicom")
-        shutil.copy(src, folder / name)
-    return folder
+    return copy_pydicom(GE_SCANS, tmp_path / "pacs")
 
 
 def test_a_json_labelme_saves_on_an_exported_png_reads_back_with_the_same_boxes(labelme, tmp_path):

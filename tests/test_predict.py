@@ -16,17 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pydicom
 import pytest
 
+from conftest import CORRUPT, GE_SCANS, copy_pydicom
 from dspic_lib import cli, input_checks, modelcard, predict
 from dspic_lib.data import dicom
 from dspic_lib.vocab import OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
-GE_SCANS = ("JPGExtended.dcm", "JPEG2000.dcm")      # pydicom's real GE whole-body scans
-CORRUPT, NOT_NM = "JPEG-lossy.dcm", "CT_small.dcm"
+NOT_NM = "CT_small.dcm"                             # pydicom's CT file: not a nuclear-medicine scan
 
 # distinctive identifiers written into headers: none may reach an output without --keep-ids
 SECRET = {"name": "Zebediah^Quuxworth", "id": "QX-98765-ID", "study": "19870613", "birth": "19410203"}
@@ -66,13 +64,6 @@ def dspic(home, *args, cwd=None) -> subprocess.CompletedProcess:
 
 def cohort_files(home) -> list[Path]:
     return sorted((home / "data" / "synthetic-smoke-seed0").rglob("*.dcm"))
-
-
-def copy_pydicom(names, folder: Path) -> None:
-    for name in names:
-        if not (TEST_FILES / name).exists():
-            pytest.skip(f"{name} is not bundled with this pydicom")
-        shutil.copy(TEST_FILES / name, folder / name)
 
 
 def write_identified(path: Path, *, pixels=None, modality: str = "NM", seed: int = 0) -> Path:

@@ -2,15 +2,14 @@
 and its corrupt twin; views.csv, --view, per-file labels.csv; unlabelled images are never taken as N."""
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pydicom
 import pytest
 
+from conftest import CORRUPT, GE_SCANS, copy_pydicom
 from dspic_lib import cli, datasets, report, split
 from dspic_lib.config import get_profile
 from dspic_lib.data import dicom, phantom
@@ -18,22 +17,12 @@ from dspic_lib.data.cohort import Cohort, scan
 from dspic_lib.errors import DataError, DataWarning
 from dspic_lib.vocab import UNKNOWN_VIEW, UNLABELLED
 
-TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
-GE_SCANS = ("JPGExtended.dcm", "JPEG2000.dcm")        # real GE whole-body bone scans, 1024 x 256
-CORRUPT = "JPEG-lossy.dcm"                             # the same scan with a damaged JPEG stream
 
 
 @pytest.fixture
 def ge_folder(tmp_path) -> Path:
     """A folder holding copies of pydicom's real GE scans and the corrupt one (never downloaded)."""
-    folder = tmp_path / "pacs"
-    folder.mkdir()
-    for name in (*GE_SCANS, CORRUPT):
-        src = TEST_FILES / name
-        if not src.exists():
-            pytest.skip(f"{name} is not bundled with this pydicom")
-        shutil.copy(src, folder / name)
-    return folder
+    return copy_pydicom((*GE_SCANS, CORRUPT), tmp_path / "pacs")
 
 
 def test_the_real_ge_scans_are_read_with_unknown_view_and_unlabelled_and_the_corrupt_one_is_named(ge_folder):
