@@ -24,6 +24,10 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, metavar="NAME", help=f"one of {', '.join(names())}")
     p.add_argument("--dataset", required=True, metavar="D", help=f"one of {', '.join(NAMES)}")
     add_profile_options(p)
+    p.add_argument("--layout", default="auto", choices=("auto", "dicom", "bs80k", "png-folders"),
+                   help="layout of --data-dir: dicom (DICOM + LabelMe), or a public binary collection, bs80k or "
+                        "png-folders (normal / abnormal: D1 only). auto (default): bs80k or png-folders when the "
+                        "folder looks like one, else dicom")
     p.add_argument("--results-dir", type=Path, default=None,
                    help="results folder whose store keeps the run (default: .dspic/results/<profile>)")
     p.add_argument("--n-boot", type=int, default=None,
@@ -40,7 +44,7 @@ def _plain(text: str) -> str:
 
 
 def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_dir=None, results_dir=None,
-                     n_boot: int | None = None, progress: bool = True) -> dict:
+                     n_boot: int | None = None, progress: bool = True, layout: str | None = None) -> dict:
     """Train (or read from the store) ``model_name`` on ``dataset`` and export it to ``out``; the card."""
     import numpy as np
 
@@ -54,11 +58,12 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     look_up_option(dataset, datasets.NAMES, what="dataset")
     results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
     store = for_results(results_dir)
-    cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
+    cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
     build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
     run_ = train.fit(model_name, build, profile, seed=profile.seed, store=store, progress=progress)
     weights = store.find(run_.entry_id).file("model.weights.h5")
-    model = models.build(model_name, input_shape=profile.input_shape, seed=profile.seed)
+    model = models.build(model_name, input_shape=profile.input_shape, seed=profile.seed,
+                         num_classes=int(build.train.y.shape[1]))
     model.load_weights(weights)
     again = train.predict(model, build.test.X, profile.batch_size)
     if not np.allclose(again, run_.proba, atol=RELOAD_ATOL, rtol=0):
@@ -76,7 +81,7 @@ def run(args) -> int:
     profile = get_profile(args.profile, seed=args.seed, **parse_assignments(args.set))
     print(profile, flush=True)
     card = train_and_export(args.model, args.dataset, profile, args.out, data_dir=args.data_dir,
-                            results_dir=args.results_dir, n_boot=args.n_boot)
+                            results_dir=args.results_dir, n_boot=args.n_boot, layout=args.layout)
     r = card.pop("_run")
     where = "from the store" if r.cached else f"trained in {r.seconds:.0f} s"
     m = card["test_metrics"]
@@ -85,7 +90,8 @@ def run(args) -> int:
         v = m["metrics"][name]
         ci = f" [{v['low']:.3f}, {v['high']:.3f}]" if v.get("low") is not None else ""
         parts.append(f"{name} {v['value']:.3f}{ci}" if v["value"] is not None else f"{name} n/a")
-    print(f"{args.model} on {args.dataset}, seed {r.seed} ({where}, store entry {r.entry_id}): test "
+    task = f" ({card['task']}: {', '.join(card['classes'])})" if card["task"] != "four-class" else ""
+    print(f"{args.model} on {args.dataset}{task}, seed {r.seed} ({where}, store entry {r.entry_id}): test "
           f"{', '.join(parts)} on {m['n_images']} images of {m['n_patients']} patients")
     if not m["ci"]["available"]:
         print(f"no confidence intervals: {m['ci']['why']}")

@@ -37,15 +37,33 @@ from .options import look_up_option
 from .datadir import ensure_cohort
 from .paths import default_results_dir
 from .store import as_store, for_results
-from .vocab import CLASSES
+from .vocab import BINARY_CLASSES, CLASSES, TASK_CLASSES
 
 NAMES = ("D1", "D2", "D3")
+# a binary cohort (normal / abnormal: BS-80K, the PNG folders) only ever gives D1: D2 and D3 enlarge
+# the training part to the class proportions of the paper's four-class Tables 1 and 2
+BINARY_DATASETS = ("D1",)
+# stratifying a binary cohort's patient split: split.patient_table knows the paper's classes only, so
+# the split sees normal as N and abnormal as M (a patient with one abnormal view is abnormal, as a
+# patient with one M view is M); the labels of the dataset itself are never changed
+_BINARY_STRATUM = {"normal": "N", "abnormal": "M"}
 _TARGET = {"N": (1.0, 0.0, 0.0), "M": (0.0, 1.0, 0.0), "A": (0.0, 0.0, 1.0), "M&A": (0.0, 0.5, 0.5)}
 META_COLUMNS = ["image", "patient", "view", "label", "source", "parent", "transform", "boxes", "diseases"]
 
 
+def task_of(labels) -> str:
+    """``binary`` when every label is normal or abnormal (and there is one), else ``four-class``."""
+    labs = set(map(str, labels))
+    return "binary" if labs and labs <= set(BINARY_CLASSES) else "four-class"
+
+
 def targets_for(labels) -> np.ndarray:
-    """Softmax targets over (N, M, A); M&A is ``(0, 0.5, 0.5)``."""
+    """Softmax targets over (N, M, A); M&A is ``(0, 0.5, 0.5)``. Labels of the binary task (all normal or
+    abnormal) give one-hot targets over :data:`~dspic_lib.vocab.BINARY_CLASSES`, 2 columns."""
+    labels = list(labels)
+    if task_of(labels) == "binary":
+        eye = np.eye(len(BINARY_CLASSES), dtype=np.float32)
+        return eye[[BINARY_CLASSES.index(str(lab)) for lab in labels]].reshape(-1, len(BINARY_CLASSES))
     try:
         return np.array([_TARGET[lab] for lab in labels], dtype=np.float32).reshape(-1, 3)
     except KeyError as err:
@@ -70,7 +88,15 @@ class Dataset:
     def labels(self) -> np.ndarray:
         return self.meta["label"].to_numpy(dtype=object)
 
+    @property
+    def task(self) -> str:
+        """``binary`` (2 target columns: normal, abnormal) or ``four-class`` (3 columns: N, M, A)."""
+        return "binary" if self.y.ndim == 2 and self.y.shape[1] == len(BINARY_CLASSES) else "four-class"
+
     def counts(self) -> dict[str, int]:
+        if self.task == "binary":
+            s = pd.Series(self.labels).value_counts()
+            return {c: int(s.get(c, 0)) for c in BINARY_CLASSES}
         return augment.class_counts(self.labels)
 
     def subset(self, idx, name: str | None = None) -> "Dataset":
@@ -116,30 +142,44 @@ def load_d1(profile: Profile, data_dir: str | Path | None = None, *, cohort=None
 
 
 def cohort_and_d1(profile: Profile, data_dir: str | Path | None = None, *,
-                  results_dir: str | Path | None = None, use_cache: bool = True):
+                  results_dir: str | Path | None = None, use_cache: bool = True, layout: str | None = None):
     """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it. The
     cohort's table holds the labelled images only, row for row those of D1; its ``left_out`` holds the
-    unlabelled ones (counted by chapter 01, never trained or scored on)."""
+    unlabelled ones (counted by chapter 01, never trained or scored on). ``layout``: the folder's layout
+    (``dicom``, ``bs80k``, ``png-folders``, see :func:`dspic_lib.data.cohort.scan`; default ``dicom``),
+    or ``auto``: :func:`resolve_layout`."""
     from .preprocess import scan_preprocessed
 
     st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
     folder = ensure_cohort(profile, data_dir, progress=False)
+    kw = {} if layout is None else {"layout": resolve_layout(folder, layout)}
     cohort, pre = scan_preprocessed(folder, (profile.rows, profile.cols), store=st, profile=profile.name,
-                                    use_cache=use_cache)
+                                    use_cache=use_cache, **kw)
     d1 = _d1_from(cohort, pre)
     return cohort.labelled(), d1
 
 
+def resolve_layout(folder: str | Path, layout: str = "auto") -> str:
+    """``layout`` itself, or for ``auto`` the public layout the folder looks like (a ``wholeBodyANT`` or
+    ``wholeBodyPOST`` folder: ``bs80k``; class folders holding ``Anterior``/``Posterior``:
+    ``png-folders``; :func:`dspic_lib.data.public.guess_layout`), else ``dicom``."""
+    from .data.cohort import LAYOUTS
+    from .data.public import guess_layout
+
+    if layout == "auto":
+        return guess_layout(Path(folder)) or "dicom"
+    return look_up_option(layout, LAYOUTS, what="layout")
+
+
 def trainable_rows(cohort) -> np.ndarray:
-    """Positions in ``cohort.table`` of the images D1 may hold: those with one of the paper's classes.
-    Unlabelled images are left out with a :class:`~dspic_lib.errors.DataWarning` saying how many; a
-    binary cohort (normal / abnormal, e.g. BS-80K) is refused, since abnormal is neither M nor A."""
-    if cohort.task != "four-class":
-        raise DataError(f"{cohort.data_dir}: a {cohort.task} cohort (labels {', '.join(cohort.classes)}); D1 and "
-                        f"the paper's experiments need the classes {', '.join(CLASSES)}, and "
-                        "'abnormal' is neither M nor A")
+    """Positions in ``cohort.table`` of the images D1 may hold: those with one of the task's classes
+    (the paper's N, M, A, M&A; normal or abnormal for a binary cohort such as BS-80K, whose D1 then has
+    2-column targets and only ever gives D1, see :data:`BINARY_DATASETS`). Unlabelled images are left
+    out with a :class:`~dspic_lib.errors.DataWarning` saying how many."""
+    if cohort.task not in TASK_CLASSES:
+        raise DataError(f"{cohort.data_dir}: a cohort of task {cohort.task!r}; expected one of {', '.join(TASK_CLASSES)}")
     labels = cohort.table["label"].astype(str)
-    keep = np.flatnonzero(labels.isin(CLASSES).to_numpy())
+    keep = np.flatnonzero(labels.isin(TASK_CLASSES[cohort.task]).to_numpy())
     left = len(labels) - len(keep)
     if left:
         warnings.warn(DataWarning(
@@ -266,6 +306,11 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
     seed = profile.seed if seed is None else int(seed)
     results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
     d1 = d1 if d1 is not None else load_d1(profile, data_dir)
+    binary = d1.task == "binary"
+    if binary and name not in BINARY_DATASETS:
+        raise DataError(f"{name} of a binary cohort (normal / abnormal): {name} enlarges the training part to the "
+                        "class proportions of the paper's four-class Table 1 (D2) or Table 2 (D3), which "
+                        "'abnormal' has no place in; a binary cohort gives D1 only")
     sweep = None
     if name != "D1" and (t is None or r is None):
         sweep = choose_t_r(d1, profile, results_dir=results_dir, seed=seed,
@@ -275,7 +320,7 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
     table = augment.paper_table("table1" if name == "D2" else "table2")
 
     if protocol == "patient":
-        part = part if part is not None else split.patient_split(d1.meta, profile.test_fraction, seed)
+        part = part if part is not None else split.patient_split(_strata_meta(d1), profile.test_fraction, seed)
         train, test = d1.subset(part.train, name), d1.subset(part.test, name)
         train, requested, generated = _enlarge(name, train, table, profile=profile, t=t, r=r,
                                                seed=seed, results_dir=results_dir)
@@ -292,6 +337,14 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
     gan_patients = frozenset(d1.meta["patient"]) if name == "D3" else frozenset()
     return Build(name, full.subset(sp.train), full.subset(sp.test), protocol, t, r, requested, sweep,
                  generated, gan_patients)
+
+
+def _strata_meta(d1: Dataset) -> pd.DataFrame:
+    """``d1.meta`` as :func:`dspic_lib.split.patient_split` takes it: a binary cohort's labels shown as
+    the paper's classes for stratification only (:data:`_BINARY_STRATUM`); the rows keep their order."""
+    if d1.task != "binary":
+        return d1.meta
+    return d1.meta.assign(label=d1.meta["label"].map(_BINARY_STRATUM))
 
 
 def toy_d1(n_patients: int = 24, rows: int = 32, cols: int = 8, seed: int = 0,

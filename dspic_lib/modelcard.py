@@ -5,7 +5,9 @@ says everything a prediction needs and everything a reader needs to judge one:
 
 * ``model``: the zoo name, the builder config (``model.get_config()``, which rebuilds the network),
   the parameter count and the SHA-256 of ``model.keras`` (a card never describes other weights);
-* ``classes``: the softmax outputs in order (N, M, A) and the top-2 rule for M&A;
+* ``task`` and ``classes``: the softmax outputs in order (N, M, A) and the top-2 rule for M&A; for a
+  model trained on a binary cohort (the public layouts, ``task`` ``binary``) normal, abnormal and no
+  top-2 rule (``m_and_a_rule`` null), its ``test_metrics`` from :func:`dspic_lib.metrics.binary_summary`;
 * ``input`` and ``preprocessing``: the model's input shape and the exact function that makes it from
   decoded counts (:data:`PREPROCESSING`: a name looked up in this module, never code read from the
   card), with its parameters and its steps in words;
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, DataError
-from .vocab import CLASS_NAMES, OUTPUTS
+from .vocab import BINARY_CLASSES, CLASS_NAMES, OUTPUTS
 
 CARD_FILE = "model.json"
 MODEL_FILE = "model.keras"
@@ -77,14 +79,22 @@ def _commit() -> dict:
 
 
 def _bits_stored(cohort, table) -> list[int]:
-    """BitsStored of each training file's header (the cohort table does not keep it)."""
+    """BitsStored of each training file's header (the cohort table does not keep it); of a PNG or JPEG
+    picture (the public layouts) the bits of its mode."""
     import io
 
     import pydicom
 
+    from .predict import _picture_bits
+
     out = []
     for rel in table["path"]:
         path = Path(cohort.data_dir) / rel
+        if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+            bits = _picture_bits(path.read_bytes())
+            if bits is not None:
+                out.append(bits)
+            continue
         try:
             ds = pydicom.dcmread(io.BytesIO(path.read_bytes()), stop_before_pixels=True)
             out.append(int(ds.get("BitsStored", ds.get("BitsAllocated", 16))))
@@ -121,6 +131,22 @@ def metrics_with_ci(run, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     return out
 
 
+def binary_metrics_with_ci(run, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
+    """Test metrics of a binary model (normal / abnormal, ``abnormal`` positive:
+    :func:`dspic_lib.metrics.binary_summary`) with 95 % CIs from a bootstrap over test patients
+    (:func:`dspic_lib.metrics.binary_bootstrap`)."""
+    from . import metrics
+
+    y, proba = run.y_true, run.proba
+    groups = run.test_meta["patient"].astype(str).to_numpy()
+    table = metrics.binary_bootstrap(y, proba, groups, n_boot=n_boot, seed=seed, level=CI_LEVEL)
+    return {"n_images": int(len(y)), "n_patients": int(len(set(groups))), "positive_class": metrics.POSITIVE,
+            "ci": {"available": True, "level": CI_LEVEL, "method": "bootstrap over test patients "
+                   "(dspic_lib.metrics.binary_bootstrap)", "n_boot": int(n_boot), "seed": int(seed)},
+            "metrics": {str(m): {"value": _num(r["value"]), "low": _num(r["low"]), "high": _num(r["high"]),
+                                 "n_boot": int(r["n_boot"])} for m, r in table.iterrows()}}
+
+
 def _num(x) -> float | None:
     x = float(x)
     return x if np.isfinite(x) else None
@@ -136,13 +162,24 @@ def make_card(model, *, model_name: str, profile, run, build, cohort, n_boot: in
     originals = train_meta[train_meta["source"] == "original"]
     train_patients = set(originals["patient"].dropna().astype(str))
     table = cohort.table[cohort.table["patient"].astype(str).isin(train_patients)]
+    binary = build.train.task == "binary"
+    stats = input_checks.training_stats(table, _bits_stored(cohort, table))
+    formats = {Path(str(p)).suffix.lower().lstrip(".").upper().replace("JPG", "JPEG") for p in table["path"]}
+    if binary and len(formats) == 1 and formats <= {"PNG", "JPEG"}:   # the public layouts: pictures
+        stats.update(format=formats.pop(), modality="picture")
+    if binary:
+        classes, names, rule = list(BINARY_CLASSES), {c: c for c in BINARY_CLASSES}, None
+        test_metrics = binary_metrics_with_ci(run, n_boot=n_boot, seed=int(run.seed))
+    else:
+        classes, names, rule = list(OUTPUTS), {k: CLASS_NAMES[k] for k in OUTPUTS}, TOP2_RULE
+        test_metrics = metrics_with_ci(run, n_boot=n_boot, seed=int(run.seed))
     return {
         "card_format": CARD_FORMAT,
+        "task": "binary" if binary else "four-class",
         "model": {"name": model_name, "file": MODEL_FILE,
                   "config": model.get_config(), "parameters": int(model.count_params()),
                   "flops_per_image": int(summary.flops(model))},
-        "classes": list(OUTPUTS), "class_names": {k: CLASS_NAMES[k] for k in OUTPUTS},
-        "m_and_a_rule": TOP2_RULE,
+        "classes": classes, "class_names": names, "m_and_a_rule": rule,
         "input": {"rows": rows, "cols": cols, "channels": 1, "dtype": "float32", "range": [0.0, 1.0]},
         "preprocessing": {"function": "dspic_lib.preprocess.preprocess_image",
                           "parameters": {"shape": [rows, cols]}, "steps": PREPROCESSING_STEPS},
@@ -156,10 +193,10 @@ def make_card(model, *, model_name: str, profile, run, build, cohort, n_boot: in
         "split": {"protocol": build.protocol, "test_fraction": float(profile.test_fraction),
                   "seed": int(run.seed), "validation_fraction_of_training_patients": _val_fraction(),
                   "description": _split_text(build.protocol)},
-        "data": {"fingerprint": cohort.fingerprint, "synthetic": bool(cohort.synthetic),
+        "data": {"fingerprint": cohort.fingerprint, "synthetic": bool(cohort.synthetic), "layout": cohort.layout,
                  "images": int(len(cohort.table)), "patients": int(cohort.table["patient"].nunique())},
-        "input_statistics": input_checks.training_stats(table, _bits_stored(cohort, table)),
-        "test_metrics": metrics_with_ci(run, n_boot=n_boot, seed=int(run.seed)),
+        "input_statistics": stats,
+        "test_metrics": test_metrics,
         "provenance": {**_commit(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                        "python": platform.python_version(), "packages": _versions()},
     }

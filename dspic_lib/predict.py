@@ -12,7 +12,9 @@ resolution, never a profile's.
 **One row per image** (a two-frame file gives two): ``file``, ``frame``, ``patient`` (a pseudonym:
 a keyed hash of the header's PatientID, see :func:`pseudonymizer`), ``view`` (or ``unknown``),
 ``p_N``, ``p_M``, ``p_A``, ``top1``, ``top2``, ``m_and_a`` (the paper's top-2 rule: the two most
-probable outputs are M and A), ``warnings`` (the input checks of :mod:`dspic_lib.input_checks` and the
+probable outputs are M and A); a binary model (``task`` ``binary`` in its card, trained on a public
+collection) gives ``p_normal``, ``p_abnormal`` and ``top1`` instead, no ``top2`` nor ``m_and_a``;
+``warnings`` (the input checks of :mod:`dspic_lib.input_checks` and the
 reader's notes). **One row per patient** (``level`` = ``patient``): the mean of the probabilities of
 that patient's images (its views), then the same top-1 / top-2 / M&A rules; ``combined`` says how many
 images were averaged.
@@ -245,9 +247,14 @@ def predict_arrays(model, X: np.ndarray, batch_size: int = BATCH_SIZE, run=None)
 
 # ------------------------------------------------------------------------------------ rows
 def _rules(proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
-    """top1, top2 and the M&A flag of each row, by the rule of :func:`dspic_lib.metrics.top2`."""
+    """top1, top2 and the M&A flag of each row, by the rule of :func:`dspic_lib.metrics.top2`; for a
+    binary model (normal, abnormal) top1 only: the arg-max, a tie going to the first class (normal)."""
     from .metrics import BOTH, top2
+    from .vocab import BINARY_CLASSES
 
+    if tuple(classes) == BINARY_CLASSES:
+        names = np.asarray(classes, dtype=object)
+        return pd.DataFrame({"top1": names[np.argmax(proba, axis=1)].astype(str) if len(proba) else []})
     if tuple(classes) != OUTPUTS:
         raise DataError(f"the model's outputs are {classes}; the top-2 rule needs {', '.join(OUTPUTS)}")
     t = top2(np.full(len(proba), BOTH, dtype=object), proba)

@@ -144,11 +144,13 @@ def test_a_folder_of_nothing_but_unlabelled_scans_gives_an_empty_d1_with_a_warni
     assert len(d1) == 0 and any(issubclass(w.category, DataWarning) for w in caught)
 
 
-def test_a_binary_cohort_is_refused_by_d1_since_abnormal_is_neither_m_nor_a():
-    table = pd.DataFrame({"patient": ["P1", "P2"], "view": ["anterior"] * 2, "label": ["normal", "abnormal"]})
+def test_a_binary_cohort_keeps_its_labelled_images_for_d1_but_not_for_the_paper_classes():
+    table = pd.DataFrame({"patient": ["P1", "P2", "P3"], "view": ["anterior"] * 3,
+                          "label": ["normal", "abnormal", UNLABELLED]})
     cohort = Cohort(data_dir=Path("bs"), table=table, problems=pd.DataFrame(columns=["file", "problem"]),
                     task="binary", layout="bs80k")
-    with pytest.raises(DataError, match="binary cohort .* 'abnormal' is neither M nor A"):
-        datasets.trainable_rows(cohort)
+    with pytest.warns(DataWarning, match="1 of 3 images have no label"):
+        assert datasets.trainable_rows(cohort).tolist() == [0, 1]
+    np.testing.assert_array_equal(datasets.targets_for(["normal", "abnormal"]), [[1, 0], [0, 1]])
     with pytest.raises(DataError, match="unknown class labels"):
         split.patient_table(table)
