@@ -60,7 +60,7 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     store = for_results(results_dir)
     cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
     build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
-    run_ = train.fit(model_name, build, profile, seed=profile.seed, store=store, progress=progress)
+    run_ = train.fit(model_name, datasets.fit_view(build), profile, seed=profile.seed, store=store, progress=progress)
     weights = store.find(run_.entry_id).file("model.weights.h5")
     model = models.build(model_name, input_shape=profile.input_shape, seed=profile.seed,
                          num_classes=int(build.train.y.shape[1]))

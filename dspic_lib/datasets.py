@@ -347,6 +347,20 @@ def _strata_meta(d1: Dataset) -> pd.DataFrame:
     return d1.meta.assign(label=d1.meta["label"].map(_BINARY_STRATUM))
 
 
+def fit_view(b: Build) -> Build:
+    """``b`` as :func:`dspic_lib.train.fit` can take it. Unchanged for the four-class task. For a binary
+    cohort the training part's ``label`` column shows the stratum of :data:`_BINARY_STRATUM` (normal as
+    N, abnormal as M), because fit's validation split stratifies with :func:`dspic_lib.split.patient_split`,
+    which knows the paper's classes only. Images, targets (2 columns), patients and the test part are
+    untouched, and fit's store key reads no training label, so the run is the same; only the run's
+    ``val_meta`` labels show the strata. (Once split.patient_table takes normal / abnormal this goes.)"""
+    if b.train.task != "binary":
+        return b
+    shown = Dataset(b.train.name, b.train.X, b.train.y, _strata_meta(b.train))
+    return Build(b.name, shown, b.test, b.protocol, b.t, b.r, b.requested, b.sweep, b.generated,
+                 b.gan_train_patients)
+
+
 def toy_d1(n_patients: int = 24, rows: int = 32, cols: int = 8, seed: int = 0,
            classes: tuple[str, ...] = CLASSES) -> Dataset:
     """A tiny D1 held in memory, without files: for tests and examples of the array-level code.
