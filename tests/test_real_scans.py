@@ -152,5 +152,5 @@ def test_a_binary_cohort_keeps_its_labelled_images_for_d1_but_not_for_the_paper_
     with pytest.warns(DataWarning, match="1 of 3 images have no label"):
         assert datasets.trainable_rows(cohort).tolist() == [0, 1]
     np.testing.assert_array_equal(datasets.targets_for(["normal", "abnormal"]), [[1, 0], [0, 1]])
-    with pytest.raises(DataError, match="unknown class labels"):
-        split.patient_table(table)
+    with pytest.raises(DataError, match="unknown class labels"):     # the split stratifies the paper's classes
+        split.patient_table(table.iloc[:2])
