@@ -9,7 +9,8 @@ pseudonym of the header's PatientID, never the ID), view (or unknown), p_N, p_M,
 m_and_a (the paper's top-2 rule: the two most probable outputs are M and A) and warnings (inputs far
 from the training data: size, modality, bit depth, intensity; see README). Then one per patient
 (``level`` patient): the MEAN of the probabilities of the patient's images (its views), then the same
-top-1, top-2 and M&A rules; ``combined`` says how many images were averaged.
+top-1, top-2 and M&A rules; ``combined`` says how many images were averaged. A binary model (trained
+on a public normal / abnormal collection) gives p_normal, p_abnormal and top1 instead of p_N ... m_and_a.
 
 --explain OUTDIR also writes a Grad-CAM PNG per image (the predicted class's map over the scan).
 
