@@ -48,7 +48,7 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     """Train (or read from the store) ``model_name`` on ``dataset`` and export it to ``out``; the card."""
     import numpy as np
 
-    from . import datasets, models, modelcard, train
+    from . import datasets, models, modelcard, results, train
     from .errors import DataError
     from .options import look_up_option
     from .paths import default_results_dir
@@ -61,10 +61,7 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
     build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
     run_ = train.fit(model_name, datasets.fit_view(build), profile, seed=profile.seed, store=store, progress=progress)
-    weights = store.find(run_.entry_id).file("model.weights.h5")
-    model = models.build(model_name, input_shape=profile.input_shape, seed=profile.seed,
-                         num_classes=int(build.train.y.shape[1]))
-    model.load_weights(weights)
+    model = results.load_model(run_, profile, results_dir)
     again = train.predict(model, build.test.X, profile.batch_size)
     if not np.allclose(again, run_.proba, atol=RELOAD_ATOL, rtol=0):
         raise DataError(f"store entry {run_.entry_id}: the rebuilt {model_name} predicts the test images "

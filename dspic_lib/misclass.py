@@ -11,7 +11,6 @@ the maximum of its map falls inside a lesion box.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -114,19 +113,6 @@ def ma_sentence(table: pd.DataFrame) -> str:
             "metastasis and arthritis "
             "as their two most probable classes; their top-1 probabilities range from "
             f"{ours['P(top-1)'].min():.2f} to {ours['P(top-1)'].max():.2f}.")
-
-
-def load_model(run, profile, results_dir):
-    """The network of a stored run, with its kept weights (rebuilt from the zoo, never unpickled)."""
-    from . import models
-    from .store import for_results
-
-    entry = for_results(Path(results_dir)).find(run.entry_id)
-    n_out = run.proba.shape[1]
-    model = models.build(run.model, input_shape=profile.input_shape, num_classes=n_out,
-                         output="softmax" if run.head == "softmax" else "sigmoid")
-    model.load_weights(entry.file("model.weights.h5"))
-    return model
 
 
 def right_and_diseased(run) -> np.ndarray:

@@ -16,6 +16,7 @@ a pure function of those runs:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,18 @@ def load(names, profile: Profile, *, data_dir=None, results_dir=None, progress: 
 
 
 # ---------------------------------------------------------------------------------------- for the page
+
+def load_model(run, profile: Profile, results_dir):
+    """The network of a stored run with its kept weights: rebuilt from the zoo with the run's head and
+    number of outputs, the weights read from its store entry (never unpickled)."""
+    from . import models
+    from .store import for_results
+
+    model = models.build(run.model, input_shape=profile.input_shape, num_classes=int(run.proba.shape[1]),
+                         output=run.head, seed=run.seed)      # the arguments the training run built it with
+    model.load_weights(for_results(Path(results_dir)).find(run.entry_id).file("model.weights.h5"))
+    return model
+
 
 def verdict_table(v: pd.DataFrame, by: str = "dataset") -> pd.DataFrame:
     """A verdict table for reading: ``by`` (dataset or model) and metric as index; paper, this run,

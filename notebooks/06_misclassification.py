@@ -41,7 +41,7 @@ res = results.load(["table5"], P, data_dir=ch.data_dir, results_dir=ch.results_d
 run = res.run(*misclass.CELL)
 test = misclass.test_images(P, ch.data_dir, ch.results_dir)
 misclass.check_same_images(run, test)
-model = misclass.load_model(run, P, ch.results_dir)
+model = results.load_model(run, P, ch.results_dir)
 
 # %% [markdown]
 # ## The mistakes, by type

@@ -37,6 +37,19 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def home(tmp_path_factory):
+    """A DSPIC_HOME of its own for the session (cohort, store, pseudonym key), never the checkout's."""
+    from dspic_lib import predict
+
+    home = tmp_path_factory.mktemp("dspic-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DSPIC_HOME", str(home))
+        mp.delenv("DSPIC_DATA", raising=False)
+        mp.delenv(predict.KEY_ENV, raising=False)
+        yield home
+
+
 def run_cmd(args, **kw) -> subprocess.CompletedProcess:
     """Run a command of the venv (dspic, pytest, ...) and capture its output."""
     exe = BIN / args[0] if (BIN / args[0]).exists() else shutil.which(args[0])

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib import cli, datasets, metrics, modelcard, predict
+from dspic_lib import cli, datasets, metrics, modelcard
 from dspic_lib.config import get_profile
 from dspic_lib.errors import DataError
 from dspic_lib.vocab import BINARY_CLASSES
@@ -41,16 +41,6 @@ def bs80k(root: Path) -> Path:
     (root / "wholeBodyANT" / "ant").mkdir()
     (root / "wholeBodyANT" / "ant" / "005.xml").write_text(voc([("Abnormal", (101, 201, 120, 230))]))
     return root
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("binary-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DSPIC_HOME", str(home))
-        mp.delenv("DSPIC_DATA", raising=False)
-        mp.delenv(predict.KEY_ENV, raising=False)
-        yield home
 
 
 @pytest.fixture(scope="module")

@@ -33,17 +33,6 @@ SECRET_STRINGS = ["Zebediah", "Quuxworth", SECRET["id"], "98765", SECRET["study"
 
 
 @pytest.fixture(scope="session")
-def home(tmp_path_factory):
-    """A DSPIC_HOME of its own for the session (cohort, store, pseudonym key), never the checkout's."""
-    home = tmp_path_factory.mktemp("dspic-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DSPIC_HOME", str(home))
-        mp.delenv("DSPIC_DATA", raising=False)
-        mp.delenv(predict.KEY_ENV, raising=False)
-        yield home
-
-
-@pytest.fixture(scope="session")
 def trained(home):
     """`dspic train --model dSPIC-AM --dataset D1 --profile smoke --out DIR`, once per session."""
     out = home / "model"
