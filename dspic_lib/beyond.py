@@ -401,7 +401,7 @@ def multilabel(b: Beyond) -> pd.DataFrame:
         for name, ok in rules.items():
             row[name] = float(np.mean(ok[keep])) if keep.any() else np.nan
         rows.append(pd.Series(row, name=label))
-    return pd.DataFrame(rows).rename_axis("true class")
+    return pd.DataFrame(rows).astype({"images": int}).rename_axis("true class")
 
 
 def multilabel_sentence(b: Beyond, table: pd.DataFrame) -> str:
