@@ -17,7 +17,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-from dspic_lib.bench import load_average  # noqa: E402
+from dspic_lib.cli.bench import load_average  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 
 def main() -> None:
-    from dspic_lib import augment
+    from dspic_lib.pipeline import augment
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=256)

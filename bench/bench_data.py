@@ -33,7 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from dspic_lib.bench import load_average
+from dspic_lib.cli.bench import load_average
 
 
 

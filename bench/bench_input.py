@@ -5,8 +5,8 @@
     python bench/bench_input.py --memory   # peak RSS of one epoch: the 768-image cohort vs 10x larger
 
 Speed: dSPIC-AM at the `cpu` resolution (256 x 64), batch 32, one epoch over 768 images, (a) through
-:func:`dspic_lib.inputs.batches` reading a memory-mapped ``.npy`` as the store keeps it, with
-:func:`dspic_lib.inputs.train_one_epoch` (a ``train_on_batch`` loop); (b) a bare ``train_on_batch`` loop over tensors already in memory. Goal: (a) >= 0.9x (b).
+:func:`dspic_lib.pipeline.inputs.batches` reading a memory-mapped ``.npy`` as the store keeps it, with
+:func:`dspic_lib.pipeline.inputs.train_one_epoch` (a ``train_on_batch`` loop); (b) a bare ``train_on_batch`` loop over tensors already in memory. Goal: (a) >= 0.9x (b).
 
 Memory: each size runs in its own process (so one does not inherit the other's peak): it writes the
 preprocessed arrays of a synthetic cohort of N images at 256 x 64 in the store's format (phantom
@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from dspic_lib.bench import load_average
+from dspic_lib.cli.bench import load_average
 
 SHAPE = (256, 64)
 BATCH = 32
@@ -46,7 +46,7 @@ def _model():
 def _cohort_arrays(n: int, folder: str) -> tuple[np.ndarray, np.ndarray]:
     """Write ``n`` preprocessed images (rendered phantom patients, cycled) as X.npy; return memory maps."""
     from dspic_lib.data import phantom
-    from dspic_lib.preprocess import preprocess_image
+    from dspic_lib.pipeline.preprocess import preprocess_image
 
     cfg = phantom.PhantomConfig(n_patients=24, seed=0)
     base = []
@@ -65,7 +65,7 @@ def _cohort_arrays(n: int, folder: str) -> tuple[np.ndarray, np.ndarray]:
 
 def speed(n: int = 768) -> None:
     from dspic_lib._tf import tf
-    from dspic_lib.inputs import batches, train_one_epoch
+    from dspic_lib.pipeline.inputs import batches, train_one_epoch
 
     with tempfile.TemporaryDirectory() as tmp:
         X, y = _cohort_arrays(n, tmp)
@@ -93,7 +93,7 @@ def speed(n: int = 768) -> None:
 
 
 def _one_epoch_rss(n: int) -> None:
-    from dspic_lib.inputs import batches, train_one_epoch
+    from dspic_lib.pipeline.inputs import batches, train_one_epoch
 
     with tempfile.TemporaryDirectory() as tmp:
         X, y = _cohort_arrays(n, tmp)

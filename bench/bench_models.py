@@ -6,7 +6,7 @@ matmul peak measured in the same run (goal: >= 50 % of that peak at batch 32), t
 """
 import sys
 
-from dspic_lib.bench import _cli, register
+from dspic_lib.cli.bench import _cli, register
 
 if __name__ == "__main__":
     import argparse

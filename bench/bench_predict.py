@@ -6,7 +6,7 @@ project's 2-core machine. Same as `dspic bench predict`; options: --n, --batch-s
 """
 import sys
 
-from dspic_lib.bench import _cli, register
+from dspic_lib.cli.bench import _cli, register
 
 if __name__ == "__main__":
     import argparse

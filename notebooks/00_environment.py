@@ -24,7 +24,7 @@ results_dir = None
 seed = None
 
 # %%
-from dspic_lib import chapter, environment, present
+from dspic_lib.chapters import setup as chapter, environment, present
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
 ch.banner()
@@ -73,8 +73,8 @@ environment.chapter_times(ch)
 # seed-to-seed spread measured in chapter 4, per metric). Counts per table, then every value:
 
 # %%
-from dspic_lib import results
-from dspic_lib.experiments import EXPERIMENTS
+from dspic_lib.evaluation import results
+from dspic_lib.pipeline.experiments import EXPERIMENTS
 
 counts, numbers, claim_rows = results.overview(
     results.load(list(EXPERIMENTS), ch.profile, data_dir=ch.data_dir, results_dir=ch.results_dir))

@@ -33,7 +33,9 @@ seed = None
 # %%
 from IPython.display import Markdown
 
-from dspic_lib import chapter, datasets, plots, present, report
+from dspic_lib.chapters import setup as chapter, present, cohort_report as report
+from dspic_lib.pipeline import datasets
+from dspic_lib import plots
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.vocab import CLASSES
 

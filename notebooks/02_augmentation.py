@@ -35,7 +35,9 @@ seed = None
 import numpy as np
 import pandas as pd
 
-from dspic_lib import augment, chapter, datasets, gan_checks, plots_augment, present
+from dspic_lib.pipeline import augment, datasets, gan_checks
+from dspic_lib.chapters import setup as chapter, present
+from dspic_lib.plots import augment as plots_augment
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.vocab import CLASSES
 
@@ -202,7 +204,7 @@ present.table(datasets.source_table(d2.train), "d2-sources")
 # aspect, trained on that class's training images only. M&A has a handful of training scans (4
 # patients in the whole cohort): its DCGAN starts from the trained M networks and is fine-tuned on the
 # M&A scans and their 13 geometric copies for a tenth of the steps at a quarter of the learning rate
-# (`dspic_lib.gan` records the short experiment behind those two numbers). Weights,
+# (`dspic_lib.pipeline.gan` records the short experiment behind those two numbers). Weights,
 # losses and samples are kept in the result store, so a rebuild does not retrain.
 
 # %%

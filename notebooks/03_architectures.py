@@ -31,7 +31,8 @@ import re
 import pandas as pd
 from IPython.display import Markdown, display
 
-from dspic_lib import chapter, models, present
+from dspic_lib.chapters import setup as chapter, present
+from dspic_lib import models
 from dspic_lib.config import PROFILES
 from dspic_lib.models import summary
 from dspic_lib.paper import targets

@@ -29,7 +29,9 @@ seed = None
 # %%
 from IPython.display import Markdown, display
 
-from dspic_lib import chapter, plots_results, present, results
+from dspic_lib.chapters import setup as chapter, present
+from dspic_lib.plots import results as plots_results
+from dspic_lib.evaluation import results
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
 ch.banner()
@@ -39,7 +41,7 @@ P = ch.profile
 # %% [markdown]
 # ## How the networks were trained in this run
 #
-# Every cell is trained the same way (`dspic_lib.train`): Adam, categorical cross-entropy on the three
+# Every cell is trained the same way (`dspic_lib.pipeline.train`): Adam, categorical cross-entropy on the three
 # softmax outputs (an M&A scan has the target split equally over M and A), at most the profile's number
 # of epochs. A share of the *training* patients is held out for validation; after each epoch the
 # validation loss is measured, training stops when it has not improved for the profile's patience, and

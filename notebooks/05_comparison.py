@@ -29,8 +29,10 @@ seed = None
 # %%
 from IPython.display import Markdown, display
 
-from dspic_lib import chapter, plots_results, present, results
-from dspic_lib.experiments import EXPERIMENTS
+from dspic_lib.chapters import setup as chapter, present
+from dspic_lib.plots import results as plots_results
+from dspic_lib.evaluation import results
+from dspic_lib.pipeline.experiments import EXPERIMENTS
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
 ch.banner()

@@ -30,7 +30,8 @@ seed = None
 # %%
 from IPython.display import Markdown, display
 
-from dspic_lib import beyond, chapter, plots_stats, present
+from dspic_lib.chapters import beyond, setup as chapter, present
+from dspic_lib.plots import stats as plots_stats
 
 ch = chapter.setup(profile, data_dir, results_dir, seed)
 ch.banner()

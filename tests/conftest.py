@@ -40,7 +40,7 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def home(tmp_path_factory):
     """A DSPIC_HOME of its own for the session (cohort, store, pseudonym key), never the checkout's."""
-    from dspic_lib import predict
+    from dspic_lib.predict import scans as predict
 
     home = tmp_path_factory.mktemp("dspic-home")
     with pytest.MonkeyPatch.context() as mp:

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dspic_lib import augment
-from dspic_lib.augment import Transform, apply_boxes, apply_image, candidate_transforms
+from dspic_lib.pipeline import augment
+from dspic_lib.pipeline.augment import Transform, apply_boxes, apply_image, candidate_transforms
 from dspic_lib.errors import ConfigError, DataError
 
 
@@ -146,7 +146,7 @@ def test_t_grid_scales_with_width():
 
 
 def test_sweep_chooses_among_the_grid_and_is_cached(tmp_path):
-    from dspic_lib.datasets import toy_d1
+    from dspic_lib.pipeline.datasets import toy_d1
     d1 = toy_d1(n_patients=24, rows=32, cols=8, seed=0)
     kw = dict(cols=8, store=tmp_path, n_folds=2, seed=0, t_grid=[1, 2], r_grid=[5.0])
     res = augment.select_parameters(d1.X, d1.labels, d1.meta["patient"], **kw)
@@ -160,7 +160,7 @@ def test_sweep_chooses_among_the_grid_and_is_cached(tmp_path):
 
 def test_a_validation_fold_of_only_m_and_a_images_scores_nan_not_a_crash():
     """A small user folder can leave a sweep fold whose validation patients are all M&A."""
-    from dspic_lib.augment import _score
+    from dspic_lib.pipeline.augment import _score
 
     assert np.isnan(_score(["M&A", "M&A"], ["M", "A"]))
     assert _score(["N", "M&A"], ["N", "A"]) == pytest.approx(1 / 3)

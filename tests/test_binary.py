@@ -11,7 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib import cli, datasets, metrics, modelcard
+from dspic_lib import cli
+from dspic_lib.pipeline import datasets
+from dspic_lib.evaluation import metrics
+from dspic_lib.predict import card as modelcard
 from dspic_lib.config import get_profile
 from dspic_lib.errors import DataError
 from dspic_lib.vocab import BINARY_CLASSES

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from conftest import run_cmd
-from dspic_lib import book
+from dspic_lib.chapters import build as book
 
 BOOM = textwrap.dedent('''\
     # %% [markdown]
@@ -110,7 +110,7 @@ def test_every_chapter_is_in_the_toc(root):
 def test_a_second_build_with_nothing_changed_reuses_every_chapter(tmp_path, monkeypatch):
     """Chapters whose source, package, parameters and data are unchanged are not executed again;
     chapter 00 runs again whenever another chapter did; a changed chapter runs again."""
-    from dspic_lib import book
+    from dspic_lib.chapters import build as book
 
     src = tmp_path / "nb"
     src.mkdir()
@@ -148,7 +148,7 @@ def test_a_second_build_with_nothing_changed_reuses_every_chapter(tmp_path, monk
 
 def test_injected_folders_do_not_reach_the_downloadable_notebook():
     """A removed cell is still in the page's .ipynb download; a folder's name can carry a patient's name."""
-    from dspic_lib.book import HIDDEN_FOLDER, _without_folders
+    from dspic_lib.chapters.build import HIDDEN_FOLDER, _without_folders
 
     src = 'profile = "cpu"\ndata_dir = "/scans/Doe^John"\nresults_dir = \'/r\'\nseed = 0\n'
     out = _without_folders(src)
@@ -159,7 +159,7 @@ def test_injected_folders_do_not_reach_the_downloadable_notebook():
 def test_no_folder_path_stays_in_an_executed_notebook(tmp_path):
     import nbformat
 
-    from dspic_lib.book import HIDDEN_FOLDER, _hide_default_parameters
+    from dspic_lib.chapters.build import HIDDEN_FOLDER, _hide_default_parameters
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell('data_dir = "/scans/Doe^John"\nresults_dir = "/r/Doe"\nseed = 0\n')

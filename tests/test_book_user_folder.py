@@ -14,7 +14,7 @@ import pydicom
 import pytest
 
 from conftest import GE_SCANS, copy_pydicom, run_cmd
-from dspic_lib import book
+from dspic_lib.chapters import build as book
 from dspic_lib.data import phantom
 
 HEADER_FIELDS = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "SeriesDate", "AcquisitionDate",

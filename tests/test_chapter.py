@@ -7,8 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from dspic_lib import chapter, store
-from dspic_lib.book import git_commit
+from dspic_lib.chapters import setup as chapter
+from dspic_lib import store
+from dspic_lib.chapters.build import git_commit
 from dspic_lib.config import get_profile
 from dspic_lib.data import phantom
 from dspic_lib.data.cohort import folder_fingerprint, scan
@@ -61,7 +62,7 @@ def _chapter(tmp_path, synthetic: bool = True) -> chapter.Chapter:
 
 
 def _stored(tmp_path, *names: str) -> list[str]:
-    from dspic_lib import preprocess
+    from dspic_lib.pipeline import preprocess
 
     st = store.Store(tmp_path / "store")
     keys = [st.key(n, {}, code=[preprocess]) for n in names]
@@ -154,7 +155,7 @@ def _banner_of(notebook) -> str:
 def test_chapter_01_executed_on_a_users_folder_says_so_and_on_the_synthetic_cohort_says_that(tmp_path, monkeypatch):
     """Runs the real chapter 01 with papermill on a user's folder; the smoke book that `make test`
     builds first is the synthetic twin (its executed chapter 01 is checked too when present)."""
-    from dspic_lib import book
+    from dspic_lib.chapters import build as book
     from dspic_lib.paths import executed_dir, notebooks_dir
 
     monkeypatch.delenv("DSPIC_DATA", raising=False)

@@ -1,4 +1,4 @@
-"""dspic_lib.claims: the paper's numbers copied exactly, the tolerance measured from seeds, verdicts at
+"""dspic_lib.evaluation.claims: the paper's numbers copied exactly, the tolerance measured from seeds, verdicts at
 their boundaries, and each text claim holding on results that satisfy it and failing on results that
 break it."""
 import re
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib import claims as C
-from dspic_lib import metrics
+from dspic_lib.evaluation import claims as C
+from dspic_lib.evaluation import metrics
 from dspic_lib.errors import DataError
 from dspic_lib.paper import leaves, targets
 

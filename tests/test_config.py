@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from dspic_lib import chapter
+from dspic_lib.chapters import setup as chapter
 from dspic_lib.cli import main
 from dspic_lib.config import PROFILES, get_profile, parse_assignments
 from dspic_lib.errors import ConfigError

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib import report
+from dspic_lib.chapters import cohort_report as report
 from dspic_lib.data import phantom
 from dspic_lib.data.cohort import scan
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dspic_lib import datasets, split
+from dspic_lib.pipeline import datasets, split
 from dspic_lib.config import get_profile
 from dspic_lib.errors import ConfigError, DataError
 
@@ -94,7 +94,7 @@ def test_smoke_profile_d2_d3_are_identical_for_the_same_seed(tmp_path):
 
 
 def test_the_t_r_sweep_only_sees_the_training_patients_of_the_fold(tmp_path, monkeypatch):
-    from dspic_lib import augment
+    from dspic_lib.pipeline import augment
     seen = {}
 
     def fake_select(X, labels, groups, **kw):

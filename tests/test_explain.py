@@ -1,4 +1,4 @@
-"""Grad-CAM, attention maps and the pointing game (dspic_lib.explain), and their figures.
+"""Grad-CAM, attention maps and the pointing game (dspic_lib.evaluation.explain), and their figures.
 
 Grad-CAM is checked on a hand-wired network whose decision depends on one region only: its map must
 point there and not at a brighter spot elsewhere; the placement of map cells on the image against
@@ -14,8 +14,9 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 import matplotlib.colors as mcolors
 
-from dspic_lib import explain, models
-from dspic_lib import plots_explain as pe
+from dspic_lib.evaluation import explain
+from dspic_lib import models
+from dspic_lib.plots import explain as pe
 from dspic_lib._tf import keras, tf
 from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.vocab import DISEASE_COLORS

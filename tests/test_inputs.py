@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from dspic_lib.errors import DataError
-from dspic_lib.inputs import batches
+from dspic_lib.pipeline.inputs import batches
 
 
 def _arrays(tmp_path, n=10):

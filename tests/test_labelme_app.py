@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from conftest import GE_SCANS, copy_pydicom
-from dspic_lib import cli, cli_data
+from dspic_lib import cli
+from dspic_lib.cli import data as cli_data
 from dspic_lib.data import display, phantom
 from dspic_lib.data.cohort import scan
 from dspic_lib.data.export_png import export_png
@@ -162,7 +163,7 @@ def test_a_default_cohort_of_the_older_file_layout_is_written_again(tmp_path, mo
     """Cohorts written before the PNGs (marker without file_layout) are regenerated on next use:
     same DICOM bytes, JSONs that LabelMe opens."""
     from dspic_lib.config import get_profile
-    from dspic_lib.datadir import ensure_cohort
+    from dspic_lib.pipeline.datadir import ensure_cohort
 
     monkeypatch.setenv("DSPIC_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("DSPIC_DATA", raising=False)

@@ -25,8 +25,8 @@ def test_the_data_layer_imports_only_data_errors_options_and_the_vocabulary():
 def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
     fake = PKG / "data" / "_probe_upward.py"
     try:
-        fake.write_text("def f():\n    from ..chapter import setup\n")
-        assert "dspic_lib.chapter" in _imported_modules(fake)
+        fake.write_text("def f():\n    from ..chapters.setup import setup\n")
+        assert "dspic_lib.chapters.setup" in _imported_modules(fake)
     finally:
         fake.unlink()
 

@@ -1,4 +1,4 @@
-"""dspic_lib.metrics: hand-computed cases, agreement with scikit-learn and NumPy, the top-2 rule, errors."""
+"""dspic_lib.evaluation.metrics: hand-computed cases, agreement with scikit-learn and NumPy, the top-2 rule, errors."""
 import warnings
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
-from dspic_lib import metrics
+from dspic_lib.evaluation import metrics
 from dspic_lib.errors import DataError
 from dspic_lib.paper import targets
 from dspic_lib.vocab import CLASSES, OUTPUTS

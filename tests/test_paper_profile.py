@@ -11,7 +11,7 @@ import numpy as np
 from dspic_lib._tf import keras
 from dspic_lib import models
 from dspic_lib.config import get_profile
-from dspic_lib.inputs import batches, train_one_epoch
+from dspic_lib.pipeline.inputs import batches, train_one_epoch
 P = get_profile("paper", use_env=False)
 model = models.build("dSPIC-AM", input_shape=P.input_shape, seed=0)
 model.compile(optimizer=keras.optimizers.Adam(P.learning_rate), loss="categorical_crossentropy")

@@ -20,8 +20,9 @@ from matplotlib.colors import PowerNorm  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from dspic_lib import augment, datasets, plots  # noqa: E402
-from dspic_lib import plots_augment as pa  # noqa: E402
+from dspic_lib.pipeline import augment, datasets
+from dspic_lib import plots  # noqa: E402
+from dspic_lib.plots import augment as pa  # noqa: E402
 from dspic_lib.data.labelme import Lesion  # noqa: E402
 from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS  # noqa: E402
 

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from conftest import CORRUPT, GE_SCANS, copy_pydicom
-from dspic_lib import cli, input_checks, modelcard, predict
+from dspic_lib import cli
+from dspic_lib.predict import checks as input_checks, card as modelcard, scans as predict
 from dspic_lib.data import dicom
 from dspic_lib.vocab import OUTPUTS
 
@@ -93,7 +94,7 @@ def test_the_card_records_model_preprocessing_profile_split_data_provenance_and_
     assert card["classes"] == list(OUTPUTS) and "M and A" in card["m_and_a_rule"]
     assert card["input"] == {"rows": 128, "cols": 32, "channels": 1, "dtype": "float32", "range": [0.0, 1.0]}
     pre = card["preprocessing"]
-    assert pre["function"] == "dspic_lib.preprocess.preprocess_image" and pre["parameters"] == {"shape": [128, 32]}
+    assert pre["function"] == "dspic_lib.pipeline.preprocess.preprocess_image" and pre["parameters"] == {"shape": [128, 32]}
     assert any("clipped to 0" in s for s in pre["steps"]) and any("anti_aliasing" in s for s in pre["steps"])
     assert card["profile"] == get_profile("smoke").to_dict()
     assert card["training"]["dataset"] == "D1" and card["training"]["store_entry"].startswith("train/")
@@ -114,7 +115,7 @@ def test_the_card_records_model_preprocessing_profile_split_data_provenance_and_
 
 
 def test_the_card_gives_95_percent_bootstrap_intervals_of_the_test_metrics(trained):
-    if importlib.util.find_spec("dspic_lib.stats") is None:
+    if importlib.util.find_spec("dspic_lib.evaluation.stats") is None:
         pytest.skip("stats not merged")
     tm = json.loads((trained / "model.json").read_text())["test_metrics"]
     assert tm["ci"]["available"] and tm["ci"]["n_boot"] == 50 and tm["ci"]["level"] == 0.95
@@ -226,9 +227,10 @@ def test_model_dir_problems_and_bad_options_exit_2(home, trained, tmp_path, caps
 
 def test_a_fresh_process_predicts_from_the_folder_exactly_what_the_store_weights_give(home, trained, tmp_path):
     """Acceptance 4: model.json + model.keras rebuild the preprocessing and the network exactly."""
-    from dspic_lib import models, train
+    from dspic_lib import models
+    from dspic_lib.pipeline import train
     from dspic_lib.config import get_profile
-    from dspic_lib.preprocess import preprocess_image
+    from dspic_lib.pipeline.preprocess import preprocess_image
     from dspic_lib.store import Store
 
     files = [p for p in cohort_files(home) if not p.name.endswith("_wholebody.dcm")][:6]
@@ -344,7 +346,7 @@ def test_input_checks_say_what_is_far_off_and_by_how_much():
 
 
 def test_bench_predict_prints_images_per_second(capsys):
-    from dspic_lib import bench_predict
+    from dspic_lib.predict import bench as bench_predict
 
     report = bench_predict.run(n=12, batch_size=4, repeats=1)
     text = bench_predict.format_report(report)

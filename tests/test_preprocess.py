@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib import preprocess
+from dspic_lib.pipeline import preprocess
 from dspic_lib.errors import DataError
 
 

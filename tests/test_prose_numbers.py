@@ -74,8 +74,8 @@ def test_the_intro_summary_is_included_not_typed():
 
 
 def test_the_findings_page_is_made_only_of_the_chapters_sentences(tmp_path):
-    from dspic_lib import book
-    from dspic_lib.chapter import FINDING
+    from dspic_lib.chapters import build as book
+    from dspic_lib.chapters.setup import FINDING
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# A chapter\n\nProse."),

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dspic_lib import cli, cli_data, datasets
+from dspic_lib import cli
+from dspic_lib.cli import data as cli_data
+from dspic_lib.pipeline import datasets
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.data import public
 from dspic_lib.data.cohort import folder_fingerprint, iter_pixels, load_pixels, scan

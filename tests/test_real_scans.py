@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from conftest import CORRUPT, GE_SCANS, copy_pydicom
-from dspic_lib import cli, datasets, report, split
+from dspic_lib import cli
+from dspic_lib.pipeline import datasets, split
+from dspic_lib.chapters import cohort_report as report
 from dspic_lib.config import get_profile
 from dspic_lib.data import dicom, phantom
 from dspic_lib.data.cohort import Cohort, scan

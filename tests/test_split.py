@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dspic_lib import split
-from dspic_lib.datasets import add_copies, toy_d1
-from dspic_lib.augment import paper_table, scaled_targets
+from dspic_lib.pipeline import split
+from dspic_lib.pipeline.datasets import add_copies, toy_d1
+from dspic_lib.pipeline.augment import paper_table, scaled_targets
 from dspic_lib.errors import ConfigError, DataError
 
 

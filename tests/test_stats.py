@@ -1,4 +1,4 @@
-"""dspic_lib.stats and dspic_lib.plots_stats: the patient-level bootstrap against the analytic (Wald)
+"""dspic_lib.evaluation.stats and dspic_lib.plots.stats: the patient-level bootstrap against the analytic (Wald)
 interval of a known proportion, equality with metrics.summary, pairing, the Nadeau-Bengio corrected t
 against hand computations, ECE on crafted cases, temperature scaling recovering a known T, degenerate and
 bad inputs, and the figures fitting the column. Everything synthetic and seeded; a few seconds in all."""
@@ -17,8 +17,8 @@ from conftest import assert_fits_the_column  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
-from dspic_lib import metrics, stats  # noqa: E402
-from dspic_lib import plots_stats as ps  # noqa: E402
+from dspic_lib.evaluation import metrics, stats  # noqa: E402
+from dspic_lib.plots import stats as ps  # noqa: E402
 from dspic_lib.errors import ConfigError, DataError  # noqa: E402
 from dspic_lib.vocab import OUTPUTS  # noqa: E402
 

@@ -23,29 +23,29 @@ def _edited(monkeypatch, module: str):
 
 
 def _preprocess_key(st):
-    from dspic_lib import preprocess
+    from dspic_lib.pipeline import preprocess
     return st.key("preprocessed", {"shape": [8, 2]}, code=[preprocess.preprocess_cohort], data="abc")
 
 
 def _gan_key(st):
-    from dspic_lib import gan
+    from dspic_lib.pipeline import gan
     return st.key("gan.class", {"label": "M"}, code=[gan.train_class], data="abc")
 
 
 def _sweep_key(st):
-    from dspic_lib import augment
+    from dspic_lib.pipeline import augment
     return st.key("augment.sweep", {"seed": 0}, code=[augment.select_parameters], data="abc")
 
 
 def test_the_closure_is_found_from_the_imports_not_listed(tmp_path):
-    pre = module_closure("dspic_lib.preprocess")
+    pre = module_closure("dspic_lib.pipeline.preprocess")
     # preprocessing imports the cohort reader inside a function, which imports dicom: both found
-    assert {"dspic_lib.preprocess", "dspic_lib.data.cohort", "dspic_lib.data.dicom"} <= set(pre)
-    assert "dspic_lib.gan" not in pre and "dspic_lib.models.zoo" not in pre
+    assert {"dspic_lib.pipeline.preprocess", "dspic_lib.data.cohort", "dspic_lib.data.dicom"} <= set(pre)
+    assert "dspic_lib.pipeline.gan" not in pre and "dspic_lib.models.zoo" not in pre
     # the DCGAN pool of a transferred class calls the augmentation functions
-    assert "dspic_lib.augment" in module_closure("dspic_lib.gan")
+    assert "dspic_lib.pipeline.augment" in module_closure("dspic_lib.pipeline.gan")
     # the sweep's folds come from split.py
-    assert "dspic_lib.split" in module_closure("dspic_lib.augment")
+    assert "dspic_lib.pipeline.split" in module_closure("dspic_lib.pipeline.augment")
     assert all(m == "dspic_lib" or m.startswith("dspic_lib.") for m in pre)   # notebooks are never in it
     with pytest.raises(ConfigError, match="not a dspic_lib module"):
         module_closure("numpy")
@@ -54,8 +54,8 @@ def test_the_closure_is_found_from_the_imports_not_listed(tmp_path):
 @pytest.mark.parametrize("edited, invalidates", [
     # decoding changes the pixels; what is computed from pixels downstream sees them in its data key
     ("dspic_lib.data.dicom", {"preprocessed"}),
-    ("dspic_lib.augment", {"gan.class", "augment.sweep"}),
-    ("dspic_lib.preprocess", {"preprocessed"}),
+    ("dspic_lib.pipeline.augment", {"gan.class", "augment.sweep"}),
+    ("dspic_lib.pipeline.preprocess", {"preprocessed"}),
     ("dspic_lib.models.zoo", set()),
     ("dspic_lib.plots", set()),
 ])
@@ -77,7 +77,7 @@ def test_a_notebooks_prose_is_not_part_of_any_key(tmp_path, root):
 
 
 def test_arguments_data_and_environment_are_part_of_the_key(tmp_path, monkeypatch):
-    from dspic_lib import preprocess
+    from dspic_lib.pipeline import preprocess
     st = Store(tmp_path)
     k = st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1")
     assert k.digest == st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1").digest
@@ -90,7 +90,7 @@ def test_arguments_data_and_environment_are_part_of_the_key(tmp_path, monkeypatc
 
 
 def test_an_exception_inside_a_write_leaves_no_entry_and_no_temporary_folder(tmp_path):
-    from dspic_lib import preprocess
+    from dspic_lib.pipeline import preprocess
     st = Store(tmp_path)
     key = st.key("x", {}, code=[preprocess])
     with pytest.raises(RuntimeError):
@@ -104,7 +104,7 @@ def test_an_exception_inside_a_write_leaves_no_entry_and_no_temporary_folder(tmp
 
 
 def test_the_access_log_lists_each_entry_read_or_computed_once_in_order(tmp_path):
-    from dspic_lib import preprocess
+    from dspic_lib.pipeline import preprocess
     st = Store(tmp_path)
     old, new = (st.key(name, {}, code=[preprocess]) for name in ("old", "new"))
     st.get_or_compute(old, lambda f: (f / "a.txt").write_text("old"))     # stored before the mark
@@ -150,7 +150,7 @@ def test_a_killed_write_leaves_no_entry_and_the_next_run_completes_it(tmp_path):
 
 
 def test_entries_say_what_made_them_and_prune_removes_stale_ones(tmp_path, monkeypatch):
-    from dspic_lib import preprocess
+    from dspic_lib.pipeline import preprocess
     st = Store(tmp_path)
     key = st.key("x", {"shape": [2, 3]}, code=[preprocess], data="d", profile="smoke")
     entry = st.get_or_compute(key, lambda f: (f / "a.txt").write_text("x"))
@@ -165,7 +165,7 @@ def test_entries_say_what_made_them_and_prune_removes_stale_ones(tmp_path, monke
 def test_a_cold_scan_and_preprocess_decode_each_frame_of_each_file_exactly_once(tmp_path, monkeypatch):
     from dspic_lib.config import get_profile
     from dspic_lib.data import dicom, phantom
-    from dspic_lib.preprocess import scan_preprocessed
+    from dspic_lib.pipeline.preprocess import scan_preprocessed
 
     prof = get_profile("smoke", use_env=False)
     folder = tmp_path / "smoke"
@@ -196,7 +196,7 @@ def test_a_file_edited_during_a_run_does_not_change_that_runs_keys(tmp_path, mon
     is under way must not give its later entries the key of code it never loaded."""
     st = Store(tmp_path)
     before = _preprocess_key(st).digest
-    path = store_mod._module_file("dspic_lib.preprocess")
+    path = store_mod._module_file("dspic_lib.pipeline.preprocess")
     real = Path.read_bytes
     monkeypatch.setattr(Path, "read_bytes", lambda p: real(p) + (b"\n# edited on disk\n" if p == path else b""))
     assert path.read_bytes().endswith(b"# edited on disk\n")

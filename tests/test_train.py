@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from dspic_lib import datasets, train
+from dspic_lib.pipeline import datasets, train
 from dspic_lib.config import get_profile
 from dspic_lib.store import Store
 

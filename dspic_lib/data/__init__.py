@@ -1,7 +1,7 @@
 """The data layer: whole-body NM DICOM and LabelMe files in and out, the cohort table, the phantom.
 
     from dspic_lib.data import scan, load_all
-    from dspic_lib.datadir import ensure_cohort
+    from dspic_lib.pipeline.datadir import ensure_cohort
     cohort = scan(ensure_cohort("smoke"))
     cohort.table      # one row per image: patient, view, path, frame, label, sex, age, lesions, ...
     cohort.problems   # (file, problem) for everything that could not be used

@@ -1,0 +1,1 @@
+"""What each chapter computes, what every chapter does first, and the papermill + Jupyter Book build."""

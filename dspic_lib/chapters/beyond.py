@@ -1,0 +1,469 @@
+"""What the paper did not measure (chapter 07): leakage, confidence intervals, paired tests,
+calibration and a multi-label head.
+
+Every analysis reuses the runs of the results chapters from the result store and trains only what
+they lack (:func:`run`):
+
+* **Leakage.** dSPIC-AM on D2 under the paper's protocol (augment every image, then split the *images*
+  7:3) against the same network on the same data under the patient protocol (split the patients,
+  then augment the training part). Everything else is equal: profile, seed, augmentation parameters.
+  The two test sets differ (that is the point), so the difference of a metric gets an *unpaired*
+  bootstrap interval, each test set resampled by its own patients.
+* **Intervals.** Each metric of the :data:`CV_CELLS` gets a 95 % interval from a bootstrap over the test
+  *patients* (both views of a patient move together). The first ``profile.cv_cells`` of them also get
+  a repeated grouped stratified K-fold (``profile.cv_folds`` x ``profile.cv_repeats``) with the
+  Nadeau-Bengio corrected t interval, so a reader sees whether the two kinds of interval agree. The
+  bootstrap measures how much the *test patients* move a number; the CV also moves the training
+  patients and the initial weights, and so is the fuller (and costlier) answer.
+* **Paired comparisons** (:data:`COMPARISONS`): the paper's claims as differences of two cells on the
+  same test patients, with a paired patient bootstrap interval and p-value (a corrected resampled
+  t-test over folds where both cells have CV runs).
+* **Calibration** of dSPIC-AM on D2: reliability and expected calibration error on the test images,
+  before and after a temperature fitted on the validation patients' images.
+* **Multi-label.** :data:`MULTILABEL_CELL` trained with independent sigmoid outputs for M and A
+  (:mod:`dspic_lib.pipeline.train`, ``head="sigmoid"``) against the paper's softmax and top-2 rule.
+
+Sentences for the book are generated here from the numbers (:func:`leakage_sentence` and friends), so
+no number in chapter 07's prose is typed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dspic_lib.evaluation import metrics, results, stats
+from dspic_lib.config import Profile
+from dspic_lib.errors import DataError
+from dspic_lib.pipeline.train import SIGMOID_OUTPUTS
+from dspic_lib.vocab import CLASSES
+
+LEVEL = 0.95
+LEAKAGE_CELL = ("dSPIC-AM", "D2")
+# D1, not D2: the multi-label run is an extra training run of the cpu build's 30 minutes, and D1 costs
+# half of D2 per epoch; its softmax twin (Table 5's D1 cell) is trained anyway.
+MULTILABEL_CELL = ("dSPIC-AM", "D1")
+CALIBRATION_CELL = ("dSPIC-AM", "D2")
+CV_CELLS = (("dSPIC-AM", "D1"), ("dSPIC-AM", "D2"), ("dSPIC-RM", "D1"), ("dSPIC-RM", "D2"))
+COMPARISONS = (
+    ("dSPIC-AM beats dSPIC-RM on D2", ("dSPIC-AM", "D2"), ("dSPIC-RM", "D2")),
+    ("D2 beats D1 (dSPIC-AM)", ("dSPIC-AM", "D2"), ("dSPIC-AM", "D1")),
+    ("D2 beats D3 (dSPIC-AM)", ("dSPIC-AM", "D2"), ("dSPIC-AM", "D3")),
+    ("pooling helps (dSPIC-AM on D2)", ("dSPIC-AM", "D2"), ("dSPIC-AM-nopool", "D2")),
+)
+COMPARE_METRICS = ("accuracy", "f1", "auc")
+INTERVAL_METRICS = ("accuracy", "precision", "sensitivity", "specificity", "f1", "auc")
+EXPERIMENTS = ("table5", "table6", "table9")      # the stored runs chapter 07 reads
+
+
+@dataclass
+class Fold:
+    """One CV fold's run and its sizes (the corrected t needs them)."""
+
+    run: object
+    n_train: int
+    n_test: int
+
+
+@dataclass
+class Beyond:
+    profile: Profile
+    res: results.Results                       # tables 5, 6, 9 with the variance seeds
+    leak: dict = field(default_factory=dict)   # "patient", "paper" runs; "leaked patients", ...
+    multilabel: dict = field(default_factory=dict)   # "softmax", "sigmoid" runs
+    cv: dict = field(default_factory=dict)     # (model, dataset) -> list[Fold]
+
+    def entry_ids(self) -> list[str]:
+        ids = self.res.entry_ids() + [r.entry_id for r in (*self.leak_runs(), *self.multilabel.values())]
+        return ids + [f.run.entry_id for folds in self.cv.values() for f in folds]
+
+    def leak_runs(self) -> list:
+        return [self.leak[k] for k in ("patient", "paper") if k in self.leak]
+
+    @property
+    def n_boot(self) -> int:
+        return self.profile.bootstrap_resamples
+
+
+def run(profile: Profile, *, data_dir=None, results_dir=None, progress: bool = False) -> Beyond:
+    """Read the stored runs of the results chapters and train (or read) the extra runs of chapter 07."""
+    from tqdm import tqdm
+
+    from dspic_lib.pipeline import datasets, split, train
+    from dspic_lib.paths import default_results_dir
+    from dspic_lib.store import for_results
+
+    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
+    res = results.load(list(EXPERIMENTS), profile, data_dir=data_dir, results_dir=results_dir, progress=progress)
+    out = Beyond(profile, res)
+    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
+    store = for_results(results_dir)
+    folds = split.patient_kfold(d1.meta, profile.cv_folds, profile.cv_repeats, profile.seed)
+    cv_cells = CV_CELLS[:max(0, profile.cv_cells)]
+    todo = [("leakage", None)] + [("multilabel", None)] + [(cell, f) for cell in cv_cells for f in folds]
+    bar = tqdm(todo, desc="chapter 07 runs", unit="run", disable=not progress)
+    for what, fold in bar:
+        if what == "leakage":
+            model, name = LEAKAGE_CELL
+            build = datasets.build(name, profile, d1=d1, results_dir=results_dir, protocol="paper")
+            out.leak = {"patient": res.run(model, name),
+                        "paper": train.fit(model, build, profile, store=store, progress=progress),
+                        "leaked patients": len(build.leaked_patients()),
+                        "test patients": int(build.test.meta["patient"].nunique()),
+                        "test images": len(build.test),
+                        "copies in test": int((build.test.meta["source"] != "original").sum())}
+        elif what == "multilabel":
+            model, name = MULTILABEL_CELL
+            build = datasets.build(name, profile, d1=d1, results_dir=results_dir)
+            out.multilabel = {"softmax": res.run(model, name),
+                              "sigmoid": train.fit(model, build, profile, store=store, progress=progress,
+                                                   head="sigmoid")}
+        else:
+            model, name = what
+            bar.set_postfix_str(f"{model} on {name}, fold {fold.fold + 1} of repeat {fold.repeat + 1}")
+            build = datasets.build(name, profile, d1=d1, results_dir=results_dir, part=fold)
+            r = train.fit(model, build, profile, store=store, progress=progress)
+            out.cv.setdefault(what, []).append(Fold(r, len(build.train), len(build.test)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- intervals
+
+def _groups(r) -> np.ndarray:
+    return r.test_meta["patient"].astype(str).to_numpy()
+
+
+def bootstrap(r, b: Beyond, metric_names=INTERVAL_METRICS) -> pd.DataFrame:
+    """Patient-bootstrap intervals of one run's metrics (index metric; value, low, high, n_boot)."""
+    table = stats.bootstrap_metrics(r.y_true, r.proba, _groups(r), n_boot=b.n_boot, seed=b.profile.seed,
+                                    level=LEVEL)
+    return table.loc[list(metric_names)]
+
+
+def cv_scores(folds: list[Fold], metric: str) -> np.ndarray:
+    return np.array([metrics.summary(f.run.y_true, f.run.proba)[metric] for f in folds], dtype=float)
+
+
+def cv_table(folds: list[Fold], metric_names=INTERVAL_METRICS) -> pd.DataFrame:
+    """Corrected-t CV intervals of each metric over the folds (index metric). The t interval is
+    symmetric and can reach past the metric's range with few folds; its ends are clipped to [0, 1]."""
+    n_train = float(np.mean([f.n_train for f in folds]))
+    n_test = float(np.mean([f.n_test for f in folds]))
+    rows = {}
+    for m in metric_names:
+        s = cv_scores(folds, m)
+        s = s[np.isfinite(s)]
+        rows[m] = (stats.cv_interval(s, n_train, n_test, level=LEVEL) if len(s) >= 2
+                   else {"mean": float(np.mean(s)) if len(s) else np.nan, "low": np.nan, "high": np.nan,
+                         "sd": np.nan, "k": len(s)})
+    out = pd.DataFrame(rows).T[["mean", "low", "high", "sd", "k"]].astype(float)
+    out[["low", "high"]] = out[["low", "high"]].clip(0.0, 1.0)
+    return out
+
+
+def intervals(b: Beyond) -> pd.DataFrame:
+    """Every metric of every :data:`CV_CELLS` cell with its bootstrap interval, and with its CV interval
+    where the profile ran CV for it. Long format: model, dataset, metric, method, value, low, high."""
+    rows = []
+    for cell in CV_CELLS:
+        boot = bootstrap(b.res.run(*cell), b)
+        for m, row in boot.iterrows():
+            rows.append({"model": cell[0], "dataset": cell[1], "metric": m, "method": bootstrap_method(b),
+                         "value": row["value"], "low": row["low"], "high": row["high"]})
+        if cell in b.cv:
+            for m, row in cv_table(b.cv[cell]).iterrows():
+                rows.append({"model": cell[0], "dataset": cell[1], "metric": m, "method": cv_method(b),
+                             "value": row["mean"], "low": row["low"], "high": row["high"]})
+    return pd.DataFrame(rows)
+
+
+def bootstrap_method(b: Beyond) -> str:
+    return f"bootstrap over test patients ({b.n_boot} resamples)"
+
+
+def cv_method(b: Beyond) -> str:
+    p = b.profile
+    return f"{p.cv_folds}-fold CV x {p.cv_repeats} (corrected t)"
+
+
+def methods_note(b: Beyond) -> str:
+    """What "bootstrap" and "CV" mean in this run's tables."""
+    p = b.profile
+    cv = (f" *CV*: grouped stratified {p.cv_folds}-fold cross-validation repeated {p.cv_repeats} "
+          f"time{'s' * (p.cv_repeats != 1)}, mean over folds with the corrected t interval (ends clipped to "
+          "the range of the metric)." if b.cv else " No cell was cross-validated in this run.")
+    return (f"*bootstrap*: {b.n_boot} resamples of the test patients, percentile interval at "
+            f"{LEVEL:.0%}." + cv)
+
+
+def twin(b: Beyond) -> pd.DataFrame | None:
+    """The first CV cell: each metric's CV interval beside its bootstrap twin, and whether they overlap."""
+    if not b.cv:
+        return None
+    cell = next(c for c in CV_CELLS if c in b.cv)
+    boot, cv = bootstrap(b.res.run(*cell), b), cv_table(b.cv[cell])
+    out = pd.DataFrame({"bootstrap value": boot["value"], "bootstrap low": boot["low"],
+                        "bootstrap high": boot["high"], "CV mean": cv["mean"], "CV low": cv["low"],
+                        "CV high": cv["high"]})
+    out["intervals overlap"] = (out["bootstrap low"] <= out["CV high"]) & (out["CV low"] <= out["bootstrap high"])
+    out["width ratio (CV / bootstrap)"] = ((out["CV high"] - out["CV low"])
+                                           / (out["bootstrap high"] - out["bootstrap low"]))
+    out.attrs["cell"] = cell
+    return out
+
+
+def twin_sentence(b: Beyond, t: pd.DataFrame | None) -> str:
+    if t is None:
+        return "No cell was cross-validated in this run, so no CV interval stands beside a bootstrap one."
+    m, d = t.attrs["cell"]
+    ok = t.dropna(subset=["CV low", "bootstrap low"])
+    if ok.empty:
+        return f"The CV and bootstrap intervals of {m} on {d} could not both be computed for any metric."
+    overlap = int(ok["intervals overlap"].sum())
+    ratio = float(np.nanmedian(ok["width ratio (CV / bootstrap)"]))
+    folds = b.cv[(m, d)]
+    head = (f"For {m} on {d}, the {cv_method(b)} interval and the test-patient bootstrap interval overlap for "
+            f"{overlap} of {len(ok)} metrics; the CV interval is {ratio:.1f} times as wide (median over metrics)")
+    if ratio >= 1:
+        return (head + ", because it also moves the training patients and the initial weights, and because "
+                f"{len(folds)} folds leave a t quantile with few degrees of freedom.")
+    stuck_folds = sum(len(set(metrics.predict(f.run.proba))) == 1 for f in folds)
+    why = (f": {stuck_folds} of the {len(folds)} folds predicted one class for every test image, and folds "
+           "that give the same degenerate answer agree with each other more closely than a resample of test "
+           "patients moves one run's score" if stuck_folds else
+           ": its folds agree with each other more closely than a resample of test patients moves one run's score")
+    return head + why + "."
+
+
+# ---------------------------------------------------------------------------------------- comparisons
+
+def comparisons(b: Beyond) -> pd.DataFrame:
+    """The paper's claims as paired differences (first cell minus second) on the same test patients."""
+    rows = []
+    for claim, a, c in COMPARISONS:
+        ra, rc = b.res.run(*a), b.res.run(*c)
+        if ra.test_meta["image"].tolist() != rc.test_meta["image"].tolist():
+            raise DataError(f"{claim}: the two cells were tested on different images; a paired test needs the same")
+        for m in COMPARE_METRICS:
+            if a in b.cv and c in b.cv:
+                diffs = cv_scores(b.cv[a], m) - cv_scores(b.cv[c], m)
+                folds = b.cv[a]
+                r = stats.corrected_t_test(diffs[np.isfinite(diffs)], np.mean([f.n_train for f in folds]),
+                                           np.mean([f.n_test for f in folds]))
+                method = cv_method(b)
+            else:
+                r = stats.paired_bootstrap(ra.y_true, ra.proba, rc.proba, _groups(ra), metric=m,
+                                           n_boot=b.n_boot, seed=b.profile.seed, level=LEVEL)
+                method = f"paired {bootstrap_method(b)}"
+            rows.append({"claim": claim, "metric": m, "difference": r["diff"], "low": r["low"],
+                         "high": r["high"], "p": r["p"], "method": method})
+    return pd.DataFrame(rows)
+
+
+def p_text(p: float) -> str:
+    """A p-value as the page prints it: three decimals, or "< 0.001" (a bootstrap of n resamples cannot
+    give less than about 2 / n, so "0.00" would claim more than it measured)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def comparison_sentences(table: pd.DataFrame) -> list[str]:
+    """One sentence per claim, from its accuracy row (and F1 where it says otherwise)."""
+    out = []
+    for claim, group in table.groupby("claim", sort=False):
+        parts = []
+        for _, row in group.iterrows():
+            if not np.isfinite(row["difference"]):
+                parts.append(f"{row['metric']}: not computable")
+                continue
+            parts.append(f"{row['metric']} {row['difference']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}], "
+                         f"{p_text(row['p'])}")
+        acc = group.set_index("metric").loc["accuracy"]
+        if not np.isfinite(acc["low"]):
+            verdict = "cannot be judged from accuracy in this run"
+        elif acc["low"] > 0:
+            verdict = "is supported: the accuracy interval lies above zero"
+        elif acc["high"] < 0:
+            verdict = "is contradicted: the accuracy interval lies below zero"
+        else:
+            verdict = "is not settled: the accuracy interval contains zero"
+        out.append(f"**{claim}** {verdict} ({'; '.join(parts)}; {group['method'].iloc[0]}).")
+    return out
+
+
+# ---------------------------------------------------------------------------------------- leakage
+
+def leakage(b: Beyond) -> pd.DataFrame:
+    """Per metric: the patient-protocol and paper-protocol values with intervals and their difference."""
+    pat, pap = b.leak["patient"], b.leak["paper"]
+    bp, bq = bootstrap(pat, b), bootstrap(pap, b)
+    rows = []
+    for m in INTERVAL_METRICS:
+        d = stats.unpaired_bootstrap_diff((pap.y_true, pap.proba, _groups(pap)),
+                                          (pat.y_true, pat.proba, _groups(pat)), metric=m, n_boot=b.n_boot,
+                                          seed=b.profile.seed, level=LEVEL)
+        rows.append({"metric": m, "patient protocol": bp.loc[m, "value"],
+                     "patient low": bp.loc[m, "low"], "patient high": bp.loc[m, "high"],
+                     "paper protocol": bq.loc[m, "value"], "paper low": bq.loc[m, "low"],
+                     "paper high": bq.loc[m, "high"], "inflation": d["diff"], "inflation low": d["low"],
+                     "inflation high": d["high"], "p": d["p"]})
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def leakage_sentence(b: Beyond, table: pd.DataFrame) -> str:
+    L = b.leak
+    acc = table.loc["accuracy"]
+    share = L["leaked patients"] / max(1, L["test patients"])
+    head = (f"Under the paper's protocol, {L['leaked patients']} of the {L['test patients']} patients in the test "
+            f"images ({share:.0%}) also have images (the other view, or copies) in training, and "
+            f"{L['copies in test']} of the {L['test images']} test images are augmented copies.")
+    if not np.isfinite(acc["inflation"]):
+        return head + " The accuracy difference could not be computed."
+    pap = L["paper"]
+    if len(pap.proba) and len(set(metrics.predict(pap.proba))) == 1:
+        head += (f" The run under that protocol predicted {metrics.predict(pap.proba)[0]} for every test image: "
+                 "within this budget it did not learn, so it cannot show what leakage does to a network that did.")
+    where = ("above zero: the protocol inflates accuracy" if acc["inflation low"] > 0 else
+             "below zero: the protocol lowers accuracy here" if acc["inflation high"] < 0 else
+             "contains zero: this run cannot tell the inflation from noise")
+    return (head + f" The accuracy is {acc['paper protocol']:.3f} under that protocol against "
+            f"{acc['patient protocol']:.3f} with patient-level splits, a difference of "
+            f"{acc['inflation']:+.3f} ({LEVEL:.0%} interval {acc['inflation low']:+.3f} to {acc['inflation high']:+.3f}, "
+            f"{p_text(acc['p'])}); the interval {where}.")
+
+
+# ---------------------------------------------------------------------------------------- calibration
+
+def _single(y, p):
+    keep = np.asarray(y) != metrics.BOTH
+    return np.asarray(y)[keep], np.asarray(p)[keep]
+
+
+def calibration(b: Beyond) -> dict:
+    """Reliability tables and ECE of the calibration cell's test images, before and after temperature
+    scaling fitted on its validation images (M&A images left out: they have no single right answer)."""
+    r = b.res.run(*CALIBRATION_CELL)
+    y_val, p_val = _single(r.val_meta["label"].to_numpy(dtype=object), r.val_proba)
+    y, p = _single(r.y_true, r.proba)
+    T = stats.fit_temperature(p_val, y_val)
+    scaled = stats.apply_temperature(p, T)
+    return {"cell": CALIBRATION_CELL, "temperature": T, "validation images": len(y_val), "test images": len(y),
+            "ece before": stats.ece(y, p), "ece after": stats.ece(y, scaled),
+            "before": stats.reliability(y, p), "after": stats.reliability(y, scaled),
+            "accuracy before": float(np.mean(metrics.predict(p) == y)) if len(y) else np.nan,
+            "accuracy after": float(np.mean(metrics.predict(scaled) == y)) if len(y) else np.nan}
+
+
+def calibration_sentence(c: dict) -> str:
+    m, d = c["cell"]
+    T = c["temperature"]
+    effect = ("softens" if T > 1 else "sharpens") + " the probabilities"
+    change = "lowers" if c["ece after"] < c["ece before"] else "raises"
+    return (f"For {m} on {d}, the temperature fitted on {c['validation images']} validation images is "
+            f"T = {T:.2f} (it {effect}); on {c['test images']} test images it {change} the expected calibration "
+            f"error, from {c['ece before']:.3f} to {c['ece after']:.3f}. Accuracy does not change "
+            f"({c['accuracy before']:.3f} before, {c['accuracy after']:.3f} after): a temperature rescales "
+            "confidence, never the ranking.")
+
+
+# ---------------------------------------------------------------------------------------- multi-label
+
+def sigmoid_labels(proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Labels from independent (M, A) outputs: each disease present when its output >= ``threshold``."""
+    p = np.asarray(proba, dtype=float).reshape(-1, len(SIGMOID_OUTPUTS))
+    m, a = p[:, 0] >= threshold, p[:, 1] >= threshold
+    return np.where(m & a, "M&A", np.where(m, "M", np.where(a, "A", "N"))).astype(object)
+
+
+def softmax_correct(y, proba) -> np.ndarray:
+    """Per image, correct under the paper's rules: arg-max for N/M/A images, the top-2 rule for M&A."""
+    y = np.asarray(y, dtype=object)
+    ok = metrics.predict(proba).astype(object) == y
+    both = np.flatnonzero(y == metrics.BOTH)
+    if len(both):
+        ok[both] = metrics.top2(y, proba)["correct"].to_numpy()
+    return ok
+
+
+def multilabel(b: Beyond) -> pd.DataFrame:
+    """Images correct per class under the softmax + top-2 rule and under the sigmoid head."""
+    soft, sig = b.multilabel["softmax"], b.multilabel["sigmoid"]
+    y = soft.y_true
+    if sig.test_meta["image"].tolist() != soft.test_meta["image"].tolist():
+        raise DataError("the multi-label runs were tested on different images")
+    rules = {"softmax + top-2 rule (the paper)": softmax_correct(y, soft.proba),
+             "sigmoid head, 0.5 per disease": sigmoid_labels(sig.proba) == y}
+    rows = []
+    for label in ["all", *[c for c in CLASSES if (y == c).any()]]:
+        keep = np.ones(len(y), bool) if label == "all" else (y == label)
+        row = {"images": int(keep.sum())}
+        for name, ok in rules.items():
+            row[name] = float(np.mean(ok[keep])) if keep.any() else np.nan
+        rows.append(pd.Series(row, name=label))
+    return pd.DataFrame(rows).astype({"images": int}).rename_axis("true class")
+
+
+def multilabel_sentence(b: Beyond, table: pd.DataFrame) -> str:
+    soft, sig = table.columns[1], table.columns[2]
+    m, d = MULTILABEL_CELL
+    head = (f"On all {int(table.loc['all', 'images'])} test images of {m} on {d}, "
+            f"{table.loc['all', soft]:.1%} are right under the paper's rules and {table.loc['all', sig]:.1%} "
+            "with the sigmoid head.")
+    if "M&A" not in table.index:
+        return head + " The test part has no M&A image, so the two ways of naming both diseases cannot be compared."
+    n = int(table.loc["M&A", "images"])
+    return (head + f" On the {n} M&A images, the top-2 rule credits {table.loc['M&A', soft]:.0%} and the sigmoid "
+            f"head names both diseases for {table.loc['M&A', sig]:.0%}. The comparison is not even: the top-2 "
+            "rule is told which images are M&A and only checks the ranking, while the sigmoid head must "
+            "decide on its own that both diseases are present.")
+
+
+# ---------------------------------------------------------------------------------------- for the page
+
+def interval_table(iv: pd.DataFrame) -> pd.DataFrame:
+    """:func:`intervals` as one row per cell and method, each metric as "value [low, high]"."""
+    cell = iv.apply(lambda r: f"{r['value']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+                    if np.isfinite(r["low"]) else (f"{r['value']:.3f}" if np.isfinite(r["value"]) else "n/a"), axis=1)
+    short = iv["method"].str.split(" ").str[0].where(iv["method"].str.startswith("bootstrap"), "CV")
+    wide = iv.assign(cell=cell, method=short).pivot_table(index=["model", "dataset", "method"], columns="metric", values="cell",
+                                            aggfunc="first", sort=False)
+    return wide[[m for m in INTERVAL_METRICS if m in wide.columns]]
+
+
+def interval_frame(iv: pd.DataFrame, metric_names=("accuracy", "f1")) -> pd.DataFrame:
+    """Rows for a forest plot: one per cell, metric and method, with the paper's value where it has one."""
+    from dspic_lib.evaluation import claims
+
+    paper = claims.paper_values().drop_duplicates(["model", "dataset", "metric"]).set_index(
+        ["model", "dataset", "metric"])["paper"]
+    sub = iv[iv["metric"].isin(metric_names)].copy()
+    sub["paper"] = [paper.get((m, d, k), np.nan) for m, d, k in zip(sub["model"], sub["dataset"], sub["metric"])]
+    short = sub["method"].str.split(" ").str[0].map({"bootstrap": "bootstrap"}).fillna("CV")
+    sub.index = sub["model"] + " on " + sub["dataset"] + ", " + sub["metric"] + " (" + short + ")"
+    return sub[["value", "low", "high", "paper"]]
+
+
+def leakage_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The two protocols' values and intervals as rows of a forest plot."""
+    rows = []
+    for m, r in table.iterrows():
+        rows.append(pd.Series({"value": r["patient protocol"], "low": r["patient low"], "high": r["patient high"]},
+                              name=f"{m}, patient split"))
+        rows.append(pd.Series({"value": r["paper protocol"], "low": r["paper low"], "high": r["paper high"]},
+                              name=f"{m}, paper's image split"))
+    return pd.DataFrame(rows)
+
+
+def stuck(b: Beyond) -> list[str]:
+    """One sentence per extra run of this chapter that predicted a single class for every test image."""
+    out = []
+    for label, r in [("the paper-protocol run", b.leak.get("paper")), *[
+            (f"CV fold {i + 1} of {m} on {d}", f.run) for (m, d), folds in b.cv.items()
+            for i, f in enumerate(folds)]]:
+        if r is not None and len(r.proba) and len(set(metrics.predict(r.proba))) == 1:
+            out.append(f"{label[0].upper()}{label[1:]} predicted {metrics.predict(r.proba)[0]} for every test image.")
+    sig = b.multilabel.get("sigmoid")
+    if sig is not None and len(set(sigmoid_labels(sig.proba))) == 1:
+        out.append(f"The sigmoid-head run named {sigmoid_labels(sig.proba)[0]} for every test image.")
+    return out

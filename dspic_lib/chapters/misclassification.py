@@ -1,0 +1,186 @@
+"""Where dSPIC-AM goes wrong on D2, and where it looks (chapter 06, the paper's Figs 12-13).
+
+The paper shows three hand-picked misclassified test scans (Fig. 12: a normal scan called arthritic, a
+metastatic one called normal, an arthritic one called normal) and two M&A scans with their top-1 and
+top-2 probabilities (Fig. 13). Here the choice is computed: every mistake of the run is counted by
+type, and for each of the paper's three types the *most confident* mistake is shown (the one whose
+wrong class got the highest probability), with its lesion boxes and a Grad-CAM map
+(:mod:`dspic_lib.evaluation.explain`). Every M&A test scan is listed with its top-1 and top-2 probabilities beside
+the paper's two. The pointing game asks, of the diseased test scans the network got right, how often
+the maximum of its map falls inside a lesion box.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+
+from dspic_lib.evaluation import metrics
+from dspic_lib.errors import DataError
+from dspic_lib.vocab import CLASS_NAMES, OUTPUTS
+
+CELL = ("dSPIC-AM", "D2")
+# The paper's Fig. 12: (true class, predicted class), in its order a, b, c
+PAPER_FAILURES = (("N", "A"), ("M", "N"), ("A", "N"))
+ADJECTIVE = {"N": "normal", "M": "metastatic", "A": "arthritic"}
+NOUN = {"N": "normal", "M": "metastatic", "A": "arthritic"}
+
+
+def failure_name(true: str, pred: str) -> str:
+    return f"{ADJECTIVE[true]} called {NOUN[pred]}"
+
+
+def test_images(profile, data_dir=None, results_dir=None):
+    """The test part of the patient split (the same patients for D1, D2 and D3) with images and boxes."""
+    from dspic_lib.pipeline import datasets, split
+
+    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
+    part = split.patient_split(d1.meta, profile.test_fraction, profile.seed)
+    return d1.subset(part.test)
+
+
+def check_same_images(run, test) -> None:
+    if run.test_meta["image"].tolist() != test.meta["image"].tolist():
+        raise DataError(f"the stored run of {run.model} on {run.dataset} was tested on other images than the "
+                        "patient split gives now; rerun `dspic run table5`")
+
+
+def failures(run) -> pd.DataFrame:
+    """Every (true, predicted) pair of the 3-class test images with its count; the paper's three types
+    first, flagged, then the other mistakes, then the right answers."""
+    y, p = metrics.three_class(run.y_true, run.proba)
+    cm = metrics.confusion(y, metrics.predict(p))
+    rows = []
+    for t in OUTPUTS:
+        for q in OUTPUTS:
+            rows.append({"true class": CLASS_NAMES[t], "predicted": CLASS_NAMES[q],
+                         "type": "right" if t == q else failure_name(t, q),
+                         "in the paper's Fig. 12": (t, q) in PAPER_FAILURES,
+                         "images": int(cm.loc[t, q]), "share of the true class": cm.loc[t, q] / max(1, cm.loc[t].sum())})
+    table = pd.DataFrame(rows)
+    order = np.where(table["in the paper's Fig. 12"], 0, np.where(table["type"] == "right", 2, 1))
+    return table.assign(_o=order).sort_values(["_o", "images"], ascending=[True, False]).drop(columns="_o") \
+        .reset_index(drop=True)
+
+
+def most_confident_mistakes(run, per_type: int = 1) -> pd.DataFrame:
+    """For each of the paper's failure types, the ``per_type`` test images of that type whose wrong class
+    got the highest probability (rows: position in the test part, type, true, predicted, P(N), P(M), P(A));
+    a type without any image has no row."""
+    y = run.y_true
+    pred = metrics.predict(run.proba)
+    rows = []
+    for t, q in PAPER_FAILURES:
+        idx = np.flatnonzero((y == t) & (pred == q))
+        idx = idx[np.argsort(-run.proba[idx, OUTPUTS.index(q)], kind="stable")][:per_type]
+        for i in idx:
+            rows.append({"position": int(i), "type": failure_name(t, q), "true": t, "predicted": q,
+                         **{f"P({c})": float(run.proba[i, k]) for k, c in enumerate(OUTPUTS)}})
+    return pd.DataFrame(rows, columns=["position", "type", "true", "predicted", *[f"P({c})" for c in OUTPUTS]])
+
+
+def paper_types_missing(mistakes: pd.DataFrame) -> list[str]:
+    return [failure_name(t, q) for t, q in PAPER_FAILURES if failure_name(t, q) not in set(mistakes["type"])]
+
+
+def ma_table(run) -> pd.DataFrame:
+    """Every M&A test image: its top-1 and top-2 classes and probabilities, and whether the top-2 rule
+    credits it; the paper's two M&A images (Fig. 13) as extra rows from targets.json."""
+    from dspic_lib import paper
+
+    t = metrics.top2(run.y_true, run.proba)
+    ours = pd.DataFrame({"scan": [f"this run, test scan {k + 1}" for k in range(len(t))],
+                         "top-1": t["top1"].to_numpy(), "P(top-1)": t["p_top1"].to_numpy(),
+                         "top-2": t["top2"].to_numpy(), "P(top-2)": t["p_top2"].to_numpy(),
+                         "right by the top-2 rule": t["correct"].to_numpy()})
+    fig13 = paper.targets()["fig13_top_probabilities"]
+    theirs = pd.DataFrame({"scan": [f"the paper, Fig. 13 scan {k + 1}" for k in range(len(fig13["top1"]))],
+                           "top-1": "M", "P(top-1)": fig13["top1"], "top-2": "A", "P(top-2)": fig13["top2"],
+                           "right by the top-2 rule": True})
+    return pd.concat([theirs, ours], ignore_index=True).set_index("scan")
+
+
+def ma_sentence(table: pd.DataFrame) -> str:
+    ours = table[table.index.str.startswith("this run")]
+    theirs = table[table.index.str.startswith("the paper")]
+    paper_part = (f"The paper's {len(theirs)} M&A scans had top-1 probabilities of "
+                  f"{' and '.join(f'{v:.2f}' for v in theirs['P(top-1)'])} for metastasis and top-2 probabilities of "
+                  f"{' and '.join(f'{v:.2f}' for v in theirs['P(top-2)'])} for arthritis.")
+    if ours.empty:
+        return paper_part + " This run's test part holds no M&A scan."
+    right = int(ours["right by the top-2 rule"].sum())
+    return (paper_part + f" In this run, {right} of the {len(ours)} M&A test scans {'has' if right == 1 else 'have'} "
+            "metastasis and arthritis "
+            "as their two most probable classes; their top-1 probabilities range from "
+            f"{ours['P(top-1)'].min():.2f} to {ours['P(top-1)'].max():.2f}.")
+
+
+def right_and_diseased(run) -> np.ndarray:
+    """Positions of the test images with a disease that the run got right (arg-max for M and A, the
+    top-2 rule for M&A): the images the pointing game scores."""
+    y = run.y_true
+    pred = metrics.predict(run.proba)
+    ok = np.zeros(len(y), bool)
+    ok[(y == "M") | (y == "A")] = (pred == y)[(y == "M") | (y == "A")]
+    both = np.flatnonzero(y == metrics.BOTH)
+    if len(both):
+        ok[both] = metrics.top2(y, run.proba)["correct"].to_numpy()
+    return np.flatnonzero(ok)
+
+
+def diseased(run) -> np.ndarray:
+    return np.flatnonzero(np.isin(run.y_true, ["M", "A", "M&A"]))
+
+
+def caption_titles(rows: pd.DataFrame) -> list[str]:
+    return [f"{r['type']}\nP(N) {r['P(N)']:.2f}, P(M) {r['P(M)']:.2f}, P(A) {r['P(A)']:.2f}"
+            for _, r in rows.iterrows()]
+
+
+def failure_sentence(run) -> str:
+    """The paper's three failure types in this run, each counted against its true class."""
+    y, p = metrics.three_class(run.y_true, run.proba)
+    cm = metrics.confusion(y, metrics.predict(p))
+    parts = []
+    for t, q in PAPER_FAILURES:
+        n, total = int(cm.loc[t, q]), int(cm.loc[t].sum())
+        parts.append(f"{n} of the {total} {ADJECTIVE[t]} test scans {'was' if n == 1 else 'were'} called {NOUN[q]}")
+    wrong = int(cm.to_numpy().sum() - np.trace(cm.to_numpy()))
+    return (f"Of the paper's three failure types, in this run {'; '.join(parts)}. In all, {wrong} of the "
+            f"{int(cm.to_numpy().sum())} single-class test scans were misclassified.")
+
+
+def missing_sentence(mistakes: pd.DataFrame) -> str | None:
+    missing = paper_types_missing(mistakes)
+    if not missing:
+        return None
+    return (f"This run made no mistake of type {', '.join(missing)}, so the figure has no example of "
+            f"{'it' if len(missing) == 1 else 'them'}.")
+
+
+def pointing(model, run, test, positions, tolerance_px: float) -> pd.DataFrame:
+    """Pointing-game tables of Grad-CAM (the class the network chose) and of the first CBAM spatial
+    attention map (when the network has one) on the test images at ``positions``; rows (map, class)."""
+    from dspic_lib.evaluation import explain
+
+    X = test.X[positions]
+    boxes = [np.asarray(test.meta["boxes"].iloc[i], dtype=np.float32).reshape(-1, 4) for i in positions]
+    labels = run.y_true[positions]
+    tables = {"Grad-CAM": explain.pointing_game(explain.grad_cam(model, X), boxes, labels, tolerance_px)}
+    if explain.attention_blocks(model):
+        tables["CBAM spatial attention"] = explain.pointing_game(
+            explain.attention_map(model, X, explain.attention_blocks(model)[0]), boxes, labels, tolerance_px)
+    return pd.concat(tables, names=["map", "class"])
+
+
+def pointing_sentence(table: pd.DataFrame | None, what: str, tolerance_px: float) -> str:
+    if table is None or table.empty:
+        return f"No {what}: the pointing game has nothing to score."
+    parts = []
+    for name in table.index.get_level_values("map").unique():
+        r = table.loc[(name, "all")]
+        parts.append(f"{int(r['hits'])} ({r['hit rate']:.0%}) with {name}")
+    base = table.loc[(table.index.get_level_values("map")[0], "all")]
+    return (f"Of {int(base['images'])} {what}, the maximum of the map falls inside a lesion box (enlarged by "
+            f"{tolerance_px:.0f} px) for {', '.join(parts)}; a map that always points at the image centre "
+            f"scores {int(base['baseline hits'])} ({base['baseline hit rate']:.0%}).")

@@ -1,0 +1,61 @@
+"""The ``dspic`` command: ``dspic book | data | store | run | train | predict | bench``.
+
+Each subcommand lives in the module that owns the work and registers itself through
+``register(subparsers)``; this file only wires them together.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from dspic_lib.errors import DspicError
+
+# modules that add a subcommand with register(subparsers)
+SUBCOMMAND_MODULES = [
+    "dspic_lib.cli.book",
+    "dspic_lib.cli.data",
+    "dspic_lib.cli.store",
+    "dspic_lib.cli.run",
+    "dspic_lib.cli.train",
+    "dspic_lib.cli.predict",
+    "dspic_lib.cli.bench",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dspic", description="dSPIC companion book: data, models, experiments and the book.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DspicError as err:
+        print(f"dspic {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def add_profile_options(p: argparse.ArgumentParser) -> None:
+    """--profile, --set FIELD=VALUE, --seed, --data-dir: shared by the subcommands that run things."""
+    from dspic_lib.config import profile_names
+
+    p.add_argument("--profile", default="cpu", help=f"one of {', '.join(profile_names())} (default: cpu)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", default=[],
+                   help="override one profile field, e.g. --set epochs=5 (repeatable)")
+    p.add_argument("--seed", type=int, default=None, help="override the profile's seed")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder of DICOM + LabelMe files (default: $DSPIC_DATA, else the synthetic cohort)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""What a run is worth: metrics, intervals and tests, verdicts beside the paper, Grad-CAM."""

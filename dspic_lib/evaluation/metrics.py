@@ -1,0 +1,292 @@
+"""The paper's evaluation (Eqs. 13-17 and AUC), a thin layer over scikit-learn.
+
+Pure functions of arrays: ``y_true`` holds image labels (strings of :data:`~dspic_lib.vocab.CLASSES`),
+``proba`` the ``(n, 3)`` softmax probabilities over :data:`~dspic_lib.vocab.OUTPUTS` (N, M, A), one row
+per image, in that column order.
+
+Decisions (design, "Decisions on the paper's ambiguities"):
+
+- **M&A images are left out of the 3-class metrics** (:func:`confusion`, :func:`per_class`,
+  :func:`summary`) and scored separately by the **top-2 rule** (:func:`top2`): an M&A image is correct
+  when its two highest probabilities are M and A, in either order.
+- The predicted class is the arg-max of ``proba``.
+- **accuracy** = overall multi-class accuracy (``accuracy_score``); **precision**, **sensitivity**
+  (recall), **F1** = macro means over N, M, A of the one-vs-rest values
+  (``precision_recall_fscore_support(labels=OUTPUTS, zero_division=0)``); **specificity** =
+  TN / (TN + FP) one-vs-rest from the confusion matrix (scikit-learn has none), macro mean likewise,
+  0 where a class has no negatives (as ``zero_division=0`` does for the others); **auc** = macro
+  one-vs-rest ROC AUC (``roc_auc_score(multi_class="ovr", average="macro")``).
+- **AUC when a class is absent**: a class's one-vs-rest AUC is undefined when the class has no
+  positive or no negative image; it is NaN then, and so is the macro AUC (no exception, no warning).
+- **Ties** (equal probabilities) are broken by the order of :data:`OUTPUTS`, N before M before A, both
+  for the arg-max and for the top-2 ranking (a stable sort). So an M&A image whose 2nd place is tied
+  between N and M or A counts as **wrong** (the conservative reading: a tie with N never earns
+  credit); a tie between M and A themselves does not matter, the top-2 set is {M, A} either way.
+- ``proba`` rows must sum to 1 within :data:`ROW_SUM_ATOL` (softmax outputs stored in float32 or
+  rounded to a few decimals pass); they are rescaled to sum exactly to 1 for ``roc_auc_score``,
+  which checks the sum more tightly.
+
+Bad input raises :class:`~dspic_lib.errors.DataError` naming the problem.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
+
+from dspic_lib.errors import DataError
+from dspic_lib.vocab import CLASSES, OUTPUTS
+
+BOTH = "M&A"                                     # the label scored by the top-2 rule
+TOP2_SET = frozenset({"M", "A"})                 # the top-2 set that makes an M&A image correct
+METRICS = ("accuracy", "precision", "sensitivity", "specificity", "f1", "auc")   # targets.json order + auc
+PER_CLASS = ("precision", "sensitivity", "specificity", "f1", "support", "auc")
+ROW_SUM_ATOL = 0.01          # catches logits and sigmoid outputs; lets rounded tables pass
+
+
+# ---------------------------------------------------------------------------------------- checks
+
+def check_labels(y, what: str = "y_true", allowed=CLASSES) -> np.ndarray:
+    """``y`` as a 1-D array of label strings; DataError for a 2-D input or labels not in ``allowed``."""
+    arr = np.asarray(y, dtype=object)
+    if arr.ndim != 1:
+        raise DataError(f"{what}: expected a 1-D sequence of labels, got shape {arr.shape}")
+    unknown = sorted({repr(v) for v in arr if not isinstance(v, str) or v not in allowed})
+    if unknown:
+        raise DataError(f"{what}: unknown label(s) {', '.join(unknown)}; expected one of {', '.join(allowed)}")
+    return arr.astype(str) if arr.size else np.array([], dtype=str)
+
+
+def check_proba(proba, n: int | None = None) -> np.ndarray:
+    """``proba`` as a float ``(n, 3)`` array over OUTPUTS; DataError for a wrong shape, values outside
+    [0, 1], rows not summing to 1 (within :data:`ROW_SUM_ATOL`) or ``n`` rows expected and not found."""
+    try:
+        arr = np.asarray(proba, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"proba: not a numeric array ({err})") from None
+    if arr.ndim != 2 or arr.shape[1] != len(OUTPUTS):
+        raise DataError(f"proba: expected shape (n, {len(OUTPUTS)}) with columns {', '.join(OUTPUTS)}, "
+                        f"got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise DataError(f"length mismatch: {n} label(s) in y_true but {arr.shape[0]} row(s) in proba")
+    if not np.isfinite(arr).all():
+        row = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
+        raise DataError(f"proba: row {row} is not finite: {arr[row].tolist()}")
+    bad = (arr < 0).any(axis=1) | (arr > 1).any(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"proba: row {row} has values outside [0, 1]: {arr[row].tolist()}")
+    off = np.abs(arr.sum(axis=1) - 1.0)
+    if (off > ROW_SUM_ATOL).any():
+        row = int(np.argmax(off))
+        raise DataError(f"proba: {int((off > ROW_SUM_ATOL).sum())} row(s) do not sum to 1 "
+                        f"(within {ROW_SUM_ATOL}), e.g. row {row} sums to {arr[row].sum():.6g}; "
+                        "expected softmax probabilities")
+    return arr
+
+
+def _checked(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+    y = check_labels(y_true)
+    return y, check_proba(proba, n=len(y))
+
+
+def three_class(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+    """The images the 3-class metrics use: those not labelled M&A (labels, probabilities)."""
+    y, p = _checked(y_true, proba)
+    keep = y != BOTH
+    return y[keep], p[keep]
+
+
+def predict(proba) -> np.ndarray:
+    """Predicted class per row: the arg-max over OUTPUTS (ties go to the earlier of N, M, A)."""
+    p = check_proba(proba)
+    return np.asarray(OUTPUTS, dtype=str)[np.argmax(p, axis=1)] if len(p) else np.array([], dtype=str)
+
+
+# ---------------------------------------------------------------------------------------- 3-class
+
+def confusion(y_true, y_pred) -> pd.DataFrame:
+    """Confusion matrix over OUTPUTS (rows: true class, columns: predicted class), image counts.
+
+    ``y_pred`` holds predicted labels (see :func:`predict`); images whose true label is M&A are left
+    out (they are scored by :func:`top2`)."""
+    y = check_labels(y_true)
+    pred = check_labels(y_pred, what="y_pred", allowed=OUTPUTS)
+    if len(pred) != len(y):
+        raise DataError(f"length mismatch: {len(y)} label(s) in y_true but {len(pred)} in y_pred")
+    keep = y != BOTH
+    cm = (confusion_matrix(y[keep], pred[keep], labels=list(OUTPUTS)) if keep.any()
+          else np.zeros((len(OUTPUTS),) * 2, dtype=int))
+    return pd.DataFrame(cm, index=pd.Index(OUTPUTS, name="true"), columns=pd.Index(OUTPUTS, name="predicted"))
+
+
+def _specificity(cm: np.ndarray) -> np.ndarray:
+    """One-vs-rest TN / (TN + FP) per class of a square confusion matrix; 0 where TN + FP = 0."""
+    total, fp, fn = cm.sum(), cm.sum(axis=0) - np.diag(cm), cm.sum(axis=1) - np.diag(cm)
+    tn = total - np.diag(cm) - fp - fn
+    neg = tn + fp
+    return np.divide(tn, neg, out=np.zeros(len(cm)), where=neg > 0)
+
+
+def _auc_defined(y: np.ndarray) -> bool:
+    """Every output class has a positive and a negative image among the 3-class images."""
+    return set(y) == set(OUTPUTS)
+
+
+def _ovr_auc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    out = np.full(len(OUTPUTS), np.nan)
+    p = p / p.sum(axis=1, keepdims=True)
+    for k, c in enumerate(OUTPUTS):
+        pos = y == c
+        if pos.any() and not pos.all():
+            out[k] = roc_auc_score(pos, p[:, k])
+    return out
+
+
+def per_class(y_true, proba) -> pd.DataFrame:
+    """One row per output class (N, M, A) of the 3-class images: precision, sensitivity (recall),
+    specificity, F1, support (true images of the class) and one-vs-rest ROC AUC (NaN when the class has
+    no positive or no negative image). All NaN (support 0) when there is no 3-class image."""
+    y, p = three_class(y_true, proba)
+    if not len(y):                                   # no 3-class image: nothing to score
+        table = pd.DataFrame(np.nan, index=pd.Index(OUTPUTS, name="class"), columns=list(PER_CLASS))
+        return table.assign(support=0)
+    pred = predict(p)
+    prec, rec, f1, support = precision_recall_fscore_support(y, pred, labels=list(OUTPUTS), average=None,
+                                                             zero_division=0)
+    cm = confusion(y, pred).to_numpy()
+    table = pd.DataFrame({"precision": prec, "sensitivity": rec, "specificity": _specificity(cm),
+                          "f1": f1, "support": support.astype(int), "auc": _ovr_auc(y, p)},
+                         index=pd.Index(OUTPUTS, name="class"))
+    return table[list(PER_CLASS)]
+
+
+def summary(y_true, proba) -> dict:
+    """The paper's metrics on the 3-class images (M&A left out), keys in :data:`METRICS` order:
+    accuracy, macro precision, sensitivity, specificity, F1, macro one-vs-rest AUC; then ``n_images``
+    (3-class images scored) and ``n_left_out`` (M&A images left out, see :func:`top2`).
+
+    Every metric is NaN when there is no 3-class image; ``auc`` is NaN when a class of OUTPUTS is
+    absent (its one-vs-rest AUC is undefined)."""
+    y_all, p_all = _checked(y_true, proba)
+    y, p = y_all[y_all != BOTH], p_all[y_all != BOTH]
+    n_left_out = int(len(y_all) - len(y))
+    out = dict.fromkeys(METRICS, float("nan"))
+    if len(y):
+        pred = predict(p)
+        prec, rec, f1, _ = precision_recall_fscore_support(y, pred, labels=list(OUTPUTS), average="macro",
+                                                           zero_division=0)
+        out.update(accuracy=float(accuracy_score(y, pred)), precision=float(prec), sensitivity=float(rec),
+                   specificity=float(_specificity(confusion(y, pred).to_numpy()).mean()), f1=float(f1))
+        if _auc_defined(y):
+            order = sorted(OUTPUTS)                  # roc_auc_score wants its labels sorted
+            cols = [OUTPUTS.index(c) for c in order]
+            q = p[:, cols] / p.sum(axis=1, keepdims=True)
+            out["auc"] = float(roc_auc_score(y, q, multi_class="ovr", average="macro", labels=order))
+    out.update(n_images=int(len(y)), n_left_out=n_left_out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------- top-2 rule
+
+def top2(y_true, proba) -> pd.DataFrame:
+    """The M&A images, one row each (index: their positions in ``y_true``): ``top1`` and ``p_top1``,
+    ``top2`` and ``p_top2`` (the two most probable outputs and their probabilities) and ``correct``
+    (True when {top1, top2} = {M, A}). Ties are ranked in OUTPUTS order (N, M, A)."""
+    y, p = _checked(y_true, proba)
+    rows = np.flatnonzero(y == BOTH)
+    q = p[rows]
+    rank = np.argsort(-q, axis=1, kind="stable")[:, :2]       # stable: ties keep OUTPUTS order
+    names = np.asarray(OUTPUTS, dtype=object)
+    top1, top2_ = names[rank[:, 0]], names[rank[:, 1]]
+    table = pd.DataFrame({
+        "top1": top1.astype(str), "p_top1": np.take_along_axis(q, rank[:, :1], axis=1)[:, 0],
+        "top2": top2_.astype(str), "p_top2": np.take_along_axis(q, rank[:, 1:2], axis=1)[:, 0],
+        "correct": np.array([{a, b} == TOP2_SET for a, b in zip(top1, top2_)], dtype=bool),
+    }, index=pd.Index(rows, name="image"))
+    return table
+
+
+def top2_accuracy(y_true, proba) -> float:
+    """Share of M&A images correct by the top-2 rule; NaN when there is none."""
+    correct = top2(y_true, proba)["correct"]
+    return float(correct.mean()) if len(correct) else float("nan")
+
+
+# ---------------------------------------------------------------------------------------- binary task
+# The public whole-body collections (BS-80K, the PNG folders) say only normal or abnormal
+# (vocab.BINARY_CLASSES); a model trained on them has two softmax outputs in that order.
+
+POSITIVE = "abnormal"                            # the positive class of the binary task
+
+
+def binary_summary(y_true, proba) -> dict:
+    """Metrics of the binary task with ``abnormal`` as the positive class, keys in :data:`METRICS` order,
+    then ``n_images``. ``y_true``: labels of :data:`~dspic_lib.vocab.BINARY_CLASSES`; ``proba``:
+    ``(n, 2)`` probabilities over (normal, abnormal), rows summing to 1.
+
+    The prediction is the arg-max (a tie is ``normal``). **accuracy**; **precision** = TP / (TP + FP),
+    0 when nothing is predicted abnormal (``zero_division=0``); **sensitivity** = TP / (TP + FN) and
+    **specificity** = TN / (TN + FP), NaN when there is no abnormal, respectively no normal image;
+    **f1** of the abnormal class (0 when TP = 0); **auc** = ROC AUC of P(abnormal), NaN when one class
+    is absent. Every metric is NaN on an empty set."""
+    from dspic_lib.vocab import BINARY_CLASSES
+
+    y = check_labels(y_true, allowed=BINARY_CLASSES)
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or p.shape != (len(y), len(BINARY_CLASSES)):
+        raise DataError(f"proba: expected shape ({len(y)}, {len(BINARY_CLASSES)}) over {', '.join(BINARY_CLASSES)}, "
+                        f"got {p.shape}")
+    if not np.isfinite(p).all() or (p < 0).any() or (len(p) and np.abs(p.sum(axis=1) - 1).max() > ROW_SUM_ATOL):
+        raise DataError("proba: rows must be probabilities summing to 1 (softmax outputs)")
+    out = dict.fromkeys(METRICS, float("nan"))
+    out["n_images"] = int(len(y))
+    if not len(y):
+        return out
+    pos = y == POSITIVE
+    pred = p[:, 1] > p[:, 0]
+    tp, fp = int((pred & pos).sum()), int((pred & ~pos).sum())
+    fn, tn = int((~pred & pos).sum()), int((~pred & ~pos).sum())
+    nan = float("nan")
+    out.update(accuracy=(tp + tn) / len(y), precision=tp / (tp + fp) if tp + fp else 0.0,
+               sensitivity=tp / (tp + fn) if tp + fn else nan, specificity=tn / (tn + fp) if tn + fp else nan,
+               f1=2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    if pos.any() and not pos.all():
+        out["auc"] = float(roc_auc_score(pos.astype(int), p[:, 1]))
+    return {k: (float(v) if k != "n_images" else v) for k, v in out.items()}
+
+
+def binary_bootstrap(y_true, proba, groups, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Patient-level percentile bootstrap of :func:`binary_summary`, as
+    :func:`dspic_lib.evaluation.stats.bootstrap_metrics` does for the four-class task: each resample draws as many
+    patients as there are, with replacement, and keeps all their images. Resamples in which a metric is
+    NaN are dropped for it. A table indexed by metric with ``value``, ``low``, ``high``, ``n_boot``."""
+    if int(n_boot) < 1:
+        raise DataError(f"n_boot must be >= 1, got {n_boot}")
+    if not 0 < level < 1:
+        raise DataError(f"level must be in (0, 1), got {level}")
+    y = np.asarray(y_true, dtype=object)
+    p = np.asarray(proba, dtype=np.float64)
+    value = binary_summary(y, p)
+    g = pd.Series(np.asarray(groups, dtype=object)).astype(str)
+    if len(g) != len(y):
+        raise DataError(f"groups: {len(g)} entries for {len(y)} images")
+    codes, uniques = pd.factorize(g)
+    rows_of = [np.flatnonzero(codes == k) for k in range(len(uniques))]
+    rng = np.random.default_rng(seed)
+    boot = {m: [] for m in METRICS}
+    for _ in range(int(n_boot)):
+        if not rows_of:
+            break
+        pick = np.concatenate([rows_of[k] for k in rng.integers(0, len(rows_of), len(rows_of))])
+        s = binary_summary(y[pick], p[pick])
+        for m in METRICS:
+            boot[m].append(s[m])
+    tail = (1 - level) / 2
+    table = {}
+    for m in METRICS:
+        v = np.asarray(boot[m], dtype=np.float64)
+        v = v[np.isfinite(v)]
+        low, high = (np.quantile(v, [tail, 1 - tail]) if len(v) else (np.nan, np.nan))
+        table[m] = {"value": value[m], "low": float(low), "high": float(high), "n_boot": int(len(v))}
+    return pd.DataFrame(table).T.rename_axis("metric")

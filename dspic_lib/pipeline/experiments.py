@@ -1,0 +1,86 @@
+"""The named experiments behind the paper's result tables, each a list of (model, dataset) cells.
+
+* ``table5``: dSPIC-AM on D1, D2, D3 (Table 5)
+* ``table6``: dSPIC-RM on D1, D2, D3 (Table 6)
+* ``table8``: the four SI_CLF networks, AlexNet and dSPIC-AM, all on D2 (Tables 7-8, Figs 10-11)
+* ``table9``: dSPIC-AM with and without its two pooling layers, on D2 (Table 9)
+
+Every cell is trained with the profile's seed. ``table5``'s D2 cell is also trained with
+:data:`VARIANCE_SEEDS` - 1 further seeds (:func:`plan`): their spread is the tolerance of every verdict
+(:mod:`dspic_lib.evaluation.claims`). The further seeds change the initial weights, the validation patients and the
+order of the batches; the 7:3 patient split and the augmented copies stay those of the profile's seed,
+so the spread is that of training, not of the choice of test patients.
+
+:func:`run` builds each dataset once (its t/r sweep and DCGANs come from the result store), trains
+every cell not yet in the store (:func:`dspic_lib.pipeline.train.fit`) and returns the runs; cells shared by
+several tables (dSPIC-AM on D2 is in tables 5, 8 and 9) are trained once. ``dspic run`` calls it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dspic_lib.config import Profile
+from dspic_lib.options import look_up_option
+
+EXPERIMENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "table5": (("dSPIC-AM", "D1"), ("dSPIC-AM", "D2"), ("dSPIC-AM", "D3")),
+    "table6": (("dSPIC-RM", "D1"), ("dSPIC-RM", "D2"), ("dSPIC-RM", "D3")),
+    "table8": tuple((m, "D2") for m in ("SI_CLF", "SI_CLF+AM", "SI_CLF+RM", "SI_CLF+AM+RM", "AlexNet", "dSPIC-AM")),
+    "table9": (("dSPIC-AM", "D2"), ("dSPIC-AM-nopool", "D2")),
+}
+
+
+VARIANCE_CELL = ("dSPIC-AM", "D2")     # table5's D2 cell, trained with several seeds
+VARIANCE_SEEDS = 3
+
+
+def variance_seeds(seed: int) -> list[int]:
+    """The seeds of the variance cell: the profile's seed and the next ``VARIANCE_SEEDS - 1``."""
+    return [int(seed) + k for k in range(VARIANCE_SEEDS)]
+
+
+def cells(names) -> list[tuple[str, str]]:
+    """The distinct (model, dataset) cells of the named experiments, in order."""
+    out: list[tuple[str, str]] = []
+    for name in names:
+        look_up_option(name, EXPERIMENTS, what="experiment")
+        out += [c for c in EXPERIMENTS[name] if c not in out]
+    return out
+
+
+def plan(names, profile: Profile, seeds=None, *, variance: bool = False) -> list[tuple[str, str, int]]:
+    """The (model, dataset, seed) runs of the named experiments, in order: every cell with each of
+    ``seeds`` (default: the profile's seed, and the variance cell with :func:`variance_seeds` for
+    ``table5`` or when ``variance`` is asked for, as every verdict needs its tolerance)."""
+    todo = cells(names)
+    if seeds is not None:
+        return [(m, d, int(s)) for m, d in todo for s in seeds]
+    out = [(m, d, profile.seed) for m, d in todo]
+    if "table5" in names or variance:
+        out += [(*VARIANCE_CELL, s) for s in variance_seeds(profile.seed) if (*VARIANCE_CELL, s) not in out]
+    return out
+
+
+def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None, variance: bool = False,
+        progress: bool = True) -> dict:
+    """Train (or read from the store) every run of :func:`plan`; ``{(model, dataset, seed): Run}``.
+    Each dataset is built once and shared by its runs."""
+    from tqdm import tqdm                 # tqdm.auto warns in a kernel without ipywidgets
+
+    from dspic_lib.pipeline import datasets, train
+    from dspic_lib.paths import default_results_dir
+    from dspic_lib.store import for_results
+
+    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
+    todo = plan(names, profile, seeds, variance=variance)
+    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
+    builds: dict[str, object] = {}
+    runs = {}
+    bar = tqdm(todo, desc="experiments", unit="run", disable=not progress)
+    for model, dataset, seed in bar:
+        bar.set_postfix_str(f"{model} on {dataset}, seed {seed}")
+        if dataset not in builds:
+            builds[dataset] = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
+        runs[(model, dataset, seed)] = train.fit(model, builds[dataset], profile, seed=seed,
+                                                 store=for_results(results_dir), progress=progress)
+    return runs

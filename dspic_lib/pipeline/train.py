@@ -1,0 +1,226 @@
+"""Fit and evaluate one experiment: one model of the zoo on one dataset build, one profile, one seed.
+
+The loop, short enough to read in one screen (:func:`fit`):
+
+1. **Validation patients from the training patients.** A stratified ``VAL_FRACTION`` of the training
+   patients is held out; their original images are the validation set, and nothing of theirs
+   (originals or geometric copies) is trained on. The test patients are never looked at before the
+   final prediction. DCGAN samples (D3) are trained on; their generators saw every training patient,
+   validation ones included, so D3's validation scores can be a little optimistic (its test scores
+   cannot: the generators never saw a test patient).
+2. **Adam** with the profile's learning rate, the profile's batch size, categorical cross-entropy on
+   the three softmax outputs (an M&A image has the target ``(0, 0.5, 0.5)``, see ``datasets``).
+3. **Epochs** through the ``tf.data`` input of :mod:`dspic_lib.pipeline.inputs` (a seeded new order each epoch);
+   after each, loss and accuracy on the validation images. With ``early_stopping_patience > 0`` the
+   run stops when the validation loss has not improved for that many epochs, and the weights of the
+   best epoch are kept (model selection on validation patients only).
+4. **Prediction** of the test part: softmax probabilities per image, kept with the image ids; the
+   validation images' probabilities are kept too (chapter 07 fits a temperature on them).
+
+``head="sigmoid"`` trains the same network with independent sigmoid outputs for M and A (binary
+cross-entropy; N is "neither", M&A "both") instead of the paper's softmax: the multi-label alternative
+that chapter 07 compares with the paper's top-2 rule. Its probabilities are ``(n, 2)`` over
+:data:`SIGMOID_OUTPUTS`.
+
+Determinism: the seed fixes the initial weights (``models.build(..., seed=...)``), Keras' random state,
+the validation split and every epoch's order; TensorFlow's op determinism is switched on, so on a CPU
+the same seed gives the same numbers. Results (weights, history, test probabilities) are an entry of
+the result store, keyed by everything above and the training data, so a second run reads them.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dspic_lib.config import Profile
+from dspic_lib.errors import DataError
+from dspic_lib.store import Store, as_store, fingerprint
+
+VAL_FRACTION = 0.15
+HEADS = ("softmax", "sigmoid")
+SIGMOID_OUTPUTS = ("M", "A")            # the outputs of a sigmoid head (N = neither)
+
+
+def head_targets(y: np.ndarray, head: str) -> np.ndarray:
+    """Training targets of a head from the softmax targets over (N, M, A) of :mod:`dspic_lib.pipeline.datasets`:
+    unchanged for ``softmax``; for ``sigmoid`` one 0/1 column per disease of :data:`SIGMOID_OUTPUTS`
+    (an M&A image, softmax target (0, 0.5, 0.5), is (1, 1))."""
+    return y if head == "softmax" else (y[:, 1:] > 0).astype(np.float32)
+
+
+@dataclass
+class Run:
+    """One trained and evaluated experiment."""
+
+    model: str
+    dataset: str
+    seed: int
+    history: pd.DataFrame          # epoch, loss, val_loss, val_accuracy
+    proba: np.ndarray              # (n_test, 3) softmax over OUTPUTS; (n_test, 2) for a sigmoid head
+    test_meta: pd.DataFrame        # image, patient, view, label of each test row
+    best_epoch: int
+    seconds: float
+    entry_id: str
+    cached: bool
+    val_proba: np.ndarray          # the validation images' probabilities (the kept weights)
+    val_meta: pd.DataFrame         # image, patient, view, label of each validation row
+    head: str = "softmax"
+    protocol: str = "patient"
+
+    @property
+    def y_true(self) -> np.ndarray:
+        return self.test_meta["label"].to_numpy(dtype=object)
+
+
+def validation_split(meta: pd.DataFrame, seed: int, fraction: float = VAL_FRACTION) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_rows, val_rows)`` of a training part: validation = original images of a stratified
+    ``fraction`` of its patients; training = every row not belonging to those patients (rows without a
+    patient, DCGAN samples, always train)."""
+    from dspic_lib.pipeline.split import patient_split
+
+    originals = meta[(meta["source"] == "original") & meta["patient"].notna()]
+    if originals["patient"].nunique() < 4:
+        raise DataError(f"training part has {originals['patient'].nunique()} patients; a validation split "
+                        "needs at least 4")
+    part = patient_split(originals.reset_index(drop=True), fraction, seed)
+    val_patients = set(originals["patient"].iloc[part.test])
+    in_val = meta["patient"].isin(val_patients).to_numpy()
+    is_orig = (meta["source"] == "original").to_numpy()
+    return np.flatnonzero(~in_val), np.flatnonzero(in_val & is_orig)
+
+
+def _evaluate(model, X, y, rows, batch_size: int, head: str = "softmax") -> tuple[float, float, np.ndarray]:
+    """Mean cross-entropy and accuracy on ``rows``, and their probabilities. ``y`` holds the head's
+    targets; softmax: categorical cross-entropy, accuracy of the 3-class images; sigmoid: binary
+    cross-entropy, share of images whose two 0.5-thresholded outputs are both right."""
+    proba = predict(model, X[rows], batch_size)
+    target = y[rows]
+    p = np.clip(proba, 1e-7, 1.0 - 1e-7)
+    if head == "sigmoid":
+        loss = float(-np.mean(target * np.log(p) + (1 - target) * np.log(1 - p)))
+        acc = float(np.mean(np.all((proba >= 0.5) == (target > 0.5), axis=1))) if len(rows) else float("nan")
+        return loss, acc, proba
+    loss = float(-np.mean(np.sum(target * np.log(p), axis=1)))
+    single = target.max(axis=1) == 1.0
+    acc = float(np.mean(proba[single].argmax(1) == target[single].argmax(1))) if single.any() else float("nan")
+    return loss, acc, proba
+
+
+def predict(model, X: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """The model's outputs (n, k): softmax probabilities over OUTPUTS, or a sigmoid head's; in batches
+    (a whole cohort never goes through at once)."""
+    X = X[..., None] if X.ndim == 3 else X
+    out = [np.asarray(model(np.asarray(X[i:i + batch_size], np.float32), training=False))
+           for i in range(0, len(X), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, int(model.output_shape[-1])), np.float32)
+
+
+DISTRIBUTE = ("auto", "mirrored", "none")
+
+
+def strategy():
+    """The ``tf.distribute`` strategy training runs under, from ``DSPIC_DISTRIBUTE``:
+
+    * ``auto`` (default): ``MirroredStrategy`` over every GPU when several are visible (each batch of
+      the profile's size is split between them, gradients are summed across them), else the default
+      strategy (one device);
+    * ``mirrored``: ``MirroredStrategy`` over whatever devices TensorFlow sees (also on one device);
+    * ``none``: always the default strategy.
+    """
+    import os
+
+    from dspic_lib._tf import tf
+    from dspic_lib.options import look_up_option
+
+    mode = look_up_option(os.environ.get("DSPIC_DISTRIBUTE", "auto"), DISTRIBUTE, what="DSPIC_DISTRIBUTE")
+    gpus = tf.config.list_logical_devices("GPU")
+    if mode == "mirrored" or (mode == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy([d.name for d in gpus] or None)
+    return tf.distribute.get_strategy()
+
+
+def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, head: str = "softmax"):
+    """The loop of the module docstring. Returns (model, history, best_epoch, validation rows)."""
+    from tqdm import tqdm                 # tqdm.auto warns in a kernel without ipywidgets
+
+    from dspic_lib import models
+    from dspic_lib._tf import keras, tf
+    from dspic_lib.pipeline.inputs import batches, train_one_epoch
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    train, val = validation_split(build.train.meta, seed)
+    X, y = build.train.X, head_targets(build.train.y, head)
+    with strategy().scope():
+        model = models.build(model_name, input_shape=profile.input_shape, seed=seed, output=head,
+                             num_classes=y.shape[1])
+        model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate),
+                      loss="categorical_crossentropy" if head == "softmax" else "binary_crossentropy")
+    rows, best, best_weights, wait = [], (np.inf, 0), None, 0
+    bar = tqdm(range(1, profile.epochs + 1), desc=f"{model_name} on {build.name}", unit="epoch",
+               disable=not progress, leave=False)
+    for epoch in bar:
+        loss = train_one_epoch(model, batches(X, y, train, batch_size=profile.batch_size, seed=seed * 1000 + epoch))
+        val_loss, val_acc, _ = _evaluate(model, X, y, val, profile.batch_size, head)
+        rows.append({"epoch": epoch, "loss": loss, "val_loss": val_loss, "val_accuracy": val_acc})
+        bar.set_postfix(loss=f"{loss:.3f}", val_loss=f"{val_loss:.3f}", val_acc=f"{val_acc:.3f}")
+        if val_loss < best[0]:
+            best, best_weights, wait = (val_loss, epoch), model.get_weights(), 0
+        else:
+            wait += 1
+            if profile.early_stopping_patience and wait >= profile.early_stopping_patience:
+                break
+    if best_weights is not None and profile.early_stopping_patience:
+        model.set_weights(best_weights)
+    chosen = best[1] if profile.early_stopping_patience else len(rows)
+    return model, pd.DataFrame(rows), chosen, val
+
+
+def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
+        store: Store | Path | None = None, progress: bool = True, head: str = "softmax") -> Run:
+    """Train ``model_name`` on ``build.train`` and predict ``build.test`` (or read both from the store)."""
+    from dspic_lib.options import look_up_option
+
+    look_up_option(head, HEADS, what="head")
+    seed = profile.seed if seed is None else int(seed)
+    st = as_store(store)
+    fields = ("rows", "cols", "epochs", "batch_size", "learning_rate", "early_stopping_patience")
+    args = {"model": model_name, "dataset": build.name, "protocol": build.protocol, "t": build.t, "r": build.r,
+            "seed": seed, "val_fraction": VAL_FRACTION, "head": head, **{f: getattr(profile, f) for f in fields}}
+    data = fingerprint(build.train.X, build.train.y, build.train.meta[["image", "patient", "source"]].astype(str),
+                       build.test.X, build.test.meta[["image", "label"]].astype(str))
+    key = st.key("train", args, code=[_train, fit], data=data, profile=profile.name)
+    columns = ["image", "patient", "view", "label"]
+    test_meta = build.test.meta[columns].reset_index(drop=True)
+
+    def compute(folder: Path) -> None:
+        start = time.perf_counter()
+        model, history, best_epoch, val = _train(model_name, build, profile, seed, progress, head)
+        proba = predict(model, build.test.X, profile.batch_size)
+        val_proba = predict(model, build.train.X[val], profile.batch_size)
+        model.save_weights(folder / "model.weights.h5")
+        history.to_csv(folder / "history.csv", index=False)
+        np.savez(folder / "predictions.npz", proba=proba, image=test_meta["image"].to_numpy(dtype=str),
+                 val_proba=val_proba, val_image=build.train.meta["image"].iloc[val].to_numpy(dtype=str))
+        (folder / "run.json").write_text(json.dumps(
+            {"best_epoch": int(best_epoch), "seconds": time.perf_counter() - start}, indent=2))
+
+    cached = st.get(key) is not None
+    entry = st.get_or_compute(key, compute)
+    with np.load(entry.file("predictions.npz")) as z:
+        proba, images = z["proba"], z["image"].tolist()
+        val_proba, val_images = z["val_proba"], z["val_image"].tolist()
+    if images != test_meta["image"].tolist():
+        raise DataError(f"store entry {entry.id}: its predictions are for other test images; delete {entry.path}")
+    by_image = build.train.meta[columns].set_index("image", drop=False)
+    val_meta = by_image.loc[val_images].reset_index(drop=True)
+    info = json.loads(entry.file("run.json").read_text())
+    return Run(model=model_name, dataset=build.name, seed=seed, history=pd.read_csv(entry.file("history.csv")),
+               proba=proba, test_meta=test_meta, best_epoch=int(info["best_epoch"]),
+               seconds=float(info["seconds"]), entry_id=entry.id, cached=cached,
+               val_proba=val_proba, val_meta=val_meta, head=head, protocol=build.protocol)

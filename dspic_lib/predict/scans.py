@@ -1,0 +1,442 @@
+"""Predict N, M, A for scans with a model folder written by ``dspic train`` (``dspic predict``).
+
+**Inputs.** DICOM files (NM, one or two frames, native or compressed: :func:`dspic_lib.data.dicom.read_nm`,
+any size) and PNG/JPEG pictures (:func:`dspic_lib.data.pictures.read_picture`), or folders of them
+(searched recursively; hidden files, ``.json``, ``.csv``, ``.txt`` and ``.xml`` files are skipped, a file
+named on the command line is always tried). A file that cannot be read is a failure with its reason;
+the others are still predicted.
+
+**Preprocessing** comes from the model card (:mod:`dspic_lib.predict.card`): its function and its
+resolution, never a profile's.
+
+**One row per image** (a two-frame file gives two): ``file``, ``frame``, ``patient`` (a pseudonym:
+a keyed hash of the header's PatientID, see :func:`pseudonymizer`), ``view`` (or ``unknown``),
+``p_N``, ``p_M``, ``p_A``, ``top1``, ``top2``, ``m_and_a`` (the paper's top-2 rule: the two most
+probable outputs are M and A); a binary model (``task`` ``binary`` in its card, trained on a public
+collection) gives ``p_normal``, ``p_abnormal`` and ``top1`` instead, no ``top2`` nor ``m_and_a``;
+``warnings`` (the input checks of :mod:`dspic_lib.predict.checks` and the
+reader's notes). **One row per patient** (``level`` = ``patient``): the mean of the probabilities of
+that patient's images (its views), then the same top-1 / top-2 / M&A rules; ``combined`` says how many
+images were averaged.
+
+**Explanations** (``explain_dir``): a Grad-CAM PNG of each image's predicted class, named by row,
+pseudonym and view (:func:`explain_name`), listed in an ``explain`` column.
+
+**Identifiers.** Names, IDs and dates from the headers never reach the output (nor PNG file names). With ``keep_ids`` a
+``patient_id`` column holds the header's PatientID (for pictures: the id their layout gives).
+
+**Patients of pictures**: BS-80K's ``wholeBodyANT/<id>.jpg`` and the PNG collection's
+``<class>/Anterior/A<n>.png`` give patient and view; any other picture is a patient of its own, named by
+its file name without ANT/POST words (``0001_ant.png`` and ``0001_post.png`` are one patient).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import secrets
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dspic_lib.errors import DataError
+from dspic_lib.vocab import OUTPUTS, UNKNOWN_VIEW
+
+DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+SKIP_NAMES = {"DICOMDIR"}
+BATCH_SIZE = 32
+COMBINE_RULE = ("patient rows: the mean of the probabilities of the patient's images (views), then the "
+                "same top-1, top-2 and M&A rules")
+KEY_ENV = "DSPIC_PSEUDONYM_KEY"
+KEY_FILE = "pseudonym.key"
+
+
+# ------------------------------------------------------------------------------------ pseudonyms
+def pseudonymizer(key: bytes | None = None) -> Callable[[str], str]:
+    """``id -> "P" + 12 hex digits``: a BLAKE2b hash keyed with a secret, so a pseudonym cannot be
+    turned back into an ID by hashing guessed IDs. The key is ``key``, else ``$DSPIC_PSEUDONYM_KEY``,
+    else ``$DSPIC_HOME/pseudonym.key`` (32 random bytes, made on first use, readable by its owner only):
+    the same ID gets the same pseudonym on this machine, run after run."""
+    if key is None:
+        key = os.environ.get(KEY_ENV, "").encode() or _key_file()
+    key = bytes(key)[:64]
+
+    def pseudonym(patient_id: str) -> str:
+        return "P" + hashlib.blake2b(str(patient_id).encode("utf-8"), key=key, digest_size=6).hexdigest()
+
+    return pseudonym
+
+
+def _key_file() -> bytes:
+    from dspic_lib.paths import home
+
+    path = home() / KEY_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+# ------------------------------------------------------------------------------------ input files
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    shown: str          # the path as the output names it (as given, or given folder / relative path)
+
+
+def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Source], list[tuple[str, str]]]:
+    """The files to predict, in order (each once), and ``(input, reason)`` for inputs that do not exist."""
+    found, missing, seen = [], [], set()
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files = []
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                files += [Path(dirpath) / n for n in sorted(filenames)
+                          if not n.startswith(".") and n not in SKIP_NAMES
+                          and Path(n).suffix.lower() in DICOM_SUFFIXES | PICTURE_SUFFIXES]
+        elif path.is_file():
+            files = [path]
+        else:
+            missing.append((str(item), "no such file or folder"))
+            continue
+        for f in files:
+            real = f.resolve()
+            if real not in seen:
+                seen.add(real)
+                found.append(Source(f, str(f)))
+    return found, missing
+
+
+# ------------------------------------------------------------------------------------ reading
+@dataclass
+class Image:
+    """One image ready for the model."""
+
+    source: Source
+    frame: int
+    view: str
+    patient_id: str
+    x: np.ndarray                    # (rows, cols) float32 in [0, 1]
+    warnings: list[str] = field(default_factory=list)
+
+
+_VIEW_WORD = re.compile(r"(?<![a-z])(ant|anterior|post|posterior)(?![a-z])", re.I)
+
+
+def _picture_identity(path: Path) -> tuple[str, str]:
+    """(patient id, view) of a picture from the public layouts, else from its file name."""
+    from dspic_lib.data import dicom, public
+
+    parent = path.parent.name.lower()
+    for view, (folder, _) in public.BS80K_VIEWS.items():
+        if parent == folder.lower():
+            return path.stem, view
+    view = public.PNG_VIEW_FOLDERS.get(parent)
+    match = re.fullmatch(r"[AP](\d+)", path.stem, re.I)
+    if view and match:
+        return f"{path.parent.parent.name}/{int(match.group(1))}", view
+    stem = _VIEW_WORD.sub("", path.stem.replace("_", " ")).strip(" -.") or path.stem
+    return stem, dicom._text_view(path.stem) or UNKNOWN_VIEW
+
+
+def _picture_bits(data: bytes) -> int | None:
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            return {"L": 8, "P": 8, "RGB": 8, "RGBA": 8, "LA": 8, "1": 1}.get(img.mode, 16)
+    except Exception:
+        return None
+
+
+def _dicom_bits(data: bytes) -> int | None:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, specific_tags=["BitsStored", "BitsAllocated"])
+        return int(ds.get("BitsStored", None) or ds.get("BitsAllocated", None))
+    except Exception:
+        return None
+
+
+def read_source(src: Source, *, preprocess, shape, train_stats: dict) -> list[Image]:
+    """Decode, check and preprocess one file: one :class:`Image` per frame. Raises DataError."""
+    from dspic_lib.data import dicom, pictures
+    from dspic_lib.predict.checks import check, image_stats
+
+    try:
+        data = src.path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{src.path.name}: unreadable file ({err.strerror or err})") from None
+    frames = []
+    if src.path.suffix.lower() in PICTURE_SUFFIXES:
+        counts, notes = pictures.read_picture(src.path, data=data)
+        patient_id, view = _picture_identity(src.path)
+        fmt = src.path.suffix.lower().lstrip(".").upper().replace("JPG", "JPEG")
+        frames.append((0, view, counts, notes))
+        bits = _picture_bits(data)
+    else:
+        info, images = dicom.read_nm(src.path, shape=None, data=data)
+        patient_id, fmt = info.patient_id, "DICOM"
+        frames += [(img.frame, img.view, img.pixels, img.notes) for img in images]
+        bits = _dicom_bits(data)
+    out = []
+    for frame, view, counts, notes in frames:
+        stats = image_stats(counts, fmt=fmt, bits_stored=bits)
+        warnings = check(stats, train_stats) + [f"read: {n}" for n in notes]
+        name = src.path.name + (f" (frame {frame})" if len(frames) > 1 else "")
+        x = preprocess(counts, shape, name)
+        out.append(Image(src, frame, view, patient_id, np.asarray(x, np.float32), warnings))
+    return out
+
+
+def _ordered(fn, items: list, workers: int, window: int) -> Iterator:
+    """``fn(item)`` for each item, in order, computed by ``workers`` threads at most ``window`` ahead
+    (``workers`` 0: in the calling thread, one at a time)."""
+    if workers <= 0:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        it = iter(items)
+        for item in it:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= window:
+                break
+        while pending:
+            yield pending.popleft().result()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(fn, nxt))
+
+
+# ------------------------------------------------------------------------------------ the model
+def predictor(model, shape) -> Callable[[np.ndarray], np.ndarray]:
+    """``X (n, rows, cols) -> softmax (n, classes)``: the model in inference mode as one traced graph
+    (one trace for every batch size)."""
+    from dspic_lib._tf import tf
+
+    spec = tf.TensorSpec((None, int(shape[0]), int(shape[1]), 1), tf.float32)
+    fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    def run(X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, np.float32)
+        return fn(tf.constant(X[..., None] if X.ndim == 3 else X)).numpy()
+
+    return run
+
+
+def predict_arrays(model, X: np.ndarray, batch_size: int = BATCH_SIZE, run=None) -> np.ndarray:
+    """Probabilities of preprocessed images ``X`` (n, rows, cols), in batches of ``batch_size``: what
+    :func:`predict_files` computes once the images are read."""
+    run = run or predictor(model, X.shape[1:3])
+    out = [run(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
+
+
+# ------------------------------------------------------------------------------------ rows
+def _rules(proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """top1, top2 and the M&A flag of each row, by the rule of :func:`dspic_lib.evaluation.metrics.top2`; for a
+    binary model (normal, abnormal) top1 only: the arg-max, a tie going to the first class (normal)."""
+    from dspic_lib.evaluation.metrics import BOTH, top2
+    from dspic_lib.vocab import BINARY_CLASSES
+
+    if tuple(classes) == BINARY_CLASSES:
+        names = np.asarray(classes, dtype=object)
+        return pd.DataFrame({"top1": names[np.argmax(proba, axis=1)].astype(str) if len(proba) else []})
+    if tuple(classes) != OUTPUTS:
+        raise DataError(f"the model's outputs are {classes}; the top-2 rule needs {', '.join(OUTPUTS)}")
+    t = top2(np.full(len(proba), BOTH, dtype=object), proba)
+    return pd.DataFrame({"top1": t["top1"].to_numpy(), "top2": t["top2"].to_numpy(),
+                         "m_and_a": t["correct"].to_numpy(dtype=bool)})
+
+
+def image_rows(images: list[Image], proba: np.ndarray, classes: list[str], pseudonym, keep_ids: bool) -> pd.DataFrame:
+    df = pd.DataFrame({"level": "image", "file": [im.source.shown for im in images],
+                       "frame": [im.frame for im in images],
+                       "patient": [pseudonym(im.patient_id) for im in images]})
+    if keep_ids:
+        df["patient_id"] = [im.patient_id for im in images]
+    df["view"] = [im.view for im in images]
+    for k, c in enumerate(classes):
+        df[f"p_{c}"] = proba[:, k].astype(np.float64) if len(proba) else []
+    df = pd.concat([df, _rules(proba, classes)], axis=1)
+    df["combined"] = ""
+    df["warnings"] = ["; ".join(im.warnings) for im in images]
+    return df
+
+
+def patient_rows(images: pd.DataFrame, classes: list[str], keep_ids: bool) -> pd.DataFrame:
+    """One row per patient: the mean of its images' probabilities, then the same rules."""
+    cols = [f"p_{c}" for c in classes]
+    rows = []
+    for patient, g in images.groupby("patient", sort=False):
+        p = g[cols].to_numpy(np.float64).mean(axis=0)
+        views = sorted(set(g["view"]), key=lambda v: (v == UNKNOWN_VIEW, v))
+        row = {"level": "patient", "file": "", "frame": "", "patient": patient}
+        if keep_ids:
+            row["patient_id"] = g["patient_id"].iloc[0]
+        row.update({"view": "+".join(views), **dict(zip(cols, p))})
+        n_warn = int((g["warnings"] != "").sum())
+        row.update(combined=f"mean of {len(g)} image{'s' if len(g) != 1 else ''}",
+                   warnings="" if not n_warn else "its image has warnings" if len(g) == 1 else
+                   f"{n_warn} of its {len(g)} images {'has' if n_warn == 1 else 'have'} warnings")
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=[c for c in images.columns if c not in ("top1", "top2", "m_and_a")])
+    if len(df):
+        rules = _rules(df[cols].to_numpy(np.float64), classes)
+        df = pd.concat([df.reset_index(drop=True), rules], axis=1)[list(images.columns)]
+    else:
+        df = pd.DataFrame(columns=images.columns)
+    return df
+
+
+@dataclass
+class Result:
+    images: pd.DataFrame
+    patients: pd.DataFrame
+    failed: list[tuple[str, str]]      # (file, reason)
+    card: dict
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return pd.concat([self.images, self.patients], ignore_index=True)
+
+
+def _reason(err: Exception, src: Source) -> str:
+    text = str(err)
+    prefix = f"{src.path.name}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def explain_name(index: int, patient: str, view: str) -> str:
+    """The PNG of image ``index`` (its row among the image rows, from 0): row, pseudonym and view, so
+    that neither a header value nor a file name (which may carry one) reaches the file name."""
+    return f"img{index:05d}_{patient}_{view}.png"
+
+
+def _explain(model, images: list, proba: np.ndarray, classes: list[str], pseudonym, folder: Path, start: int) -> list[str]:
+    """Grad-CAM of each image's predicted class (:func:`dspic_lib.evaluation.explain.grad_cam`) drawn over it
+    (:func:`dspic_lib.plots.explain.overlay_panel`), one PNG per image; returns the file names."""
+    from matplotlib import pyplot as plt
+
+    from dspic_lib.evaluation.explain import grad_cam
+    from dspic_lib.plots.explain import overlay_panel
+
+    X = np.stack([im.x for im in images])
+    top = proba.argmax(axis=1)
+    maps = grad_cam(model, X, class_index=[int(k) for k in top])
+    names = []
+    for k, (im, cam) in enumerate(zip(images, maps)):
+        probs = " ".join(f"{c}{v:.2f}".replace("0.", ".", 1) for c, v in zip(classes, proba[k]))
+        title = f"{im.view}\npred {classes[top[k]]}\n{probs}"
+        fig = overlay_panel([im.x], [cam], [np.zeros((0, 4))], [title],
+                            map_label=f"Grad-CAM of {classes[top[k]]} (max = 1)")
+        name = explain_name(start + k, pseudonym(im.patient_id), im.view)
+        fig.savefig(folder / name)
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE, keep_ids: bool = False,
+                  pseudonym=None, workers: int | None = None, progress: bool = True,
+                  on_failure: Callable[[str, str], None] | None = None, explain_dir: Path | None = None) -> Result:
+    """Read, check, preprocess and predict ``sources`` with a :class:`~dspic_lib.predict.card.Loaded` model.
+
+    Files are decoded and preprocessed by ``workers`` threads (default 2; 0: in this thread, between
+    model calls) while the model runs on the previous batch; probabilities do not depend on
+    ``workers``. ``explain_dir``: also write a Grad-CAM PNG per image there (:func:`explain_name`),
+    named in an ``explain`` column."""
+    from tqdm import tqdm
+
+    pseudonym = pseudonym or pseudonymizer()
+    workers = 2 if workers is None else int(workers)
+    stats = loaded.card["input_statistics"]
+
+    def read(src):
+        try:
+            return src, read_source(src, preprocess=loaded.preprocess, shape=loaded.shape, train_stats=stats), None
+        except DataError as err:
+            return src, None, _reason(err, src)
+        except Exception as err:     # a reader tripping over a damaged file in an unforeseen way
+            return src, None, f"unreadable ({type(err).__name__}: {str(err)[:200]})"
+
+    run = loaded.cache.get("predictor") or loaded.cache.setdefault("predictor", predictor(loaded.model, loaded.shape))
+    images: list[Image] = []
+    probas: list[np.ndarray] = []
+    failed: list[tuple[str, str]] = []
+    batch: list[Image] = []
+
+    explained: list[str] = []
+    if explain_dir is not None:
+        Path(explain_dir).mkdir(parents=True, exist_ok=True)
+
+    def flush():
+        if batch:
+            probas.append(run(np.stack([im.x for im in batch])))
+            if explain_dir is not None:
+                explained.extend(_explain(loaded.model, batch, probas[-1], loaded.classes, pseudonym,
+                                          Path(explain_dir), len(images)))
+            for im in batch:
+                im.x = None              # the batch is predicted: keep the row, free the pixels
+            images.extend(batch)
+            batch.clear()
+
+    bar = tqdm(total=len(sources), desc="predicting", unit="file", disable=not progress, leave=False)
+    for src, got, reason in _ordered(read, sources, workers, window=2 * batch_size):
+        bar.update(1)
+        if reason is not None:
+            failed.append((src.shown, reason))
+            if on_failure:
+                on_failure(src.shown, reason)
+            continue
+        for im in got:
+            batch.append(im)
+            if len(batch) >= batch_size:
+                flush()
+    flush()
+    bar.close()
+    classes = loaded.classes
+    proba = np.concatenate(probas) if probas else np.zeros((0, len(classes)), np.float32)
+    img = image_rows(images, proba, classes, pseudonym, keep_ids)
+    patients = patient_rows(img, classes, keep_ids)
+    if explain_dir is not None:
+        img["explain"] = explained
+        patients["explain"] = ""
+    return Result(img, patients, failed, loaded.card)
+
+
+# ------------------------------------------------------------------------------------ output
+def card_summary(card: dict) -> dict:
+    """What a predictions file says about the model that made it."""
+    return {"name": card["model"]["name"], "sha256": card["model"]["sha256"],
+            "trained_on": {"dataset": card["training"]["dataset"], "synthetic": card["data"]["synthetic"],
+                           "data_fingerprint": card["data"]["fingerprint"]},
+            "input": card["input"], "preprocessing": card["preprocessing"]["function"],
+            "git_commit": card["provenance"]["git_commit"] + ("+dirty" if card["provenance"]["dirty"] else "")}
+
+
+def to_json(result: Result) -> dict:
+    def records(df):
+        return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+                for r in df.astype(object).to_dict("records")]
+
+    return {"model": card_summary(result.card), "classes": result.card["classes"],
+            "m_and_a_rule": result.card["m_and_a_rule"], "combine_rule": COMBINE_RULE,
+            "images": records(result.images), "patients": records(result.patients),
+            "failed": [{"file": f, "reason": r} for f, r in result.failed],
+            "summary": {"files": len({*result.images["file"], *(f for f, _ in result.failed)}),
+                        "images": len(result.images), "patients": len(result.patients),
+                        "failed": len(result.failed)}}
