@@ -40,6 +40,7 @@ from scipy import optimize, special
 from scipy import stats as sps
 
 from dspic_lib.evaluation import metrics
+from dspic_lib.evaluation import metrics as metrics_mod   # ``metrics`` is also an argument below
 from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.evaluation.metrics import METRICS
 from dspic_lib.options import look_up_option
@@ -219,8 +220,8 @@ def _bootstrap_p(diffs: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------- bootstrap
 
 def bootstrap_metrics(y_true, proba, groups, *, n_boot: int = 1000, seed=0, level: float = 0.95,
-                      metrics: tuple = METRICS) -> pd.DataFrame:
-    """Patient-level (cluster) bootstrap confidence intervals of the paper's metrics.
+                      metrics: tuple = METRICS, classes=None, score=None, outputs=None) -> pd.DataFrame:
+    """Patient-level (cluster) bootstrap confidence intervals of the paper's metrics, or of any task's.
 
     ``y_true``, ``proba`` as for :func:`dspic_lib.evaluation.metrics.summary`; ``groups`` the patient id of each image.
     Each of ``n_boot`` resamples draws as many patients as the test set has, with replacement, and keeps
@@ -229,26 +230,46 @@ def bootstrap_metrics(y_true, proba, groups, *, n_boot: int = 1000, seed=0, leve
     Ch. 13). Resamples in which a metric is undefined (NaN: AUC when a class was not drawn, every metric when
     only M&A images were drawn) are dropped for that metric; ``n_boot`` in the table says how many were kept.
 
+    Another task: ``classes`` (the labels ``y_true`` may hold, e.g. :data:`~dspic_lib.vocab.BINARY_CLASSES`),
+    ``outputs`` (the columns of ``proba``; default ``classes``) and ``score(y, proba) -> {metric: value}`` (e.g.
+    :func:`~dspic_lib.evaluation.metrics.binary_summary`), called once per resample on its images; the
+    patients drawn are the same as for the four-class task with the same ``seed``. Without them the
+    four-class metrics are computed from weighted counts, all resamples at once.
+
     Why patients: a patient's two views (and under the paper's protocol, augmented copies of one scan) are
     mostly right or wrong together, so a test set of ``n`` images carries less than ``n`` images'
     worth of evidence. Drawing images would ignore that and give intervals too narrow.
 
     Returns a table indexed by metric (in the order asked) with ``value`` (on the whole test set, as
-    :func:`~dspic_lib.evaluation.metrics.summary` gives it), ``low``, ``high`` and ``n_boot``.
+    :func:`~dspic_lib.evaluation.metrics.summary` or ``score`` gives it), ``low``, ``high`` and ``n_boot``.
     """
     names = [_check_metric(m) for m in ((metrics,) if isinstance(metrics, str) else metrics)]
     if not names:
         raise ConfigError(f"metrics: expected at least one of {', '.join(map(repr, METRICS))}")
+    if (classes is None) != (score is None):
+        raise ConfigError("bootstrap_metrics: give both classes and score (another task), or neither")
     n_boot, level = _check_n_boot(n_boot), _check_level(level)
-    y, p, codes = _checked(y_true, proba, groups)
-    scorer = _Scorer(y, p)
-    value = _full(scorer, len(y), names)
-    counts = _patient_counts(codes, n_boot, np.random.default_rng(seed))
-    boot = _resampled(scorer, codes, counts, names)
+    rng = np.random.default_rng(seed)
+    if score is None:
+        y, p, codes = _checked(y_true, proba, groups)
+        scorer = _Scorer(y, p)
+        value = _full(scorer, len(y), names)
+        boot = _resampled(scorer, codes, _patient_counts(codes, n_boot, rng), names)
+    else:
+        y = metrics_mod.check_labels(y_true, allowed=tuple(classes))
+        p = metrics_mod.check_proba(proba, n=len(y), outputs=tuple(classes if outputs is None else outputs))
+        codes = _check_groups(groups, len(y))
+        value = score(y, p)
+        boot = {name: np.empty(n_boot) for name in names}
+        for r, weight in enumerate(_patient_counts(codes, n_boot, rng)):
+            pick = np.repeat(np.arange(len(y)), weight[codes].astype(int))
+            s = score(y[pick], p[pick])
+            for name in names:
+                boot[name][r] = s[name]
     rows = {}
     for name in names:
         low, high, kept = _percentile_interval(boot[name], level)
-        rows[name] = {"value": value[name], "low": low, "high": high, "n_boot": kept}
+        rows[name] = {"value": float(value[name]), "low": low, "high": high, "n_boot": kept}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "metric"
     return table.astype({"n_boot": int})
