@@ -85,13 +85,13 @@ def _bits_stored(cohort, table) -> list[int]:
 
     import pydicom
 
-    from dspic_lib.predict.scans import _picture_bits
+    from dspic_lib.data.pictures import picture_bits
 
     out = []
     for rel in table["path"]:
         path = Path(cohort.data_dir) / rel
         if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
-            bits = _picture_bits(path.read_bytes())
+            bits = picture_bits(path.read_bytes())
             if bits is not None:
                 out.append(bits)
             continue
