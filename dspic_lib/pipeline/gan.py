@@ -310,10 +310,6 @@ class Generated:
     labels: np.ndarray            # (k,)
     runs: dict[str, GanRun]
 
-    @property
-    def train_seconds(self) -> float:
-        return float(sum(r.seconds for r in self.runs.values()))
-
 
 def generate_to_counts(X: np.ndarray, labels, requested: Mapping[str, int], *, steps: int, batch_size: int,
                        seed: int, store: Store | Path, t: int = 2, r: float = 5.0, classes=GAN_CLASSES) -> Generated:
