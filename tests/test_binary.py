@@ -16,7 +16,7 @@ from dspic_lib.pipeline import datasets
 from dspic_lib.evaluation import metrics, stats
 from dspic_lib.predict import card as modelcard
 from dspic_lib.config import get_profile
-from dspic_lib.errors import DataError
+from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.vocab import BINARY_CLASSES
 from test_public_layouts import voc, write_jpeg, write_png16
 
@@ -102,28 +102,48 @@ def test_binary_summary_matches_confusion_counts_by_hand():
         metrics.binary_summary(["normal"], [[0.5, 0.2]])
 
 
-def test_binary_bootstrap_draws_patients_and_brackets_the_value():
-    y = np.array(["abnormal", "abnormal", "normal", "normal"] * 5)
-    rng = np.random.default_rng(0)
+def _binary_sample(n_patients=10, seed=0):
+    y = np.array(["abnormal", "abnormal", "normal", "normal"] * (n_patients // 2))
+    rng = np.random.default_rng(seed)
     p_abn = np.clip(np.where(y == "abnormal", 0.7, 0.3) + rng.normal(0, 0.25, len(y)), 0, 1)
-    proba = np.column_stack([1 - p_abn, p_abn])
-    groups = np.repeat(np.arange(10), 2)                 # two views of one class per patient
+    p_abn[:4] = 0.5                                      # ties: predicted normal, half a pair in the AUC
+    groups = np.repeat(np.arange(n_patients), 2)         # two views of one class per patient
+    return y, np.column_stack([1 - p_abn, p_abn]), groups
 
-    def boot(seed=1, groups=groups):
+
+def test_binary_bootstrap_draws_patients_and_brackets_the_value():
+    y, proba, groups = _binary_sample()
+
+    def boot(seed=1):
         return stats.bootstrap_metrics(y, proba, groups, n_boot=200, seed=seed, classes=BINARY_CLASSES,
-                                       score=metrics.binary_summary)
+                                       positive="abnormal")
 
     t = boot()
     assert list(t.index) == list(metrics.METRICS)
     point = metrics.binary_summary(y, proba)
     for m, r in t.iterrows():
-        assert r["value"] == pytest.approx(point[m])
+        assert r["value"] == pytest.approx(point[m], rel=0, abs=1e-12)
         assert r["low"] <= r["value"] + 1e-12 and r["value"] <= r["high"] + 1e-12, m
         assert 0 < r["n_boot"] <= 200
     pd.testing.assert_frame_equal(t, boot())
     assert not t.equals(boot(seed=2))
     with pytest.raises(DataError, match="unknown label"):
-        stats.bootstrap_metrics(["N"], [[1.0, 0.0]], [1], classes=BINARY_CLASSES, score=metrics.binary_summary)
+        stats.bootstrap_metrics(["N"], [[1.0, 0.0]], [1], classes=BINARY_CLASSES, positive="abnormal")
+
+
+def test_binary_bootstrap_by_counts_equals_binary_summary_on_every_resample():
+    """The weighted counts give, on every resample, what metrics.binary_summary gives on its images
+    (NaNs where it has them: a resample without a normal or an abnormal patient)."""
+    y, proba, groups = _binary_sample(n_patients=6, seed=3)
+    kw = dict(n_boot=300, seed=4, classes=BINARY_CLASSES)
+    fast = stats.bootstrap_metrics(y, proba, groups, positive="abnormal", **kw)
+    slow = stats.bootstrap_metrics(y, proba, groups, score=metrics.binary_summary, **kw)
+    pd.testing.assert_frame_equal(fast, slow, rtol=0, atol=1e-12)
+    assert (fast["n_boot"] < 300).any()                  # some resamples drew one class only
+    with pytest.raises(ConfigError, match="either positive .* or score"):
+        stats.bootstrap_metrics(y, proba, groups, **kw)
+    with pytest.raises(ConfigError, match="'M' is not one of the outputs"):
+        stats.bootstrap_metrics(y, proba, groups, positive="M", **kw)
 
 
 # ------------------------------------------------------------------------------------------ D1

@@ -134,14 +134,14 @@ def metrics_with_ci(run, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
 def binary_metrics_with_ci(run, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     """Test metrics of a binary model (normal / abnormal, ``abnormal`` positive:
     :func:`dspic_lib.evaluation.metrics.binary_summary`) with 95 % CIs from a bootstrap over test patients
-    (:func:`dspic_lib.evaluation.stats.bootstrap_metrics` with that score)."""
+    (:func:`dspic_lib.evaluation.stats.bootstrap_metrics`, ``abnormal`` against ``normal``)."""
     from dspic_lib.evaluation import metrics, stats
     from dspic_lib.vocab import BINARY_CLASSES
 
     y, proba = run.y_true, run.proba
     groups = run.test_meta["patient"].astype(str).to_numpy()
     table = stats.bootstrap_metrics(y, proba, groups, n_boot=n_boot, seed=seed, level=CI_LEVEL,
-                                    classes=BINARY_CLASSES, score=metrics.binary_summary)
+                                    classes=BINARY_CLASSES, positive=metrics.POSITIVE)
     return {"n_images": int(len(y)), "n_patients": int(len(set(groups))), "positive_class": metrics.POSITIVE,
             "ci": {"available": True, "level": CI_LEVEL, "method": "bootstrap over test patients "
                    "(dspic_lib.evaluation.stats.bootstrap_metrics)", "n_boot": int(n_boot), "seed": int(seed)},
