@@ -63,10 +63,14 @@ book: install
 	@echo "Open $(CURDIR)/book/_build/html/index.html"
 
 test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/vulture
 	$(BIN)/dspic book --profile smoke
 	$(BIN)/python -m pytest -m "not slow" tests notebooks --nbval-lax -p no:cacheprovider
 
 test-all: install-test
+	$(BIN)/ruff check .
+	$(BIN)/vulture
 	$(BIN)/dspic book --profile smoke
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 

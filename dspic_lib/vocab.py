@@ -21,7 +21,6 @@ UNLABELLED = "unlabelled"                   # no annotation and no label: counte
 
 # What an image's label means. The paper's task has the four classes above; the public whole-body
 # collections (BS-80K, the PNG folders) only say normal or abnormal, which is not M or A.
-TASKS = ("four-class", "binary")
 BINARY_CLASSES = ("normal", "abnormal")
 TASK_CLASSES = {"four-class": CLASSES, "binary": BINARY_CLASSES}
 ABNORMAL = "abnormal"                       # the lesion kind of a box in a binary collection

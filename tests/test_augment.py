@@ -146,7 +146,7 @@ def test_t_grid_scales_with_width():
 
 
 def test_sweep_chooses_among_the_grid_and_is_cached(tmp_path):
-    from dspic_lib.pipeline.datasets import toy_d1
+    from helpers import toy_d1
     d1 = toy_d1(n_patients=24, rows=32, cols=8, seed=0)
     kw = dict(cols=8, store=tmp_path, n_folds=2, seed=0, t_grid=[1, 2], r_grid=[5.0])
     res = augment.select_parameters(d1.X, d1.labels, d1.meta["patient"], **kw)

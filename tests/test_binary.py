@@ -13,10 +13,10 @@ import pytest
 
 from dspic_lib import cli
 from dspic_lib.pipeline import datasets
-from dspic_lib.evaluation import metrics
+from dspic_lib.evaluation import metrics, stats
 from dspic_lib.predict import card as modelcard
 from dspic_lib.config import get_profile
-from dspic_lib.errors import DataError
+from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.vocab import BINARY_CLASSES
 from test_public_layouts import voc, write_jpeg, write_png16
 
@@ -85,18 +85,65 @@ def test_binary_summary_with_one_class_absent_and_bad_input():
         metrics.binary_summary(["normal"], [[1.0, 0.0, 0.0]])
 
 
-def test_binary_bootstrap_draws_patients_and_brackets_the_value():
-    y = np.array(["abnormal", "abnormal", "normal", "normal"] * 5)
-    rng = np.random.default_rng(0)
+def test_binary_summary_matches_confusion_counts_by_hand():
+    # 3 abnormal, 4 normal; a tie (0.5, 0.5) is predicted normal
+    y = ["abnormal", "abnormal", "abnormal", "normal", "normal", "normal", "normal"]
+    p_abn = np.array([0.8, 0.5, 0.2, 0.9, 0.4, 0.3, 0.1])
+    s = metrics.binary_summary(y, np.column_stack([1 - p_abn, p_abn]))
+    tp, fn, fp, tn = 1, 2, 1, 3
+    assert s["accuracy"] == (tp + tn) / 7 and s["precision"] == tp / (tp + fp)
+    assert s["sensitivity"] == tp / (tp + fn) and s["specificity"] == tn / (tn + fp)
+    assert s["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    # AUC: pairs (abnormal, normal) ordered: 0.8 beats 3 of 4, 0.5 beats 3, 0.2 beats 1 -> 7 of 12
+    assert s["auc"] == pytest.approx(7 / 12)
+    with pytest.raises(DataError, match="row 0 has values outside"):
+        metrics.binary_summary(["normal"], [[1.5, -0.5]])
+    with pytest.raises(DataError, match="do not sum to 1"):
+        metrics.binary_summary(["normal"], [[0.5, 0.2]])
+
+
+def _binary_sample(n_patients=10, seed=0):
+    y = np.array(["abnormal", "abnormal", "normal", "normal"] * (n_patients // 2))
+    rng = np.random.default_rng(seed)
     p_abn = np.clip(np.where(y == "abnormal", 0.7, 0.3) + rng.normal(0, 0.25, len(y)), 0, 1)
-    proba = np.column_stack([1 - p_abn, p_abn])
-    groups = np.repeat(np.arange(10), 2)                 # two views of one class per patient
-    t = metrics.binary_bootstrap(y, proba, groups, n_boot=200, seed=1)
+    p_abn[:4] = 0.5                                      # ties: predicted normal, half a pair in the AUC
+    groups = np.repeat(np.arange(n_patients), 2)         # two views of one class per patient
+    return y, np.column_stack([1 - p_abn, p_abn]), groups
+
+
+def test_binary_bootstrap_draws_patients_and_brackets_the_value():
+    y, proba, groups = _binary_sample()
+
+    def boot(seed=1):
+        return stats.bootstrap_metrics(y, proba, groups, n_boot=200, seed=seed, classes=BINARY_CLASSES,
+                                       positive="abnormal")
+
+    t = boot()
     assert list(t.index) == list(metrics.METRICS)
+    point = metrics.binary_summary(y, proba)
     for m, r in t.iterrows():
+        assert r["value"] == pytest.approx(point[m], rel=0, abs=1e-12)
         assert r["low"] <= r["value"] + 1e-12 and r["value"] <= r["high"] + 1e-12, m
         assert 0 < r["n_boot"] <= 200
-    pd.testing.assert_frame_equal(t, metrics.binary_bootstrap(y, proba, groups, n_boot=200, seed=1))
+    pd.testing.assert_frame_equal(t, boot())
+    assert not t.equals(boot(seed=2))
+    with pytest.raises(DataError, match="unknown label"):
+        stats.bootstrap_metrics(["N"], [[1.0, 0.0]], [1], classes=BINARY_CLASSES, positive="abnormal")
+
+
+def test_binary_bootstrap_by_counts_equals_binary_summary_on_every_resample():
+    """The weighted counts give, on every resample, what metrics.binary_summary gives on its images
+    (NaNs where it has them: a resample without a normal or an abnormal patient)."""
+    y, proba, groups = _binary_sample(n_patients=6, seed=3)
+    kw = dict(n_boot=300, seed=4, classes=BINARY_CLASSES)
+    fast = stats.bootstrap_metrics(y, proba, groups, positive="abnormal", **kw)
+    slow = stats.bootstrap_metrics(y, proba, groups, score=metrics.binary_summary, **kw)
+    pd.testing.assert_frame_equal(fast, slow, rtol=0, atol=1e-12)
+    assert (fast["n_boot"] < 300).any()                  # some resamples drew one class only
+    with pytest.raises(ConfigError, match="either positive .* or score"):
+        stats.bootstrap_metrics(y, proba, groups, **kw)
+    with pytest.raises(ConfigError, match="'M' is not one of the outputs"):
+        stats.bootstrap_metrics(y, proba, groups, positive="M", **kw)
 
 
 # ------------------------------------------------------------------------------------------ D1

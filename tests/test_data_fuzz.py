@@ -53,10 +53,19 @@ def _read_only_data_errors(path: Path) -> None:
 
 
 def test_the_valid_files_are_valid(tmp_path):
+    """The files the fuzzers damage read back as written: their views and their counts, exactly."""
+    rng = np.random.default_rng(0)                       # the draws of _valid_files
+    a, p = (rng.poisson(30, SHAPE).astype(np.uint16) for _ in range(2))
+    written = {"single": [("anterior", a)], "two-frame": [("anterior", a), ("posterior", p)],
+               "rle": [("posterior", p)]}
+    assert set(VALID) == set(written)
     for name, data in VALID.items():
         path = tmp_path / f"{name}.dcm"
         path.write_bytes(data)
-        dicom.read_nm(path, shape=SHAPE)
+        _, images = dicom.read_nm(path, shape=SHAPE)
+        assert [im.view for im in images] == [view for view, _ in written[name]], name
+        for im, (_, counts) in zip(images, written[name]):
+            np.testing.assert_array_equal(im.pixels, counts.astype(np.float32), err_msg=name)
 
 
 @FUZZ

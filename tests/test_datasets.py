@@ -4,6 +4,7 @@ import pytest
 from dspic_lib.pipeline import datasets, split
 from dspic_lib.config import get_profile
 from dspic_lib.errors import ConfigError, DataError
+from helpers import toy_d1
 
 TOY = dict(rows=32, cols=8, gan_steps=3, gan_batch_size=2)
 
@@ -18,7 +19,7 @@ def test_targets_split_ma_equally_over_m_and_a():
 
 def _build(name, tmp_path, seed=0, protocol="patient", **kw):
     profile = get_profile("smoke", use_env=False, seed=seed, **TOY)
-    d1 = datasets.toy_d1(n_patients=20, rows=32, cols=8, seed=0)
+    d1 = toy_d1(n_patients=20, rows=32, cols=8, seed=0)
     return datasets.build(name, profile, d1=d1, results_dir=tmp_path, protocol=protocol, t=1, r=5.0, **kw)
 
 
@@ -64,7 +65,7 @@ def test_paper_protocol_splits_images_and_leaks(name, tmp_path):
 
 def test_fold_can_be_given(tmp_path):
     profile = get_profile("smoke", use_env=False, **TOY)
-    d1 = datasets.toy_d1(n_patients=20, rows=32, cols=8, seed=0)
+    d1 = toy_d1(n_patients=20, rows=32, cols=8, seed=0)
     fold = split.patient_kfold(d1.meta, 3, 1, 0)[2]
     b = datasets.build("D2", profile, d1=d1, results_dir=tmp_path, part=fold, t=1, r=5.0)
     assert sorted(b.test.meta["image"]) == sorted(d1.meta["image"].iloc[fold.test])
@@ -102,7 +103,7 @@ def test_the_t_r_sweep_only_sees_the_training_patients_of_the_fold(tmp_path, mon
         return augment.SweepResult(t=1, r=5.0, table=None)
     monkeypatch.setattr(augment, "select_parameters", fake_select)
     profile = get_profile("smoke", use_env=False, **TOY)
-    d1 = datasets.toy_d1(n_patients=20, rows=32, cols=8, seed=0)
+    d1 = toy_d1(n_patients=20, rows=32, cols=8, seed=0)
     fold = split.patient_kfold(d1.meta, 3, 1, 0)[1]
     b = datasets.build("D2", profile, d1=d1, results_dir=tmp_path, part=fold)
     assert (b.t, b.r) == (1, 5.0)

@@ -14,6 +14,7 @@ from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, RLELossless, UID
 
 from dspic_lib.data import dicom
 from dspic_lib.errors import DataError
+from helpers import read_header
 
 PATIENT = dicom.PatientInfo(patient_id="T0001", name="TEST^ONE", sex="F", age=61, study_date="20180301")
 SMALL = (64, 32)
@@ -257,15 +258,15 @@ def test_a_single_frame_that_does_not_say_its_view_reads_as_unknown(tmp_path):
     del ds.DetectorInformationSequence[0].ViewCodeSequence
     ds.SeriesDescription = "WB"
     ds.ImageID = "1"
-    info = dicom.read_header(save(ds, tmp_path / "scan1.dcm"), shape=SMALL)
+    info = read_header(save(ds, tmp_path / "scan1.dcm"), shape=SMALL)
     assert (info.views, info.view_source) == (("unknown",), "")
     ds.SeriesDescription = "WB POST"
-    info = dicom.read_header(save(ds, tmp_path / "scan2.dcm"), shape=SMALL)
+    info = read_header(save(ds, tmp_path / "scan2.dcm"), shape=SMALL)
     assert (info.views, info.view_source) == (("posterior",), dicom.VIEW_FROM_TEXT)
     ds.SeriesDescription = "WB"
-    info = dicom.read_header(save(ds, tmp_path / "scan_ant.dcm"), shape=SMALL)
+    info = read_header(save(ds, tmp_path / "scan_ant.dcm"), shape=SMALL)
     assert (info.views, info.view_source) == (("anterior",), dicom.VIEW_FROM_NAME)
-    written = dicom.read_header(write(tmp_path / "coded.dcm", [("posterior", counts())]), shape=SMALL)
+    written = read_header(write(tmp_path / "coded.dcm", [("posterior", counts())]), shape=SMALL)
     assert (written.views, written.view_source) == (("posterior",), dicom.VIEW_FROM_CODE)
 
 
@@ -277,7 +278,7 @@ def test_pydicoms_real_ge_scans_read_with_an_unknown_view_and_the_corrupt_one_is
         assert info.age is None and images[0].pixels.min() >= 0
     # JPEG-lossy.dcm: the same scan with a damaged JPEG stream (a misplaced marker segment)
     bad = shutil.copy(_pydicom_file("JPEG-lossy.dcm"), tmp_path / "JPEG-lossy.dcm")
-    assert dicom.read_header(bad).views == ("unknown",)
+    assert read_header(bad).views == ("unknown",)
     with pytest.raises(DataError, match=r"^JPEG-lossy\.dcm: corrupt compressed pixel data \(JPEG Extended"):
         dicom.read_nm(bad)
 

@@ -383,7 +383,15 @@ def test_pointing_game_checks_its_input():
         explain.pointing_game(np.zeros((2, 8, 4)), [[[0, 0, 1, 1]]], ["M", "A"])
     with pytest.raises(DataError, match="baseline: expected shape"):
         explain.pointing_game(np.zeros((1, 8, 4)), [[[0, 0, 1, 1]]], ["M"], baseline=np.zeros((4, 8)))
-    assert isinstance(explain.pointing_game(np.zeros((1, 8, 4)), [[[0, 0, 1, 1]]], ["M"]), pd.DataFrame)
+    with pytest.raises(DataError, match=r"maps: expected shape \(n, rows, cols\)"):
+        explain.pointing_game(np.zeros((8, 4)), [[[0, 0, 1, 1]]], ["M"])
+    # what passes the checks is scored: one (rows, cols) baseline serves every image, as (n, rows, cols) does
+    maps, boxes = np.stack([peak((8, 4), [(1, 1)]), peak((8, 4), [(6, 2)])]), [[[0, 0, 2, 2]], [[0, 0, 2, 2]]]
+    table = explain.pointing_game(maps, boxes, ["M", "A"], tolerance_px=0.5, baseline=maps[0])
+    assert list(table.index) == ["M", "A", "all"] and table["images"].tolist() == [1, 1, 2]
+    assert table["hits"].tolist() == [1, 0, 1] and table["baseline hits"].tolist() == [1, 1, 2]
+    pd.testing.assert_frame_equal(table, explain.pointing_game(maps, boxes, ["M", "A"], tolerance_px=0.5,
+                                                               baseline=np.stack([maps[0], maps[0]])))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -220,7 +220,7 @@ def test_top2_table_and_accuracy():
 
 
 @pytest.mark.parametrize("y, proba, match", [
-    (["N", "M"], [[0.5, 0.5], [0.5, 0.5]], r"shape \(n, 3\).*got shape \(2, 2\)"),
+    (["N", "M"], [[0.5, 0.5], [0.5, 0.5]], r"shape \(2, 3\) with columns N, M, A, got shape \(2, 2\)"),
     (["N", "M"], [[0.2, 0.2, 0.2, 0.4]] * 2, r"got shape \(2, 4\)"),
     (["N"], [0.2, 0.3, 0.5], r"got shape \(3,\)"),
     (["N", "M"], [[0.5, 0.5, 0.2], [0.2, 0.3, 0.5]], r"1 row\(s\) do not sum to 1.*row 0 sums to 1.2"),

@@ -9,6 +9,7 @@ from dspic_lib import models
 from dspic_lib.config import PROFILES
 from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.models import summary
+from helpers import paper_layers
 
 RESOLUTIONS = {name: PROFILES[name].input_shape for name in ("smoke", "cpu", "paper")}
 SMOKE = RESOLUTIONS["smoke"]
@@ -121,7 +122,7 @@ Softmax (3)	FC (1024)	FC (1024)	MaxPool(3), S=2
 
 
 def normalise(cell: str) -> str:
-    """The paper's wording of a row -> the wording of summary.paper_layers()."""
+    """The paper's wording of a row -> the wording of paper_layers()."""
     cell = cell.strip().replace(" × ", "x").replace("MaxPool, ", "MaxPool ")
     cell = cell.replace("MaxPool(3)", "MaxPool 3x3").replace("(", "").replace(")", "")
     if cell[0].isdigit():
@@ -165,7 +166,7 @@ def test_transcription_covers_the_registry():
 @pytest.mark.parametrize("name", models.names())
 def test_every_model_builds_with_the_tables_layer_sequence(name, resolution):
     model = models.build(name, input_shape=RESOLUTIONS[resolution])
-    assert summary.paper_layers(model) == EXPECTED[name]
+    assert paper_layers(model) == EXPECTED[name]
     assert model.output_shape == (None, 3)
     assert model.paper_name == name
 
@@ -257,7 +258,7 @@ def test_get_config_returns_the_builder_arguments():
                           num_classes=4, head="gap", pool_padding="same", conv_padding="table", reduction=8, fc_units=None,
                           literal_eq6=False, output="softmax", seed=None, name="dSPIC-RM-nopool")
     again = models.ZooModel.from_config(config)
-    assert summary.paper_layers(again) == summary.paper_layers(model)
+    assert paper_layers(again) == paper_layers(model)
 
 
 def two_tiny_images(seed: int = 0):

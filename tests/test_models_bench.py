@@ -32,5 +32,16 @@ def test_report_states_whether_the_goal_is_met():
     assert "met (55%" in bench.format_report(report)
 
 
-def test_matmul_peak_is_a_positive_rate():
-    assert bench.matmul_peak(sizes=(64,), repeats=1) > 0
+def test_matmul_peak_is_the_best_rate_in_gflop_s(monkeypatch):
+    """2 n^3 floating-point operations (a multiply and an add per term) over the fastest of the repeats."""
+    durations = iter([0.004, 0.002, 0.003])
+    clock = {"now": 0.0, "start": True}
+
+    def fake_perf_counter():
+        if not clock["start"]:
+            clock["now"] += next(durations)
+        clock["start"] = not clock["start"]
+        return clock["now"]
+
+    monkeypatch.setattr(bench.time, "perf_counter", fake_perf_counter)
+    assert bench.matmul_peak(sizes=(64,), repeats=3) == 2 * 64**3 / 0.002 / 1e9

@@ -53,10 +53,6 @@ def test_same_seed_gives_byte_identical_files_whatever_the_number_of_workers(tmp
     assert (a / "SYN0001/SYN0001_anterior.dcm").read_bytes() != (c / "SYN0001/SYN0001_anterior.dcm").read_bytes()
 
 
-def _normal_patient(cfg):
-    return next(p for p in phantom.plan_cohort(cfg) if p.label == "N")
-
-
 def test_counts_are_about_1_5_million_per_view_and_images_are_16_bit():
     cfg = phantom.PhantomConfig(n_patients=8, seed=0)
     for plan in phantom.plan_cohort(cfg)[:4]:
@@ -157,8 +153,8 @@ def test_difficulty_knob_changes_lesions_not_anatomy():
     easy = phantom.PhantomConfig(n_patients=24, seed=0, difficulty=0.0)
     hard = phantom.PhantomConfig(n_patients=24, seed=0, difficulty=1.0)
     plan = next(p for p in phantom.plan_cohort(easy) if p.label == "M")
-    a_easy, _, les_easy, truth_easy = phantom.render_patient(plan, easy)
-    a_hard, _, les_hard, truth_hard = phantom.render_patient(plan, hard)
+    _, _, les_easy, truth_easy = phantom.render_patient(plan, easy)
+    _, _, les_hard, truth_hard = phantom.render_patient(plan, hard)
     assert truth_easy["height_cm"] == truth_hard["height_cm"] and truth_easy["bladder"] == truth_hard["bladder"]
     box = les_easy["anterior"][0].box
     assert les_hard["anterior"][0].box == box                     # same first lesion, same place

@@ -20,10 +20,11 @@ from matplotlib.colors import PowerNorm  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from dspic_lib.pipeline import augment, datasets
+from dspic_lib.pipeline import augment  # noqa: E402
 from dspic_lib import plots  # noqa: E402
 from dspic_lib.plots import augment as pa  # noqa: E402
 from dspic_lib.data.labelme import Lesion  # noqa: E402
+from helpers import toy_d1  # noqa: E402
 from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS  # noqa: E402
 
 MIN_PT = 9.0
@@ -67,7 +68,7 @@ def _pairs():
 
 @pytest.fixture(scope="module")
 def d1():
-    return datasets.toy_d1(n_patients=8, rows=64, cols=16)
+    return toy_d1(n_patients=8, rows=64, cols=16)
 
 
 def _history():

@@ -122,6 +122,20 @@ def test_same_seed_same_table_other_seed_other_table():
     pd.testing.assert_series_equal(a["value"], b["value"])
 
 
+def test_a_score_function_draws_the_same_patients_as_the_four_class_bootstrap():
+    """The generic path (any labels, any score function) resamples exactly as the fast one does: with
+    ``metrics.summary`` as the score it gives the fast path's table to 1e-12."""
+    from dspic_lib.vocab import CLASSES, OUTPUTS
+
+    y, proba, groups = _cohort()
+    fast = stats.bootstrap_metrics(y, proba, groups, n_boot=60, seed=3)
+    slow = stats.bootstrap_metrics(y, proba, groups, n_boot=60, seed=3, classes=CLASSES, outputs=OUTPUTS,
+                                   score=metrics.summary)
+    pd.testing.assert_frame_equal(fast, slow, rtol=0, atol=1e-12)
+    with pytest.raises(ConfigError, match="need classes"):
+        stats.bootstrap_metrics(y, proba, groups, score=metrics.summary)
+
+
 def test_resamples_where_a_metric_is_undefined_are_dropped_for_that_metric_only():
     """Class A in a single patient of 40: the resamples that miss it (about (1 - 1/40)^40, 36 %) have no AUC."""
     y, proba, groups = _cohort(n_patients=40, seed=2, both=0.0)

@@ -3,6 +3,7 @@ results in the store, an interrupted run leaves nothing half-written."""
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,13 +11,14 @@ import pytest
 from dspic_lib.pipeline import datasets, train
 from dspic_lib.config import get_profile
 from dspic_lib.store import Store
+from helpers import toy_d1
 
 PROFILE = get_profile("smoke", use_env=False, epochs=2, batch_size=8)
 
 
 @pytest.fixture(scope="module")
 def build():
-    d1 = datasets.toy_d1(n_patients=24, rows=PROFILE.rows, cols=PROFILE.cols, seed=2)
+    d1 = toy_d1(n_patients=24, rows=PROFILE.rows, cols=PROFILE.cols, seed=2)
     return datasets.build("D1", PROFILE, d1=d1, t=0, r=0.0)
 
 
@@ -64,11 +66,13 @@ def test_a_sigmoid_head_has_one_output_per_disease_and_its_own_entry(build, tmp_
 
 KILLED = """
 import os, sys
-from dspic_lib import datasets, inputs, train
+sys.path.insert(0, sys.argv[3])           # tests/, for helpers.toy_d1
+from helpers import toy_d1
+from dspic_lib.pipeline import datasets, inputs, train
 from dspic_lib.config import get_profile
 from dspic_lib.store import Store
 P = get_profile("smoke", use_env=False, epochs=2, batch_size=8)
-b = datasets.build("D1", P, d1=datasets.toy_d1(n_patients=24, rows=P.rows, cols=P.cols, seed=2), t=0, r=0.0)
+b = datasets.build("D1", P, d1=toy_d1(n_patients=24, rows=P.rows, cols=P.cols, seed=2), t=0, r=0.0)
 if sys.argv[2] == "kill":
     real = inputs.train_one_epoch
     calls = []
@@ -85,7 +89,7 @@ print(r.entry_id, r.cached)
 
 @pytest.mark.slow     # three fresh interpreters with TensorFlow: about 25 s
 def test_a_run_killed_midway_leaves_no_entry_and_the_next_one_completes(tmp_path):
-    run = lambda how: subprocess.run([sys.executable, "-c", KILLED, str(tmp_path), how],
+    run = lambda how: subprocess.run([sys.executable, "-c", KILLED, str(tmp_path), how, str(Path(__file__).parent)],
                                      capture_output=True, text=True)
     assert run("kill").returncode == 9
     st = Store(tmp_path)

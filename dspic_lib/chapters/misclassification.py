@@ -132,11 +132,6 @@ def diseased(run) -> np.ndarray:
     return np.flatnonzero(np.isin(run.y_true, ["M", "A", "M&A"]))
 
 
-def caption_titles(rows: pd.DataFrame) -> list[str]:
-    return [f"{r['type']}\nP(N) {r['P(N)']:.2f}, P(M) {r['P(M)']:.2f}, P(A) {r['P(A)']:.2f}"
-            for _, r in rows.iterrows()]
-
-
 def failure_sentence(run) -> str:
     """The paper's three failure types in this run, each counted against its true class."""
     y, p = metrics.three_class(run.y_true, run.proba)

@@ -47,7 +47,6 @@ from ..errors import ConfigError, DataError
 from ..options import look_up_option
 from ..vocab import TASK_CLASSES, UNKNOWN_VIEW, UNLABELLED, VIEWS
 from . import dicom, labelme, phantom, sidecar
-from .labelme import Lesion
 from .pictures import is_picture, read_picture
 from .sidecar import LABELS_CSV, VIEWS_CSV
 

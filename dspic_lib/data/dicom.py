@@ -332,12 +332,6 @@ def _guarded(path: Path, read):
         raise _fail(path, f"unreadable DICOM ({type(err).__name__}: {str(err)[:200]})") from None
 
 
-def read_header(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAPE) -> NMFile:
-    """Check a file's header (modality, size, bit depth, views); pixels are not decoded."""
-    path = Path(path)
-    return _guarded(path, lambda: _check_header(_dcmread(path), path, shape))
-
-
 def read_nm(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAPE,
             data: bytes | None = None) -> tuple[NMFile, list[NMImage]]:
     """Read a whole-body NM file: its header summary and one :class:`NMImage` per frame (view).

@@ -29,6 +29,18 @@ def is_picture(path: str | Path) -> bool:
     return Path(path).suffix.lower() in PICTURE_SUFFIXES
 
 
+def picture_bits(data: bytes) -> int | None:
+    """Bits per sample of the picture in ``data``: 8 for 8-bit modes (grey, palette, colour), 1 for
+    bilevel, 16 otherwise (16-bit grey, 32-bit integer or float); None when it is no picture PIL reads."""
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            return {"L": 8, "P": 8, "RGB": 8, "RGBA": 8, "LA": 8, "1": 1}.get(img.mode, 16)
+    except Exception:
+        return None
+
+
 def _grey(img, path: Path) -> tuple[np.ndarray, list[str]]:
     mode = img.mode
     if mode in _GREY_MODES:

@@ -35,7 +35,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 from dspic_lib.errors import DataError
-from dspic_lib.vocab import CLASSES, OUTPUTS
+from dspic_lib.vocab import BINARY_CLASSES, CLASSES, OUTPUTS
 
 BOTH = "M&A"                                     # the label scored by the top-2 rule
 TOP2_SET = frozenset({"M", "A"})                 # the top-2 set that makes an M&A image correct
@@ -57,16 +57,17 @@ def check_labels(y, what: str = "y_true", allowed=CLASSES) -> np.ndarray:
     return arr.astype(str) if arr.size else np.array([], dtype=str)
 
 
-def check_proba(proba, n: int | None = None) -> np.ndarray:
-    """``proba`` as a float ``(n, 3)`` array over OUTPUTS; DataError for a wrong shape, values outside
-    [0, 1], rows not summing to 1 (within :data:`ROW_SUM_ATOL`) or ``n`` rows expected and not found."""
+def check_proba(proba, n: int | None = None, outputs=OUTPUTS) -> np.ndarray:
+    """``proba`` as a float ``(n, len(outputs))`` array, one column per output (default OUTPUTS: N, M, A);
+    DataError for a wrong shape, values outside [0, 1], rows not summing to 1 (within
+    :data:`ROW_SUM_ATOL`) or ``n`` rows expected and not found."""
     try:
         arr = np.asarray(proba, dtype=float)
     except (TypeError, ValueError) as err:
         raise DataError(f"proba: not a numeric array ({err})") from None
-    if arr.ndim != 2 or arr.shape[1] != len(OUTPUTS):
-        raise DataError(f"proba: expected shape (n, {len(OUTPUTS)}) with columns {', '.join(OUTPUTS)}, "
-                        f"got shape {arr.shape}")
+    if arr.ndim != 2 or arr.shape[1] != len(outputs):
+        raise DataError(f"proba: expected shape ({'n' if n is None else n}, {len(outputs)}) with columns "
+                        f"{', '.join(outputs)}, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
         raise DataError(f"length mismatch: {n} label(s) in y_true but {arr.shape[0]} row(s) in proba")
     if not np.isfinite(arr).all():
@@ -223,70 +224,30 @@ POSITIVE = "abnormal"                            # the positive class of the bin
 def binary_summary(y_true, proba) -> dict:
     """Metrics of the binary task with ``abnormal`` as the positive class, keys in :data:`METRICS` order,
     then ``n_images``. ``y_true``: labels of :data:`~dspic_lib.vocab.BINARY_CLASSES`; ``proba``:
-    ``(n, 2)`` probabilities over (normal, abnormal), rows summing to 1.
+    ``(n, 2)`` probabilities over (normal, abnormal), rows summing to 1 (:func:`check_proba`).
 
     The prediction is the arg-max (a tie is ``normal``). **accuracy**; **precision** = TP / (TP + FP),
     0 when nothing is predicted abnormal (``zero_division=0``); **sensitivity** = TP / (TP + FN) and
     **specificity** = TN / (TN + FP), NaN when there is no abnormal, respectively no normal image;
     **f1** of the abnormal class (0 when TP = 0); **auc** = ROC AUC of P(abnormal), NaN when one class
-    is absent. Every metric is NaN on an empty set."""
-    from dspic_lib.vocab import BINARY_CLASSES
-
+    is absent. Every metric is NaN on an empty set. Counts from scikit-learn's ``confusion_matrix``,
+    precision and F1 from ``precision_recall_fscore_support(pos_label="abnormal")``."""
     y = check_labels(y_true, allowed=BINARY_CLASSES)
-    p = np.asarray(proba, dtype=np.float64)
-    if p.ndim != 2 or p.shape != (len(y), len(BINARY_CLASSES)):
-        raise DataError(f"proba: expected shape ({len(y)}, {len(BINARY_CLASSES)}) over {', '.join(BINARY_CLASSES)}, "
-                        f"got {p.shape}")
-    if not np.isfinite(p).all() or (p < 0).any() or (len(p) and np.abs(p.sum(axis=1) - 1).max() > ROW_SUM_ATOL):
-        raise DataError("proba: rows must be probabilities summing to 1 (softmax outputs)")
+    p = check_proba(proba, n=len(y), outputs=BINARY_CLASSES)
     out = dict.fromkeys(METRICS, float("nan"))
     out["n_images"] = int(len(y))
     if not len(y):
         return out
-    pos = y == POSITIVE
-    pred = p[:, 1] > p[:, 0]
-    tp, fp = int((pred & pos).sum()), int((pred & ~pos).sum())
-    fn, tn = int((~pred & pos).sum()), int((~pred & ~pos).sum())
+    pred = np.asarray(BINARY_CLASSES)[np.argmax(p, axis=1)]          # ties: the first, normal
+    labels = list(BINARY_CLASSES)
+    (tn, fp), (fn, tp) = confusion_matrix(y, pred, labels=labels)   # rows true, columns predicted
+    prec, _, f1, _ = precision_recall_fscore_support(y, pred, labels=labels, pos_label=POSITIVE,
+                                                     average="binary", zero_division=0)
     nan = float("nan")
-    out.update(accuracy=(tp + tn) / len(y), precision=tp / (tp + fp) if tp + fp else 0.0,
+    out.update(accuracy=float(accuracy_score(y, pred)), precision=float(prec),
                sensitivity=tp / (tp + fn) if tp + fn else nan, specificity=tn / (tn + fp) if tn + fp else nan,
-               f1=2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+               f1=float(f1))
+    pos = y == POSITIVE
     if pos.any() and not pos.all():
-        out["auc"] = float(roc_auc_score(pos.astype(int), p[:, 1]))
+        out["auc"] = float(roc_auc_score(pos, p[:, labels.index(POSITIVE)]))
     return {k: (float(v) if k != "n_images" else v) for k, v in out.items()}
-
-
-def binary_bootstrap(y_true, proba, groups, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
-    """Patient-level percentile bootstrap of :func:`binary_summary`, as
-    :func:`dspic_lib.evaluation.stats.bootstrap_metrics` does for the four-class task: each resample draws as many
-    patients as there are, with replacement, and keeps all their images. Resamples in which a metric is
-    NaN are dropped for it. A table indexed by metric with ``value``, ``low``, ``high``, ``n_boot``."""
-    if int(n_boot) < 1:
-        raise DataError(f"n_boot must be >= 1, got {n_boot}")
-    if not 0 < level < 1:
-        raise DataError(f"level must be in (0, 1), got {level}")
-    y = np.asarray(y_true, dtype=object)
-    p = np.asarray(proba, dtype=np.float64)
-    value = binary_summary(y, p)
-    g = pd.Series(np.asarray(groups, dtype=object)).astype(str)
-    if len(g) != len(y):
-        raise DataError(f"groups: {len(g)} entries for {len(y)} images")
-    codes, uniques = pd.factorize(g)
-    rows_of = [np.flatnonzero(codes == k) for k in range(len(uniques))]
-    rng = np.random.default_rng(seed)
-    boot = {m: [] for m in METRICS}
-    for _ in range(int(n_boot)):
-        if not rows_of:
-            break
-        pick = np.concatenate([rows_of[k] for k in rng.integers(0, len(rows_of), len(rows_of))])
-        s = binary_summary(y[pick], p[pick])
-        for m in METRICS:
-            boot[m].append(s[m])
-    tail = (1 - level) / 2
-    table = {}
-    for m in METRICS:
-        v = np.asarray(boot[m], dtype=np.float64)
-        v = v[np.isfinite(v)]
-        low, high = (np.quantile(v, [tail, 1 - tail]) if len(v) else (np.nan, np.nan))
-        table[m] = {"value": value[m], "low": float(low), "high": float(high), "n_boot": int(len(v))}
-    return pd.DataFrame(table).T.rename_axis("metric")

@@ -40,6 +40,7 @@ from scipy import optimize, special
 from scipy import stats as sps
 
 from dspic_lib.evaluation import metrics
+from dspic_lib.evaluation import metrics as metrics_mod   # ``metrics`` is also an argument below
 from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.evaluation.metrics import METRICS
 from dspic_lib.options import look_up_option
@@ -93,29 +94,36 @@ def _checked(y_true, proba, groups, what: str = "") -> tuple[np.ndarray, np.ndar
 # ---------------------------------------------------------------------------------------- weighted metrics
 
 class _Scorer:
-    """The metrics of :func:`metrics.summary` for many weightings of one test set at once.
+    """The metrics of :func:`metrics.summary` (or, with ``positive``, of :func:`metrics.binary_summary`) for
+    many weightings of one test set at once.
 
     ``scorer(W)`` with ``W`` of shape (resamples, images) gives ``{metric: array(resamples)}``: the
     metrics of the sample in which image ``i`` occurs ``W[r, i]`` times. Integer weights make every
     count exact, so accuracy, precision, sensitivity, specificity and F1 are computed by the same
     divisions as scikit-learn, in the same order (N, M, A); AUC is the Mann-Whitney form of the area under
-    the ROC curve, equal to scikit-learn's trapezoids up to rounding."""
+    the ROC curve, equal to scikit-learn's trapezoids up to rounding.
 
-    def __init__(self, y: np.ndarray, p: np.ndarray):
+    ``outputs``: the columns of ``p`` (default N, M, A; M&A images are left out). ``positive``: score one
+    class of ``outputs`` against the rest, as :func:`metrics.binary_summary` does (sensitivity and
+    specificity NaN without positives, respectively negatives; AUC of the raw column)."""
+
+    def __init__(self, y: np.ndarray, p: np.ndarray, outputs=OUTPUTS, positive: str | None = None):
+        self.outputs, self.positive = tuple(outputs), positive
         self.keep = y != metrics.BOTH
         y3, p3 = y[self.keep], p[self.keep]
-        k = len(OUTPUTS)
-        true = np.array([OUTPUTS.index(c) for c in y3], dtype=int)
-        pred = np.argmax(p3, axis=1) if len(p3) else np.zeros(0, dtype=int)   # ties: first of N, M, A
-        self.cell = np.eye(k * k)[true * k + pred]                # (images, 9): cell of the confusion matrix
-        self.pos = np.eye(k, dtype=bool)[true]                    # (images, 3): one vs rest labels
-        q = p3 / p3.sum(axis=1, keepdims=True) if len(p3) else p3  # as metrics.summary feeds roc_auc_score
+        k = len(self.outputs)
+        true = np.array([self.outputs.index(c) for c in y3], dtype=int)
+        pred = np.argmax(p3, axis=1) if len(p3) else np.zeros(0, dtype=int)   # ties: the first output
+        self.cell = np.eye(k * k)[true * k + pred]                # (images, k*k): cell of the confusion matrix
+        self.pos = np.eye(k, dtype=bool)[true]                    # (images, k): one vs rest labels
+        if positive is None and len(p3):                          # as metrics.summary feeds roc_auc_score
+            p3 = p3 / p3.sum(axis=1, keepdims=True)
         # per class: the images in order of score, and for each the first and one-past-last position of
         # the run of images tied with it (memory linear in the images, not images x distinct scores)
         self.order, self.tie_start, self.tie_end = [], [], []
         for c in range(k):
-            order = np.argsort(q[:, c], kind="stable")
-            v = q[order, c]
+            order = np.argsort(p3[:, c], kind="stable")
+            v = p3[order, c]
             first = np.r_[True, v[1:] != v[:-1]] if len(v) else np.zeros(0, dtype=bool)
             run = np.cumsum(first) - 1                            # which run of ties each position is in
             starts = np.flatnonzero(first)
@@ -125,7 +133,7 @@ class _Scorer:
             self.tie_end.append(ends[run])
 
     def __call__(self, W: np.ndarray, names=metrics.METRICS) -> dict:
-        k = len(OUTPUTS)
+        k = len(self.outputs)
         w = np.asarray(W, dtype=float)[:, self.keep]
         cm = (w @ self.cell).reshape(len(w), k, k)
         total = cm.sum(axis=(1, 2))
@@ -137,41 +145,56 @@ class _Scorer:
         def ratio(num, den):                                      # 0 where the denominator is 0 (zero_division=0)
             return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
+        if self.positive is None:                                 # macro means over the outputs
+            def of(values, undefined=None):
+                return values.mean(axis=1)
+        else:                                                     # the positive class only
+            j = self.outputs.index(self.positive)
+
+            def of(values, undefined=None):
+                return values[:, j] if undefined is None else np.where(undefined[:, j], np.nan, values[:, j])
+
         out = {}
         with np.errstate(invalid="ignore", divide="ignore"):
             if "accuracy" in names:
                 out["accuracy"] = tp.sum(axis=1) / total
             if "precision" in names:
-                out["precision"] = ratio(tp, pred_sum).mean(axis=1)
+                out["precision"] = of(ratio(tp, pred_sum))
             if "sensitivity" in names:
-                out["sensitivity"] = ratio(tp, true_sum).mean(axis=1)
+                out["sensitivity"] = of(ratio(tp, true_sum), undefined=true_sum == 0)
             if "specificity" in names:
-                out["specificity"] = ratio(tn, tn + fp).mean(axis=1)
+                out["specificity"] = of(ratio(tn, tn + fp), undefined=tn + fp == 0)
             if "f1" in names:
-                out["f1"] = ratio(2.0 * tp, true_sum + pred_sum).mean(axis=1)
+                out["f1"] = of(ratio(2.0 * tp, true_sum + pred_sum))
             if "auc" in names:
                 out["auc"] = self._auc(w, true_sum)
-        empty = total == 0                                        # no 3-class image drawn: every metric NaN
+        empty = total == 0                                        # no image drawn: every metric NaN
         for name in out:
             out[name] = np.where(empty, np.nan, out[name])
         return out
 
+    def _class_auc(self, w: np.ndarray, c: int) -> np.ndarray:
+        """One-vs-rest AUC of output ``c`` per weighting (0 where it has no positive or no negative)."""
+        ws = w[:, self.order[c]]                                  # weights in order of the class's score
+        pos = self.pos[self.order[c], c]
+        pos_w, neg_w = ws * pos, ws * ~pos
+        # negatives up to each position (0 before the first), read at the ends of each run of ties
+        cum_neg = np.concatenate([np.zeros((len(ws), 1)), np.cumsum(neg_w, axis=1)], axis=1)
+        below = cum_neg[:, self.tie_start[c]]                     # negatives scored strictly lower
+        tied = cum_neg[:, self.tie_end[c]] - below                # negatives with the same score: half a pair
+        pairs = pos_w.sum(axis=1) * neg_w.sum(axis=1)
+        return (pos_w * (below + 0.5 * tied)).sum(axis=1) / np.where(pairs > 0, pairs, 1.0)
+
     def _auc(self, w: np.ndarray, true_sum: np.ndarray) -> np.ndarray:
-        """Macro one-vs-rest AUC; NaN unless every class has a positive (then each has a negative too)."""
-        per_class = []
-        for c in range(len(OUTPUTS)):
-            ws = w[:, self.order[c]]                              # weights in order of the class's score
-            pos = self.pos[self.order[c], c]
-            pos_w, neg_w = ws * pos, ws * ~pos
-            # negatives up to each position (0 before the first), read at the ends of each run of ties
-            cum_neg = np.concatenate([np.zeros((len(ws), 1)), np.cumsum(neg_w, axis=1)], axis=1)
-            below = cum_neg[:, self.tie_start[c]]                 # negatives scored strictly lower
-            tied = cum_neg[:, self.tie_end[c]] - below            # negatives with the same score: half a pair
-            pairs = pos_w.sum(axis=1) * neg_w.sum(axis=1)
-            per_class.append((pos_w * (below + 0.5 * tied)).sum(axis=1) / np.where(pairs > 0, pairs, 1.0))
+        """Macro one-vs-rest AUC, NaN unless every class has a positive (then each has a negative too); with
+        ``positive``, that class's AUC, NaN unless it has a positive and a negative."""
+        if self.positive is not None:
+            j = self.outputs.index(self.positive)
+            defined = (true_sum[:, j] > 0) & (true_sum[:, j] < true_sum.sum(axis=1))
+            return np.where(defined, self._class_auc(w, j), np.nan)
         # scikit-learn averages the classes in sorted label order (A, M, N): the same order here
-        order = sorted(range(len(OUTPUTS)), key=lambda c: OUTPUTS[c])
-        auc = np.stack([per_class[c] for c in order], axis=1).mean(axis=1)
+        order = sorted(range(len(self.outputs)), key=lambda c: self.outputs[c])
+        auc = np.stack([self._class_auc(w, c) for c in order], axis=1).mean(axis=1)
         return np.where((true_sum > 0).all(axis=1), auc, np.nan)
 
 
@@ -219,8 +242,9 @@ def _bootstrap_p(diffs: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------- bootstrap
 
 def bootstrap_metrics(y_true, proba, groups, *, n_boot: int = 1000, seed=0, level: float = 0.95,
-                      metrics: tuple = METRICS) -> pd.DataFrame:
-    """Patient-level (cluster) bootstrap confidence intervals of the paper's metrics.
+                      metrics: tuple = METRICS, classes=None, outputs=None, positive: str | None = None,
+                      score=None) -> pd.DataFrame:
+    """Patient-level (cluster) bootstrap confidence intervals of the paper's metrics, or of any task's.
 
     ``y_true``, ``proba`` as for :func:`dspic_lib.evaluation.metrics.summary`; ``groups`` the patient id of each image.
     Each of ``n_boot`` resamples draws as many patients as the test set has, with replacement, and keeps
@@ -229,26 +253,55 @@ def bootstrap_metrics(y_true, proba, groups, *, n_boot: int = 1000, seed=0, leve
     Ch. 13). Resamples in which a metric is undefined (NaN: AUC when a class was not drawn, every metric when
     only M&A images were drawn) are dropped for that metric; ``n_boot`` in the table says how many were kept.
 
+    Another task: ``classes``, the labels ``y_true`` may hold (e.g. :data:`~dspic_lib.vocab.BINARY_CLASSES`),
+    ``outputs``, the columns of ``proba`` (default ``classes``), and either ``positive``, one class scored
+    against the rest as :func:`~dspic_lib.evaluation.metrics.binary_summary` scores ``abnormal`` (from
+    weighted counts, all resamples at once, like the four-class metrics), or ``score(y, proba) -> {metric:
+    value}``, any metric function, called once per resample on its images. Every way draws the same
+    patients for the same ``seed``.
+
     Why patients: a patient's two views (and under the paper's protocol, augmented copies of one scan) are
     mostly right or wrong together, so a test set of ``n`` images carries less than ``n`` images'
     worth of evidence. Drawing images would ignore that and give intervals too narrow.
 
     Returns a table indexed by metric (in the order asked) with ``value`` (on the whole test set, as
-    :func:`~dspic_lib.evaluation.metrics.summary` gives it), ``low``, ``high`` and ``n_boot``.
+    :func:`~dspic_lib.evaluation.metrics.summary` or ``score`` gives it), ``low``, ``high`` and ``n_boot``.
     """
     names = [_check_metric(m) for m in ((metrics,) if isinstance(metrics, str) else metrics)]
     if not names:
         raise ConfigError(f"metrics: expected at least one of {', '.join(map(repr, METRICS))}")
+    if classes is None and (positive is not None or score is not None or outputs is not None):
+        raise ConfigError("bootstrap_metrics: positive, score and outputs need classes (the task's labels)")
+    if classes is not None and (positive is None) == (score is None):
+        raise ConfigError("bootstrap_metrics: with classes, give either positive (one class against the rest) "
+                          "or score (a metric function)")
     n_boot, level = _check_n_boot(n_boot), _check_level(level)
-    y, p, codes = _checked(y_true, proba, groups)
-    scorer = _Scorer(y, p)
-    value = _full(scorer, len(y), names)
-    counts = _patient_counts(codes, n_boot, np.random.default_rng(seed))
-    boot = _resampled(scorer, codes, counts, names)
+    rng = np.random.default_rng(seed)
+    if classes is None:
+        y, p, codes = _checked(y_true, proba, groups)
+    else:
+        outputs = tuple(classes if outputs is None else outputs)
+        y = metrics_mod.check_labels(y_true, allowed=tuple(classes))
+        p = metrics_mod.check_proba(proba, n=len(y), outputs=outputs)
+        codes = _check_groups(groups, len(y))
+    if score is None:
+        if positive is not None and positive not in outputs:
+            raise ConfigError(f"positive: {positive!r} is not one of the outputs {', '.join(outputs)}")
+        scorer = _Scorer(y, p) if classes is None else _Scorer(y, p, outputs, positive)
+        value = _full(scorer, len(y), names)
+        boot = _resampled(scorer, codes, _patient_counts(codes, n_boot, rng), names)
+    else:
+        value = score(y, p)
+        boot = {name: np.empty(n_boot) for name in names}
+        for r, weight in enumerate(_patient_counts(codes, n_boot, rng)):
+            pick = np.repeat(np.arange(len(y)), weight[codes].astype(int))
+            s = score(y[pick], p[pick])
+            for name in names:
+                boot[name][r] = s[name]
     rows = {}
     for name in names:
         low, high, kept = _percentile_interval(boot[name], level)
-        rows[name] = {"value": value[name], "low": low, "high": high, "n_boot": kept}
+        rows[name] = {"value": float(value[name]), "low": low, "high": high, "n_boot": kept}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "metric"
     return table.astype({"n_boot": int})

@@ -106,12 +106,6 @@ def layer_table(model) -> pd.DataFrame:
     return table
 
 
-def paper_layers(model) -> list[str]:
-    """The row wordings of the model, without the rows the tables do not print (GAP / Flatten)."""
-    return [_describe(tag, group)["layer"] for tag, group in _groups(model).items()
-            if _describe(tag, group)["layer"] not in ADDED_HERE]
-
-
 def head_input_shape(model) -> tuple[int, int, int]:
     """(rows, cols, channels) of the map that reaches the first FC layer (through GAP or Flatten)."""
     head = next(layer for layer in model.layers if layer.name in ("gap", "flatten"))

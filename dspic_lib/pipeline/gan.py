@@ -149,7 +149,6 @@ class GanRun:
     entry_id: str = ""          # the run's id in the result store (``gan.class/<digest>``)
     store: Store | None = None
     generator: object | None = None
-    discriminator: object | None = None
 
     def load_generator(self, rows: int, cols: int):
         if self.generator is None:
@@ -268,7 +267,7 @@ def train_class(images: np.ndarray, label: str, *, steps: int, batch_size: int, 
         history.to_csv(folder / "history.csv", index=False)
         (folder / "run.json").write_text(json.dumps({"seconds": time.perf_counter() - start,
                                                      "n_train": len(images), "n_pool": len(pool)}, indent=2))
-        models.update(generator=G, discriminator=D)
+        models.update(generator=G)
 
     cached = st.get(key) is not None
     entry = st.get_or_compute(key, compute)
@@ -309,10 +308,6 @@ class Generated:
     X: np.ndarray                 # (k, rows, cols) generated samples only
     labels: np.ndarray            # (k,)
     runs: dict[str, GanRun]
-
-    @property
-    def train_seconds(self) -> float:
-        return float(sum(r.seconds for r in self.runs.values()))
 
 
 def generate_to_counts(X: np.ndarray, labels, requested: Mapping[str, int], *, steps: int, batch_size: int,

@@ -122,20 +122,6 @@ def distance_frame(train: np.ndarray, train_labels, train_groups, generated: np.
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["class", "kind", "distance"])
 
 
-def realism_summary(realism: pd.DataFrame) -> list[str]:
-    """One sentence per class of :func:`realism_table`, saying when a number cannot be measured."""
-    out = []
-    for c, row in realism.iterrows():
-        ratio, auc = row["gen_nn / real_nn"], row["real vs generated AUC"]
-        ratio_txt = (f"nearest-scan distance {ratio:.1f} x that between real scans of different patients"
-                     if np.isfinite(ratio) else "no second patient to compare real scans with")
-        auc_txt = (f"real-vs-generated AUC {auc:.2f}" if np.isfinite(auc)
-                   else "too few scans for a real-vs-generated AUC")
-        out.append(f"{c}: {int(row['generated'])} generated from {int(row['train images'])} training scans; "
-                   f"{ratio_txt}; {auc_txt}")
-    return out
-
-
 def dominance(history: pd.DataFrame, *, threshold: float = 0.1, window: int = 20) -> dict:
     """When the discriminator won: the first step from which the rolling median (``window`` steps) of
     its output on generated images stays below ``threshold`` to the end (None if it never did), and

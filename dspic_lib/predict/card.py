@@ -85,13 +85,13 @@ def _bits_stored(cohort, table) -> list[int]:
 
     import pydicom
 
-    from dspic_lib.predict.scans import _picture_bits
+    from dspic_lib.data.pictures import picture_bits
 
     out = []
     for rel in table["path"]:
         path = Path(cohort.data_dir) / rel
         if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
-            bits = _picture_bits(path.read_bytes())
+            bits = picture_bits(path.read_bytes())
             if bits is not None:
                 out.append(bits)
             continue
@@ -134,15 +134,17 @@ def metrics_with_ci(run, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
 def binary_metrics_with_ci(run, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     """Test metrics of a binary model (normal / abnormal, ``abnormal`` positive:
     :func:`dspic_lib.evaluation.metrics.binary_summary`) with 95 % CIs from a bootstrap over test patients
-    (:func:`dspic_lib.evaluation.metrics.binary_bootstrap`)."""
-    from dspic_lib.evaluation import metrics
+    (:func:`dspic_lib.evaluation.stats.bootstrap_metrics`, ``abnormal`` against ``normal``)."""
+    from dspic_lib.evaluation import metrics, stats
+    from dspic_lib.vocab import BINARY_CLASSES
 
     y, proba = run.y_true, run.proba
     groups = run.test_meta["patient"].astype(str).to_numpy()
-    table = metrics.binary_bootstrap(y, proba, groups, n_boot=n_boot, seed=seed, level=CI_LEVEL)
+    table = stats.bootstrap_metrics(y, proba, groups, n_boot=n_boot, seed=seed, level=CI_LEVEL,
+                                    classes=BINARY_CLASSES, positive=metrics.POSITIVE)
     return {"n_images": int(len(y)), "n_patients": int(len(set(groups))), "positive_class": metrics.POSITIVE,
             "ci": {"available": True, "level": CI_LEVEL, "method": "bootstrap over test patients "
-                   "(dspic_lib.evaluation.metrics.binary_bootstrap)", "n_boot": int(n_boot), "seed": int(seed)},
+                   "(dspic_lib.evaluation.stats.bootstrap_metrics)", "n_boot": int(n_boot), "seed": int(seed)},
             "metrics": {str(m): {"value": _num(r["value"]), "low": _num(r["low"]), "high": _num(r["high"]),
                                  "n_boot": int(r["n_boot"])} for m, r in table.iterrows()}}
 

@@ -150,16 +150,6 @@ def _picture_identity(path: Path) -> tuple[str, str]:
     return stem, dicom._text_view(path.stem) or UNKNOWN_VIEW
 
 
-def _picture_bits(data: bytes) -> int | None:
-    from PIL import Image as PILImage
-
-    try:
-        with PILImage.open(io.BytesIO(data)) as img:
-            return {"L": 8, "P": 8, "RGB": 8, "RGBA": 8, "LA": 8, "1": 1}.get(img.mode, 16)
-    except Exception:
-        return None
-
-
 def _dicom_bits(data: bytes) -> int | None:
     import pydicom
 
@@ -185,7 +175,7 @@ def read_source(src: Source, *, preprocess, shape, train_stats: dict) -> list[Im
         patient_id, view = _picture_identity(src.path)
         fmt = src.path.suffix.lower().lstrip(".").upper().replace("JPG", "JPEG")
         frames.append((0, view, counts, notes))
-        bits = _picture_bits(data)
+        bits = pictures.picture_bits(data)
     else:
         info, images = dicom.read_nm(src.path, shape=None, data=data)
         patient_id, fmt = info.patient_id, "DICOM"
