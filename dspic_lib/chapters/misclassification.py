@@ -197,15 +197,19 @@ def paper_types_line(failures: pd.DataFrame) -> str:
             f"{paper_types} of the pairs are the paper's types")
 
 
+def _grad_cam(model, X, class_index=None):
+    from dspic_lib.evaluation import explain     # TensorFlow: only when there is a scan to explain
+
+    return explain.grad_cam(model, X, class_index=class_index)
+
+
 def mistakes_figure(model, run, test, mistakes: pd.DataFrame):
     """The paper's Fig. 12 for this run: each most confident mistake (:func:`most_confident_mistakes`)
     with Grad-CAM of the class the network chose; without any, the first test scan, saying so."""
-    from dspic_lib.evaluation import explain
     from dspic_lib.plots import explain as plots_explain
 
     pos = mistakes["position"].to_numpy()
-    cams = (explain.grad_cam(model, test.X[pos], class_index=[OUTPUTS.index(c) for c in mistakes["predicted"]])
-            if len(pos) else [])
+    cams = _grad_cam(model, test.X[pos], [OUTPUTS.index(c) for c in mistakes["predicted"]]) if len(pos) else []
     return plots_explain.test_scans_panel(
         test.X, test.meta, pos, cams, [plots_explain.prediction_title(run.y_true[i], run.proba[i]) for i in pos],
         f"no mistake of the paper's types\n(true {run.y_true[0]})")
@@ -219,11 +223,10 @@ def both_diseases(run, most: int | None = None) -> list[int]:
 def both_diseases_figure(model, run, test):
     """The paper's Fig. 13 for this run: the M&A test scans (one row at most) with Grad-CAM of their most
     probable class; without any, the first test scan, saying so."""
-    from dspic_lib.evaluation import explain
     from dspic_lib.plots import explain as plots_explain
 
     both = both_diseases(run, plots_explain.MAX_PER_ROW)
-    cams = explain.grad_cam(model, test.X[both]) if both else []
+    cams = _grad_cam(model, test.X[both]) if both else []
     return plots_explain.test_scans_panel(
         test.X, test.meta, both, cams, [plots_explain.prediction_title(metrics.BOTH, run.proba[i]) for i in both],
         "this run's test part\nholds no M&A scan")
