@@ -40,7 +40,8 @@ def spread_picks(max_count, n: int = 4) -> np.ndarray:
 
 def raw_in_order(pixels: Iterable[tuple[int, np.ndarray]], picks) -> list[np.ndarray]:
     """The images of ``picks`` in the order of ``picks``, from ``(position, image)`` pairs in any order
-    (:func:`dspic_lib.data.cohort.iter_pixels` yields them in file order)."""
+    (:func:`dspic_lib.data.cohort.iter_pixels` yields them grouped by file, which is neither the order
+    of ``picks`` in general nor the sorted positions that chapter 02 once assumed)."""
     got = dict(pixels)
     missing = [int(i) for i in picks if int(i) not in got]
     if missing:
