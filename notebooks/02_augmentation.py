@@ -47,6 +47,8 @@ P = ch.profile
 ch.banner()
 
 # %%
+from dspic_lib.chapters import augmentation
+
 print(f"{len(d1)} images of {cohort.table['patient'].nunique()} patients, model input {P.rows} x {P.cols}")
 
 # %% [markdown]
@@ -61,21 +63,15 @@ print(f"{len(d1)} images of {cohort.table['patient'].nunique()} patients, model 
 # input spans exactly [0, 1]. The maximum count per image, by class:
 
 # %% tags=["nbval-check-output"]
-raw_max = cohort.table.groupby("label")["max_count"].describe()[["count", "min", "50%", "max"]]
-raw_max = raw_max.reindex([c for c in CLASSES if c in raw_max.index]).astype(int).rename(columns={"50%": "median"})
-present.table(raw_max.rename_axis("class"), "raw-max")
+present.table(augmentation.raw_max_table(cohort.table), "raw-max")
 
 # %% tags=["nbval-check-output"]
-span = d1.X.reshape(len(d1), -1)
-print(f"after Eq. 1: min of every image = 0: {bool((span.min(1) == 0).all())}; "
-      f"max of every image = 1: {bool((span.max(1) == 1).all())}; dtype {d1.X.dtype}")
+print(augmentation.eq1_check(d1.X))
 
 # %%
-order = np.argsort(cohort.table["max_count"].to_numpy())
-picks = order[np.linspace(0, len(order) - 1, 4).round().astype(int)]
-raw = [px for _, px in cohort_mod.iter_pixels(cohort, picks)]
-raw = [raw[sorted(picks).index(i)] for i in picks]          # iter_pixels yields in file order
-names = [f"{cohort.table['label'].iloc[i]}, max {int(cohort.table['max_count'].iloc[i]):,}" for i in picks]
+picks = augmentation.spread_picks(cohort.table["max_count"])
+raw = augmentation.raw_in_order(cohort_mod.iter_pixels(cohort, picks), picks)
+names = augmentation.pick_names(cohort.table, picks)
 present.figure("fig-eq1-spread", plots_augment.eq1_spread(
     cohort.table["max_count"], cohort.table["label"], raw, [d1.X[i] for i in picks], names))
 present.figure("fig-eq1-scan", plots_augment.before_after(
@@ -125,9 +121,7 @@ present.table(datasets.split_table(b1), "split")
 sweep = datasets.choose_t_r(d1, P, results_dir=ch.results_dir, seed=ch.seed)
 print(f"chosen: t = {sweep.t} px at {P.cols} px width, r = {sweep.r:g} degrees")
 present.figure("fig-sweep", plots_augment.sweep_heatmap(sweep.summary()))
-present.table(sweep.summary().rename(columns={
-    "t": "t (px)", "r": "r (degrees)", "macro_f1_mean": "macro F1, mean", "macro_f1_sd": "macro F1, sd"}),
-    "sweep", decimals={"r (degrees)": 0, "macro F1, mean": 3, "macro F1, sd": 3})
+present.table(augmentation.sweep_table(sweep.summary()), "sweep", decimals={"r (degrees)": 0, "macro F1, mean": 3, "macro F1, sd": 3})
 
 # %% [markdown]
 # ```{glue:figure} fig-sweep
@@ -167,7 +161,7 @@ present.table(sweep.summary().rename(columns={
 # %%
 d2 = datasets.build("D2", P, d1=d1, results_dir=ch.results_dir, t=sweep.t, r=sweep.r)
 train = d2.train.meta
-example = train[(train["source"] == "original") & (train["label"] != "N")]["boxes"].map(len).idxmax()
+example = augmentation.transform_example(train)
 present.figure("fig-transforms", plots_augment.transform_grid(
     d2.train.X[example], train.at[example, "boxes"], train.at[example, "diseases"],
     augment.candidate_transforms(sweep.t, sweep.r)[:7], title=f"a {train.at[example, 'label']} scan"))
@@ -210,10 +204,7 @@ present.table(datasets.source_table(d2.train), "d2-sources")
 # %%
 d3 = datasets.build("D3", P, d1=d1, results_dir=ch.results_dir, t=sweep.t, r=sweep.r)
 runs = d3.generated.runs
-present.table(pd.DataFrame({"training images": {c: r.n_train for c, r in runs.items()},
-                            "steps": {c: len(r.history) for c, r in runs.items()},
-                            "training seconds": {c: r.seconds for c, r in runs.items()}}).rename_axis("class"),
-              "gan-runs", decimals={"training seconds": 1})
+present.table(augmentation.gan_runs_table(runs), "gan-runs", decimals={"training seconds": 1})
 
 # %% tags=["nbval-check-output"]
 present.table(datasets.counts_table(d3, d1), "d3-counts", decimals=1)
@@ -225,9 +216,7 @@ present.table(datasets.counts_table(d3, d1), "d3-counts", decimals=1)
 
 # %%
 present.figure("fig-gan-losses", plots_augment.gan_losses(gan_checks.histories(runs)))
-g_meta = d3.train.meta
-real_by = {c: d3.train.X[((g_meta["label"] == c) & (g_meta["source"] == "original")).to_numpy()] for c in runs}
-fake_by = {c: d3.train.X[((g_meta["label"] == c) & (g_meta["source"] == "dcgan")).to_numpy()] for c in runs}
+real_by, fake_by = augmentation.real_and_generated(d3.train, runs)
 present.figure("fig-gan-samples", plots_augment.real_vs_generated(real_by, fake_by, k=4))
 
 # %% [markdown]
@@ -257,9 +246,7 @@ present.figure("fig-gan-samples", plots_augment.real_vs_generated(real_by, fake_
 # 1.0 = trivially).
 
 # %%
-orig = (g_meta["source"] == "original").to_numpy()
-gen_rows = (g_meta["source"] == "dcgan").to_numpy()
-args = (d3.train.X[orig], g_meta["label"][orig], g_meta["patient"][orig], d3.train.X[gen_rows], g_meta["label"][gen_rows])
+args = augmentation.gan_check_inputs(d3.train)
 realism = gan_checks.realism_table(*args, seed=ch.seed)
 present.figure("fig-gan-novelty", plots_augment.nn_distances(gan_checks.distance_frame(*args)))
 present.table(realism, "realism", decimals=3)
@@ -280,12 +267,7 @@ present.table(realism, "realism", decimals=3)
 # on it:
 
 # %% tags=["nbval-check-output"]
-present.table(pd.DataFrame({
-    "train images": {b.name: len(b.train) for b in (b1, d2, d3)},
-    "test images": {b.name: len(b.test) for b in (b1, d2, d3)},
-    "test = untouched D1": {b.name: set(b.test.meta["source"]) == {"original"} for b in (b1, d2, d3)},
-    "patients on both sides": {b.name: len(b.leaked_patients()) for b in (b1, d2, d3)}}).rename_axis("dataset"),
-    "leakage")
+present.table(augmentation.leakage_table((b1, d2, d3)), "leakage")
 
 # %% [markdown]
 # ## Answer
@@ -303,9 +285,7 @@ gan_table, gan_sentences = gan_checks.outcome(runs, realism)
 present.table(gan_table.rename_axis("class"), "gan-outcome", decimals=2)
 
 # %%
-from IPython.display import Markdown
-
-Markdown("\n".join(f"- {s}" for s in gan_sentences))
+present.bullets(gan_sentences)
 
 # %% tags=["remove-input"]
 ch.done()   # rewrites the banner at the top: now with every stored result this page showed

@@ -53,9 +53,9 @@ SHAPES = {f"{name} {s[0]}x{s[1]}": s for name, s in
 # pooling layers (Table 9). Each is one call, `models.build(name, input_shape=(rows, cols, 1))`:
 
 # %% tags=["nbval-check-output"]
-present.table(pd.DataFrame({"model": models.names(), "paper's table": [
-    "Table 9" if n.endswith("nopool") else "Table 3" if n.startswith("dSPIC") else "Table 7"
-    for n in models.names()]}), "model-names")
+from dspic_lib.chapters import architectures
+
+present.table(architectures.model_names_table(models.names()), "model-names")
 
 # %% [markdown]
 # The paper reports no parameter or FLOP counts, so there is no `paper` column here. Parameters and
@@ -94,7 +94,7 @@ for name in models.names():
 # descriptors, is C -> C/r -> C. In Eq. 8 it runs over the channels (one value per pixel).
 
 # %%
-display(Markdown(f"```python\n{inspect.getsource(models.cbam_block)}```"))
+display(Markdown(architectures.source_markdown(models.cbam_block)))
 
 # %% [markdown]
 # **Residual module** {cite:p}`he2016resnet`, after the first pooling layer of dSPIC-RM:
@@ -102,7 +102,7 @@ display(Markdown(f"```python\n{inspect.getsource(models.cbam_block)}```"))
 # $$R = \delta(f^{3 \times 3}(\delta(f^{3 \times 3}(F))) + F) \quad (9)$$
 
 # %%
-display(Markdown(f"```python\n{inspect.getsource(models.residual_block)}```"))
+display(Markdown(architectures.source_markdown(models.residual_block)))
 
 # %% [markdown]
 # `tests/test_models.py` checks both blocks against an independent NumPy implementation of the
@@ -129,19 +129,7 @@ literal = summary.literal_parameters(dspic_am[next(iter(dspic_am))])
 nopool = summary.literal_parameters(summary.built("dSPIC-AM-nopool", PAPER))
 default = dspic_am[next(iter(dspic_am))].count_params()
 machine = targets()["table4_training"]["framework"]
-ram_gb = float(re.search(r"(\d+)\s*GB", machine).group(1))
-training_gb = literal * 16 / 1e9      # float32 weights, gradients and Adam's two moments
-Markdown(
-    f"Read literally, dSPIC-AM at {PAPER[0]} x {PAPER[1]} has **{literal / 1e9:.2f} billion parameters**: "
-    f"{literal * 4 / 1e9:.1f} GB of float32 weights and {training_gb:.0f} GB with their gradients and "
-    f"Adam's two moments, before a single activation is stored. The paper's machine (Table 4: "
-    f"{machine}) had {ram_gb:.0f} GB of memory, "
-    + ("less than the weights and optimizer state alone" if training_gb > ram_gb else
-       f"only {ram_gb - training_gb:.0f} GB more than the weights and optimizer state need, leaving "
-       "too little for the activations of a batch of 1024 x 256 images")
-    + f". Without pooling (Table 9) the literal network has {nopool / 1e9:.1f} billion parameters. "
-    f"This book's default, a global average pooling before the first FC layer, has "
-    f"{default / 1e6:.1f} million parameters at every resolution.")
+Markdown(architectures.literal_memory_sentence(literal, nopool, default, machine, PAPER))
 
 # %% [markdown]
 # So the authors must have reduced the last map somehow before the FC layers; the paper does not say
@@ -163,32 +151,22 @@ Markdown(
 
 # %%
 layers = summary.layer_table(dspic_am[next(iter(dspic_am))])
-Markdown(f"At {PAPER[0]} x {PAPER[1]} the map grows from {layers.at['pool2', 'output']} after pool2 to "
-         f"{layers.at['conv3', 'output']} after conv3 and {layers.at['conv4', 'output']} after conv4 "
-         "(rows x columns x channels).")
+Markdown(architectures.padding_sentence(layers, PAPER))
 
 # %% [markdown]
 # The tables give max pooling no padding; this book pads pooling windows "same" (output ceil(n / 2);
 # Keras' default "valid" gives floor((n - 3) / 2) + 1). What the other readings cost, for dSPIC-AM:
 
 # %% tags=["nbval-check-output"]
-readings = {"as printed, same pools (default)": {}, "P=3 read as same (P=1)": {"conv_padding": "same"},
-            "valid pools": {"pool_padding": "valid"},
-            "valid pools, P read as same": {"pool_padding": "valid", "conv_padding": "same"}}
-variants = summary.variants("dSPIC-AM", resolutions, readings).drop(columns="error")
+variants = summary.variants("dSPIC-AM", resolutions, architectures.READINGS).drop(columns="error")
 present.table(variants, "readings", decimals=1)
 
 # %%
 smallest = variants.xs(next(iter(resolutions)), level="resolution")["literal_parameters"]
-Markdown(f"The literal network is smallest under the last reading, valid pools with \"same\" "
-         f"convolutions: {smallest.min() / 1e9:.2f} billion parameters at {PAPER[0]} x {PAPER[1]}, against "
-         f"{smallest.iloc[0] / 1e9:.2f} billion as printed (P=3). Valid pooling has a cost beyond a pixel "
-         "per map: the SI_CLF networks have a 7 x 7 convolution with only P=2 after the first pooling, and "
-         "at the smoke resolution their map becomes one pixel wide before the second 3 x 3 pooling window:")
+Markdown(architectures.smallest_reading_sentence(smallest, PAPER))
 
 # %% tags=["nbval-check-output"]
-present.table(summary.variants("SI_CLF", SHAPES, {"same pools (default)": {}, "valid pools": {"pool_padding": "valid"}}),
-              "si-clf-pools", decimals=1)
+present.table(summary.variants("SI_CLF", SHAPES, architectures.POOL_READINGS), "si-clf-pools", decimals=1)
 
 # %% [markdown]
 # With "same" pooling every registered network builds at all three resolutions (the tests build all
@@ -234,10 +212,7 @@ present.table(summary.variants("SI_CLF", SHAPES, {"same pools (default)": {}, "v
 
 # %%
 model = summary.built("dSPIC-AM", PAPER)
-Markdown(f"dSPIC-AM at {PAPER[0]} x {PAPER[1]}: **{model.count_params():,} parameters** and "
-         f"{summary.flops(model) / 1e9:.1f} GFLOP per image as built here; "
-         f"{summary.literal_parameters(model):,} parameters and "
-         f"{summary.literal_flops(model) / 1e9:.1f} GFLOP per image read literally.")
+Markdown(architectures.size_sentence("dSPIC-AM", PAPER, architectures.counts(model)))
 
 # %% tags=["remove-input"]
 ch.done()   # rewrites the banner at the top: now with every stored result this page showed

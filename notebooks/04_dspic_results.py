@@ -84,21 +84,23 @@ display(Markdown(" ".join(results.tolerance_notes(res))))
 # ## dSPIC-AM (the paper's Table 5)
 
 # %%
-t5 = res.verdicts(["table5"])
-display(present.table(results.verdict_table(t5), "table5", decimals=4))
+from dspic_lib.chapters import verdicts
+
+t5 = verdicts.table(res, "table5")
+display(t5.table())
 
 # %% tags=["nbval-check-output"]
-print(results.range_check(t5))
+print(t5.check)
 
 # %% [markdown]
 # ## dSPIC-RM (the paper's Table 6)
 
 # %%
-t6 = res.verdicts(["table6"])
-display(present.table(results.verdict_table(t6), "table6", decimals=4))
+t6 = verdicts.table(res, "table6")
+display(t6.table())
 
 # %% tags=["nbval-check-output"]
-print(results.range_check(t6))
+print(t6.check)
 
 # %%
 present.figure("fig-table56", plots_results.paper_vs_run(results.verdicts_wide(res, ["table5", "table6"])))
@@ -172,22 +174,18 @@ display(present.table(results.top2_table(res), "top2", decimals=3))
 # Every number of Tables 5 and 6, and the paper's claims that rest on them, checked on this run:
 
 # %%
-display(present.table(results.verdict_counts(res.verdicts(["table5", "table6"])), "verdict-counts"))
-claims04 = results.claims_for(res, ["D1->D2", "beats dSPIC-RM", "beats DCGAN generation (D3)"])
-display(present.table(claims04, "claims"))
+closing = verdicts.summary(res, ["table5", "table6"],
+                           ["D1->D2", "beats dSPIC-RM", "beats DCGAN generation (D3)"])
+display(*closing.tables())
 
 # %% tags=["nbval-check-output"]
-print(results.range_check(res.verdicts(["table5", "table6"])))
-print(f"{len(claims04)} text claims checked")
+print(closing.check)
 
 # %% [markdown]
 # ## What happened in this run
 
 # %%
-display(Markdown("\n".join(f"- {s}" for s in results.findings(res, ["table5", "table6"]))))
-ch.finding(results.verdict_sentence(res, ["table5", "table6"]))
-for sentence in results.claim_sentences(claims04):
-    ch.finding(sentence)
+closing.show(ch)
 
 # %% tags=["remove-input"]
 ch.done()   # rewrites the banner at the top: now with every stored result this page showed

@@ -66,11 +66,13 @@ display(present.table(summ[list(results.ALL_METRICS)], "model-metrics", decimals
 # without numbers, so they have no verdict here.
 
 # %%
-t8 = res.verdicts(["table8"])
-display(present.table(results.verdict_table(t8, by="model"), "table8", decimals=4))
+from dspic_lib.chapters import verdicts
+
+t8 = verdicts.table(res, "table8", by="model")
+display(t8.table())
 
 # %% tags=["nbval-check-output"]
-print(results.range_check(t8))
+print(t8.check)
 
 # %%
 present.figure("fig-roc", plots_results.roc_curves(runs8))
@@ -104,13 +106,13 @@ present.figure("fig-confusion", plots_results.confusion_grid(runs8))
 # side, so the network costs several times more operations per image (chapter 3).
 
 # %%
-t9 = res.verdicts(["table9"])
-display(present.table(results.verdict_table(t9, by="model"), "table9", decimals=4))
+t9 = verdicts.table(res, "table9", by="model")
+display(t9.table())
 present.figure("fig-pooling", plots_results.pooling_bars(
     res.summary("dSPIC-AM", "D2"), res.summary("dSPIC-AM-nopool", "D2"), results.table9_paper()))
 
 # %% tags=["nbval-check-output"]
-print(results.range_check(t9))
+print(t9.check)
 
 # %% [markdown]
 # ```{glue:figure} fig-pooling
@@ -126,22 +128,18 @@ print(results.range_check(t9))
 # The numbers of Tables 8 and 9, and the claims that rest on this chapter's runs:
 
 # %%
-display(present.table(results.verdict_counts(res.verdicts(["table8", "table9"])), "verdict-counts"))
-claims05 = results.claims_for(res, ["normal vs arthritic", "removing the two pooling layers"])
-display(present.table(claims05, "claims"))
+closing = verdicts.summary(res, ["table8", "table9"],
+                           ["normal vs arthritic", "removing the two pooling layers"])
+display(*closing.tables())
 
 # %% tags=["nbval-check-output"]
-print(results.range_check(res.verdicts(["table8", "table9"])))
-print(f"{len(claims05)} text claims checked")
+print(closing.check)
 
 # %% [markdown]
 # ## What happened in this run
 
 # %%
-display(Markdown("\n".join(f"- {s}" for s in results.findings(res, ["table8", "table9"]))))
-ch.finding(results.verdict_sentence(res, ["table8", "table9"]))
-for sentence in results.claim_sentences(claims05):
-    ch.finding(sentence)
+closing.show(ch)
 
 # %% tags=["remove-input"]
 ch.done()   # rewrites the banner at the top: now with every stored result this page showed

@@ -57,9 +57,7 @@ display(present.table(failures, "failure-types", decimals={"share of the true cl
 ch.finding(misclass.failure_sentence(run))
 
 # %% tags=["nbval-check-output"]
-paper_types = int(failures["in the paper's Fig. 12"].sum())
-print(f"{len(failures)} (true, predicted) pairs over {failures['images'].sum()} single-class test scans; "
-      f"{paper_types} of the pairs are the paper's types")
+print(misclass.paper_types_line(failures))
 
 # %% [markdown]
 # ## The most confident mistake of each type (the paper's Fig. 12)
@@ -75,18 +73,7 @@ display(present.table(mistakes.drop(columns="position").set_index("type"), "conf
 missing = misclass.missing_sentence(mistakes)
 if missing:
     display(Markdown(missing))
-if len(mistakes):
-    pos = mistakes["position"].to_numpy()
-    chosen = [OUTPUTS.index(c) for c in mistakes["predicted"]]
-    cams = explain.grad_cam(model, test.X[pos], class_index=chosen)
-    fig = plots_explain.overlay_panel(
-        [test.X[i, ..., 0] for i in pos], list(cams), [test.meta["boxes"].iloc[i] for i in pos],
-        [plots_explain.prediction_title(run.y_true[i], run.proba[i]) for i in pos],
-        box_colors=[test.meta["diseases"].iloc[i] for i in pos])
-else:
-    fig = plots_explain.overlay_panel([test.X[0, ..., 0]], [None], [test.meta["boxes"].iloc[0]],
-                                      [f"no mistake of the paper's types\n(true {run.y_true[0]})"])
-present.figure("fig-mistakes", fig)
+present.figure("fig-mistakes", misclass.mistakes_figure(model, run, test, mistakes))
 
 # %% [markdown]
 # ```{glue:figure} fig-mistakes
@@ -110,17 +97,7 @@ display(present.table(ma, "ma-scans", decimals=2))
 ch.finding(misclass.ma_sentence(ma))
 
 # %%
-both = [i for i in range(len(run.y_true)) if run.y_true[i] == "M&A"][:plots_explain.MAX_PER_ROW]
-if both:
-    cams = explain.grad_cam(model, test.X[both])
-    fig = plots_explain.overlay_panel(
-        [test.X[i, ..., 0] for i in both], list(cams), [test.meta["boxes"].iloc[i] for i in both],
-        [plots_explain.prediction_title("M&A", run.proba[i]) for i in both],
-        box_colors=[test.meta["diseases"].iloc[i] for i in both])
-else:
-    fig = plots_explain.overlay_panel([test.X[0, ..., 0]], [None], [test.meta["boxes"].iloc[0]],
-                                      ["this run's test part\nholds no M&A scan"])
-present.figure("fig-ma-scans", fig)
+present.figure("fig-ma-scans", misclass.both_diseases_figure(model, run, test))
 
 # %% [markdown]
 # ```{glue:figure} fig-ma-scans
@@ -141,27 +118,16 @@ present.figure("fig-ma-scans", fig)
 
 # %%
 tol = explain.default_tolerance(P.cols)
-right = misclass.right_and_diseased(run)
-sick = misclass.diseased(run)
-games = {}
-for label, positions in (("right", right), ("all", sick)):
-    games[label] = misclass.pointing(model, run, test, positions, tol) if len(positions) else None
+games = misclass.pointing_games(model, run, test, tol)
 if games["right"] is not None:
-    display(present.table(games["right"], "pointing-right", decimals={"hit rate": 3, "baseline hit rate": 3}))
+    display(present.table(games["right"], "pointing-right", decimals=misclass.POINTING_DECIMALS))
 ch.finding(misclass.pointing_sentence(games["right"], "diseased test scans classified right", tol))
 if games["all"] is not None:
-    display(present.table(games["all"], "pointing-all", decimals={"hit rate": 3, "baseline hit rate": 3}))
+    display(present.table(games["all"], "pointing-all", decimals=misclass.POINTING_DECIMALS))
     display(Markdown(misclass.pointing_sentence(games["all"], "diseased test scans, right or wrong", tol)))
 
 # %%
-example = int(right[0]) if len(right) else (int(sick[0]) if len(sick) else 0)
-x = test.X[example:example + 1]
-att = (explain.attention_map(model, x, explain.attention_blocks(model)[0])[0]
-       if explain.attention_blocks(model) else None)
-present.figure("fig-cam-attention", plots_explain.attention_vs_gradcam(
-    x[0, ..., 0], explain.grad_cam(model, x)[0], att, test.meta["boxes"].iloc[example],
-    box_colors=test.meta["diseases"].iloc[example],
-    title=plots_explain.prediction_title(run.y_true[example], run.proba[example]).replace("\n", ", ")))
+present.figure("fig-cam-attention", misclass.cam_attention_figure(model, run, test, misclass.attention_example(run)))
 
 # %% [markdown]
 # ```{glue:figure} fig-cam-attention

@@ -179,3 +179,80 @@ def pointing_sentence(table: pd.DataFrame | None, what: str, tolerance_px: float
     return (f"Of {int(base['images'])} {what}, the maximum of the map falls inside a lesion box (enlarged by "
             f"{tolerance_px:.0f} px) for {', '.join(parts)}; a map that always points at the image centre "
             f"scores {int(base['baseline hits'])} ({base['baseline hit rate']:.0%}).")
+
+
+POINTING_DECIMALS = {"hit rate": 3, "baseline hit rate": 3}
+
+
+def paper_types_line(failures: pd.DataFrame) -> str:
+    """What nbval compares for the failure table: how many (true, predicted) pairs and scans it holds,
+    and how many of the pairs are the paper's types."""
+    paper_types = int(failures["in the paper's Fig. 12"].sum())
+    return (f"{len(failures)} (true, predicted) pairs over {failures['images'].sum()} single-class test scans; "
+            f"{paper_types} of the pairs are the paper's types")
+
+
+def _grad_cam(model, X, class_index=None):
+    from dspic_lib.evaluation import explain     # TensorFlow: only when there is a scan to explain
+
+    return explain.grad_cam(model, X, class_index=class_index)
+
+
+def mistakes_figure(model, run, test, mistakes: pd.DataFrame):
+    """The paper's Fig. 12 for this run: each most confident mistake (:func:`most_confident_mistakes`)
+    with Grad-CAM of the class the network chose; without any, the first test scan, saying so."""
+    from dspic_lib.plots import explain as plots_explain
+
+    pos = mistakes["position"].to_numpy()
+    cams = _grad_cam(model, test.X[pos], [OUTPUTS.index(c) for c in mistakes["predicted"]]) if len(pos) else []
+    return plots_explain.test_scans_panel(
+        test.X, test.meta, pos, cams, [plots_explain.prediction_title(run.y_true[i], run.proba[i]) for i in pos],
+        f"no mistake of the paper's types\n(true {run.y_true[0]})")
+
+
+def both_diseases(run, most: int | None = None) -> list[int]:
+    """Positions of the M&A test images, at most ``most`` of them."""
+    return [int(i) for i in np.flatnonzero(run.y_true == metrics.BOTH)][:most]
+
+
+def both_diseases_figure(model, run, test):
+    """The paper's Fig. 13 for this run: the M&A test scans (one row at most) with Grad-CAM of their most
+    probable class; without any, the first test scan, saying so."""
+    from dspic_lib.plots import explain as plots_explain
+
+    both = both_diseases(run, plots_explain.MAX_PER_ROW)
+    cams = _grad_cam(model, test.X[both]) if both else []
+    return plots_explain.test_scans_panel(
+        test.X, test.meta, both, cams, [plots_explain.prediction_title(metrics.BOTH, run.proba[i]) for i in both],
+        "this run's test part\nholds no M&A scan")
+
+
+def pointing_games(model, run, test, tolerance_px: float) -> dict[str, pd.DataFrame | None]:
+    """The pointing game (:func:`pointing`) on the diseased test scans the run got right (``"right"``) and
+    on every diseased test scan (``"all"``); ``None`` where there is no such scan."""
+    return {label: pointing(model, run, test, positions, tolerance_px) if len(positions) else None
+            for label, positions in (("right", right_and_diseased(run)), ("all", diseased(run)))}
+
+
+def attention_example(run) -> int:
+    """The test scan the Grad-CAM / attention figure shows: the first diseased scan the run got right,
+    else the first diseased scan, else the first scan."""
+    for positions in (right_and_diseased(run), diseased(run)):
+        if len(positions):
+            return int(positions[0])
+    return 0
+
+
+def cam_attention_figure(model, run, test, example: int):
+    """One test scan plain, under Grad-CAM and under the first attention module's spatial map (none when
+    the network has no attention module)."""
+    from dspic_lib.evaluation import explain
+    from dspic_lib.plots import explain as plots_explain
+
+    x = test.X[example:example + 1]
+    blocks = explain.attention_blocks(model)
+    att = explain.attention_map(model, x, blocks[0])[0] if blocks else None
+    return plots_explain.attention_vs_gradcam(
+        x[0, ..., 0], explain.grad_cam(model, x)[0], att, test.meta["boxes"].iloc[example],
+        box_colors=test.meta["diseases"].iloc[example],
+        title=plots_explain.prediction_title(run.y_true[example], run.proba[example]).replace("\n", ", "))

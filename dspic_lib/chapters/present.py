@@ -2,6 +2,7 @@
 
 * :func:`figure` glues a matplotlib figure under a name; the chapter's next Markdown cell places it
   with a ``{glue:figure}`` directive that gives it a number, a caption and alt text.
+* :func:`bullets` shows generated sentences as a Markdown list.
 * :func:`table` formats a DataFrame for reading: thousands separators, fixed decimals, "-" for a
   missing value, no meaningless 0..n index column. The HTML is deterministic (fixed element ids), so
   nbval can compare it.
@@ -21,6 +22,13 @@ def figure(name: str, fig) -> None:
 
     glue(name, fig, display=False)
     plt.close(fig)
+
+
+def bullets(sentences):
+    """``sentences`` as a Markdown list, one item per sentence."""
+    from IPython.display import Markdown
+
+    return Markdown("\n".join(f"- {s}" for s in sentences))
 
 
 def _fmt(decimals: int | None):

@@ -129,3 +129,16 @@ def attention_vs_gradcam(image, cam, attention, boxes, *, box_colors=None, title
     if title:
         fig.suptitle(title, fontsize=plt.rcParams["axes.titlesize"])
     return fig
+
+
+def test_scans_panel(X, meta, positions, maps, titles, empty_title: str) -> Figure:
+    """:func:`overlay_panel` of the test scans at ``positions`` (``X``: ``(n, rows, cols, 1)``; ``meta``: their
+    ``boxes`` and ``diseases``), with ``maps[i]`` and ``titles[i]`` for the scan at ``positions[i]``.
+
+    With no position (a run without the kind of scan the figure is about) the page still gets its
+    figure: the first test scan alone, without a heat map, titled ``empty_title``."""
+    positions = [int(i) for i in positions]
+    if not positions:
+        return overlay_panel([X[0, ..., 0]], [None], [meta["boxes"].iloc[0]], [empty_title])
+    return overlay_panel([X[i, ..., 0] for i in positions], list(maps), [meta["boxes"].iloc[i] for i in positions],
+                         list(titles), box_colors=[meta["diseases"].iloc[i] for i in positions])
