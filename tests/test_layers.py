@@ -48,3 +48,94 @@ def test_classes_and_palette_are_defined_once_in_the_vocabulary():
     # any colour outside the vocabulary is a pure grey (#rrggbb with r = g = b), never a hue
     hex_colours = _definitions(r"""["']#(?!([0-9a-fA-F]{2})\1\1["'])[0-9a-fA-F]{6}["']""")
     assert all(h.startswith("vocab.py") for h in hex_colours), hex_colours
+
+
+# ------------------------------------------------------------------------------------ layer order
+# Each layer imports only from the layers before it; within the top layer and within a subpackage,
+# modules may import each other, but no two modules may reach each other (no import circle).
+LAYERS = ("top", "data", "models", "pipeline", "evaluation", "plots", "predict", "chapters", "cli")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PKG).with_suffix("").parts)
+    return ".".join(["dspic_lib", *(parts[:-1] if parts[-1] == "__init__" else parts)])
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else "top"
+
+
+def _import_graph(sources: dict[str, tuple[Path, str]]) -> dict[str, set[str]]:
+    """module -> the dspic_lib modules it imports anywhere (top level or inside functions); a module's
+    own parent packages are left out (importing a submodule runs them, it does not depend on them)."""
+    import ast
+
+    graph = {}
+    for name, (path, text) in sources.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")
+                    mod = ".".join(base[:len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+                else:
+                    mod = node.module or ""
+                subs = {f"{mod}.{a.name}" for a in node.names}
+                found |= subs
+                if not subs <= set(sources):       # `from pkg import name`: pkg itself is imported
+                    found.add(mod)
+        graph[name] = {m for m in found if m in sources and m != name and not name.startswith(m + ".")}
+    return graph
+
+
+def _layer_problems(sources: dict[str, tuple[Path, str]]) -> list[str]:
+    graph = _import_graph(sources)
+    problems = [f"{a} imports {b} (layer {_layer(b)} comes after {_layer(a)})"
+                for a, deps in graph.items() for b in deps if LAYERS.index(_layer(b)) > LAYERS.index(_layer(a))]
+
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    problems += sorted({f"import circle: {min(a, b)} <-> {max(a, b)}" for a in graph for b in graph[a] if a in reach(b)})
+    return sorted(problems)
+
+
+def _package_sources() -> dict[str, tuple[Path, str]]:
+    return {_module_name(p): (p, p.read_text()) for p in PKG.rglob("*.py")}
+
+
+def test_every_module_imports_only_from_its_own_or_earlier_layers_and_no_circle():
+    sources = _package_sources()
+    assert {_layer(m) for m in sources} == set(LAYERS)
+    assert _layer_problems(sources) == []
+
+
+def test_the_layer_check_sees_an_upward_import_and_a_circle():
+    sources = _package_sources()
+    models = PKG / "models" / "zoo.py"
+    upward = dict(sources, **{"dspic_lib.models.zoo": (models, sources["dspic_lib.models.zoo"][1]
+                                                        + "\n\ndef _probe():\n    from ..pipeline import train\n")})
+    before = set(_layer_problems(sources))
+    assert set(_layer_problems(upward)) - before == {
+        "dspic_lib.models.zoo imports dspic_lib.pipeline.train (layer pipeline comes after models)"}
+    split_py = PKG / "pipeline" / "split.py"
+    circle = dict(sources, **{"dspic_lib.pipeline.split": (split_py, sources["dspic_lib.pipeline.split"][1]
+                                                           + "\nfrom . import train\n")})
+    assert "import circle: dspic_lib.pipeline.split <-> dspic_lib.pipeline.train" in set(_layer_problems(circle)) - before
+
+
+def test_the_readme_layout_names_every_subpackage():
+    readme = (PKG.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):readme.index("Design notes are in")]
+    subpackages = sorted(p.name for p in PKG.iterdir() if (p / "__init__.py").is_file())
+    assert [s for s in subpackages if f"{s}/" not in layout] == []
