@@ -46,7 +46,8 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from ..options import look_up_option
 from ..vocab import TASK_CLASSES, UNKNOWN_VIEW, UNLABELLED, VIEWS
-from . import dicom, labelme, phantom, sidecar
+from . import dicom, labelme, phantom, public, sidecar
+from .findings import Findings, Fingerprint, pixel_stats, rel_path
 from .labelme import Lesion
 from .pictures import is_picture, read_picture
 from .sidecar import LABELS_CSV, VIEWS_CSV
@@ -121,42 +122,6 @@ def pseudonym(patient_id: str) -> str:
     return "P" + hashlib.blake2b(patient_id.encode("utf-8"), digest_size=5).hexdigest()
 
 
-class _Findings:
-    """Problems (the file is left out) and warnings (the file is kept, or dropped as a copy)."""
-
-    def __init__(self, data_dir: Path, strict: bool):
-        self.rows: list[tuple[str, str]] = []
-        self.warnings: list[tuple[str, str]] = []
-        self.data_dir, self.strict = data_dir, strict
-
-    def _text(self, path: Path | str, text: str) -> tuple[str, str]:
-        name = Path(path).name
-        return _rel(Path(path), self.data_dir), text[len(name) + 2:] if text.startswith(name + ": ") else text
-
-    def add(self, path: Path | str, problem: str) -> None:
-        rel, text = self._text(path, problem)
-        if self.strict:
-            raise DataError(f"{rel}: {text}")
-        self.rows.append((rel, text))
-
-    def warn(self, path: Path | str, warning: str) -> None:
-        self.warnings.append(self._text(path, warning))
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["file", "problem"])
-
-    def warning_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.warnings, columns=["file", "warning"])
-
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def _walk(data_dir: Path) -> tuple[list[Path], list[Path]]:
     images, jsons = [], []
     for dirpath, dirnames, filenames in os.walk(data_dir):
@@ -184,13 +149,11 @@ def folder_fingerprint(data_dir: str | Path, layout: str = "dicom") -> str:
     look_up_option(layout, LAYOUTS, what="layout")
     data_dir = Path(data_dir)
     if layout != "dicom":
-        from . import public
-
         files = public.files(layout, data_dir)
     else:
         images, jsons = _walk(data_dir)
         files = [*images, *jsons, data_dir / LABELS_CSV, data_dir / VIEWS_CSV]
-    prints = _Fingerprint(data_dir)
+    prints = Fingerprint(data_dir)
     for path in files:
         if path.is_file():
             prints.add(path, path.read_bytes())
@@ -211,36 +174,12 @@ def _annotation_for(path: Path, view: str, n_frames: int, jsons: set[Path]) -> t
     return None, None
 
 
-class _Fingerprint:
-    """Content hash of a data folder, fed file by file as the scan reads them (each file read once)."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir, self.parts = data_dir, {}
-
-    def add(self, path: Path, data: bytes) -> bytes:
-        self.parts[_rel(path, self.data_dir)] = hashlib.blake2b(data, digest_size=16).hexdigest()
-        return data
-
-    def hexdigest(self) -> str:
-        h = hashlib.blake2b(digest_size=10)
-        for rel in sorted(self.parts):
-            h.update(f"{rel}\0{self.parts[rel]}\n".encode())
-        return h.hexdigest()
-
-
 # ------------------------------------------------------------------------- shared by every layout
-def pixel_stats(px: np.ndarray) -> dict:
-    """What the table keeps of an image's pixels, and a digest that finds exact copies."""
-    return {"max_count": float(px.max()), "max_at": np.unravel_index(int(np.argmax(px)), px.shape),
-            "total_counts": float(px.sum(dtype=np.float64)),
-            "digest": hashlib.blake2b(np.ascontiguousarray(px, np.float32).tobytes(), digest_size=16).hexdigest()}
-
-
 def _where(rec: dict) -> str:
     return rec["path"] + (f" (frame {rec['frame']})" if rec["frame"] else "")
 
 
-def _drop_copies(records: list[dict], findings: _Findings, data_dir: Path) -> list[dict]:
+def _drop_copies(records: list[dict], findings: Findings, data_dir: Path) -> list[dict]:
     """Of images of one patient with identical pixels keep one (a known view and a label first); warn
     about each copy dropped and about two different images claiming one patient and view (both kept)."""
     groups: dict[tuple[str, str], list[int]] = {}
@@ -270,7 +209,7 @@ def _drop_copies(records: list[dict], findings: _Findings, data_dir: Path) -> li
     return kept
 
 
-def _warn_shared_pixels(records: list[dict], findings: _Findings, data_dir: Path) -> None:
+def _warn_shared_pixels(records: list[dict], findings: Findings, data_dir: Path) -> None:
     """Identical pixels under different patients: kept (which one is right cannot be known here), but
     said, since a patient split would then put one image on both sides."""
     by_digest: dict[str, list[dict]] = {}
@@ -296,7 +235,7 @@ def _row(rec: dict, task: str) -> dict:
     }
 
 
-def finish(data_dir: Path, records: list[dict], findings: _Findings, *, shape, prints: _Fingerprint,
+def finish(data_dir: Path, records: list[dict], findings: Findings, *, shape, prints: Fingerprint,
            task: str = "four-class", layout: str = "dicom") -> Cohort:
     """The cohort from the records of the images read: copies dropped, rows sorted by patient and view."""
     records = _drop_copies(records, findings, data_dir)
@@ -336,17 +275,15 @@ def scan(data_dir: str | Path, strict: bool = False, *,
     if layout != "dicom":
         if view is not None:
             raise ConfigError(f"a view can only be given for the dicom layout; {layout} says each file's view")
-        from . import public
-
-        return public.scan(layout, data_dir, strict=strict, shape=shape, progress=progress, on_pixels=on_pixels)
+        records, findings, prints = public.read(layout, data_dir, strict=strict, shape=shape, progress=progress,
+                                                on_pixels=on_pixels)
+        return finish(data_dir, records, findings, shape=shape, prints=prints, task="binary", layout=layout)
     if view is not None:
         look_up_option(view, VIEWS, what="view")
     return _scan_dicom(data_dir, strict, shape=shape, progress=progress, on_pixels=on_pixels, default_view=view)
 
 
 def _no_images(data_dir: Path) -> DataError:
-    from . import public
-
     hint = public.guess_layout(data_dir)
     more = f"; it looks like the {hint} layout (dspic data scan --layout {hint})" if hint else ""
     return DataError(f"{data_dir}: no DICOM files (*.dcm, *.dicom, *.ima or without suffix) in the folder{more}")
@@ -355,17 +292,17 @@ def _no_images(data_dir: Path) -> DataError:
 def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixels, default_view) -> Cohort:
     from tqdm import tqdm
 
-    findings = _Findings(data_dir, strict)
+    findings = Findings(data_dir, strict)
     image_paths, json_paths = _walk(data_dir)
     if not image_paths:
         raise _no_images(data_dir)
     jsons = set(json_paths)
     used: set[Path] = set()
-    prints = _Fingerprint(data_dir)
+    prints = Fingerprint(data_dir)
     for extra in [*json_paths, data_dir / LABELS_CSV, data_dir / VIEWS_CSV]:
         if extra.is_file():
             prints.add(extra, extra.read_bytes())
-    rels = [_rel(p, data_dir) for p in image_paths]
+    rels = [rel_path(p, data_dir) for p in image_paths]
     by_patient, by_file = sidecar.read_labels(data_dir, findings)
     by_file = sidecar.match_files(by_file, rels, data_dir / LABELS_CSV, findings)
     listed_views = sidecar.match_files(sidecar.read_views(data_dir, findings), rels, data_dir / VIEWS_CSV, findings)
@@ -376,7 +313,7 @@ def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixel
         except (DataError, OSError) as err:
             findings.add(path, str(err) if isinstance(err, DataError) else f"unreadable file ({err})")
             continue
-        rel = _rel(path, data_dir)
+        rel = rel_path(path, data_dir)
         views = _file_views(info, rel, listed_views.get(rel), default_view, findings, data_dir)
         for img, view in zip(images, views):
             rec = _read_annotation(path, img, view, info, jsons, used, findings, data_dir)
@@ -395,7 +332,7 @@ def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixel
 
 
 def _file_views(info: dicom.NMFile, rel: str, listed: str | None, default_view: str | None,
-                findings: _Findings, data_dir: Path) -> tuple[str, ...]:
+                findings: Findings, data_dir: Path) -> tuple[str, ...]:
     """The view of each frame: the header's, else views.csv, else the file name, else ``default_view``,
     else unknown (with a warning)."""
     csv = data_dir / VIEWS_CSV
@@ -436,7 +373,7 @@ def _read_annotation(path, img, view, info, jsons, used, findings, data_dir) -> 
     except DataError as err:
         findings.add(ann_path, str(err))
         return None
-    return {"lesions": ann.lesions, "annotation": _rel(ann_path, data_dir)}
+    return {"lesions": ann.lesions, "annotation": rel_path(ann_path, data_dir)}
 
 
 def _assign_labels(records, by_patient, by_file, findings, data_dir) -> None:

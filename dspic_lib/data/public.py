@@ -38,7 +38,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..vocab import ABNORMAL, BINARY_CLASSES, UNLABELLED
-from .cohort import Cohort, _Findings, _Fingerprint, _rel, finish, pixel_stats
+from .findings import Findings, Fingerprint, pixel_stats, rel_path
 from .labelme import EDGE_TOLERANCE, Lesion
 from .pictures import is_picture, read_picture
 
@@ -256,7 +256,7 @@ _READERS = {"bs80k": _bs80k_items, "png-folders": _png_items}
 
 def files(layout: str, data_dir: Path) -> list[Path]:
     """Every file the scan of ``layout`` reads (for the folder's fingerprint)."""
-    quiet = _Findings(data_dir, strict=False)
+    quiet = Findings(data_dir, strict=False)
     items, extra = _READERS[layout](data_dir, quiet)
     return [*(item["path"] for item in items), *extra]
 
@@ -287,25 +287,26 @@ def _record(item: dict, data_dir: Path, shape, prints, findings, on_pixels) -> d
             findings.add(item["xml"], str(err))
             return None
     label, source = _label(item, lesions, findings)
-    rel = _rel(path, data_dir)
+    rel = rel_path(path, data_dir)
     if on_pixels is not None:
         on_pixels(rel, 0, px)
     return {"patient_id": item["patient_id"], "view": item["view"], "path": rel, "frame": 0,
             "label": label, "label_source": source, "sex": None, "age": None, "lesions": lesions,
-            "annotation": _rel(item["xml"], data_dir) if item["xml"] is not None else "",
+            "annotation": rel_path(item["xml"], data_dir) if item["xml"] is not None else "",
             "rows": px.shape[0], "cols": px.shape[1], **pixel_stats(px), "notes": "; ".join(notes)}
 
 
-def scan(layout: str, data_dir: Path, *, strict: bool = False, shape=None, progress: bool = False,
-         on_pixels=None) -> Cohort:
-    """The cohort of a ``bs80k`` or ``png-folders`` folder (see the module's docstring)."""
+def read(layout: str, data_dir: Path, *, strict: bool = False, shape=None, progress: bool = False,
+         on_pixels=None) -> tuple[list[dict], Findings, Fingerprint]:
+    """The records of a ``bs80k`` or ``png-folders`` folder (see the module's docstring), with the
+    problems and warnings met and the folder's fingerprint; :func:`.cohort.scan` makes them a cohort."""
     from tqdm import tqdm
 
-    findings = _Findings(data_dir, strict)
+    findings = Findings(data_dir, strict)
     items, extra = _READERS[layout](data_dir, findings)
     if not items and not findings.rows:
         raise DataError(f"{data_dir}: no pictures found for the {layout} layout")
-    prints = _Fingerprint(data_dir)
+    prints = Fingerprint(data_dir)
     for path in extra:
         try:
             prints.add(path, path.read_bytes())
@@ -316,4 +317,4 @@ def scan(layout: str, data_dir: Path, *, strict: bool = False, shape=None, progr
         rec = _record(item, data_dir, shape, prints, findings, on_pixels)
         if rec is not None:
             records.append(rec)
-    return finish(data_dir, records, findings, shape=shape, prints=prints, task="binary", layout=layout)
+    return records, findings, prints
