@@ -54,7 +54,6 @@ from .sidecar import LABELS_CSV, VIEWS_CSV
 
 IMAGE_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
 LAYOUTS = ("dicom", "bs80k", "png-folders")
-_SKIP = {LABELS_CSV, VIEWS_CSV, phantom.TRUTH_CSV}
 COLUMNS = ["patient", "view", "path", "frame", "label", "task", "sex", "age", "lesions", "n_lesions",
            "n_metastasis", "n_arthritis", "annotation", "label_source", "rows", "cols",
            "max_count", "max_row", "max_col", "total_counts", "notes"]
@@ -63,6 +62,10 @@ _VIEW_ORDER = {v: i for i, v in enumerate((*VIEWS, UNKNOWN_VIEW))}
 
 def _no_warnings() -> pd.DataFrame:
     return pd.DataFrame(columns=["file", "warning"])
+
+
+def _no_skips() -> pd.DataFrame:
+    return pd.DataFrame(columns=["file", "reason"])
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Cohort:
     task: str = "four-class"  # "four-class" (N, M, A, M&A) or "binary" (normal, abnormal)
     layout: str = "dicom"
     left_out: pd.DataFrame | None = None   # rows :meth:`labelled` took out of the table (unlabelled)
+    skipped: pd.DataFrame = field(default_factory=_no_skips)   # (file, reason): files not read, and why
 
     @property
     def synthetic(self) -> bool:
@@ -122,20 +126,78 @@ def pseudonym(patient_id: str) -> str:
     return "P" + hashlib.blake2b(patient_id.encode("utf-8"), digest_size=5).hexdigest()
 
 
-def _walk(data_dir: Path) -> tuple[list[Path], list[Path]]:
-    images, jsons = [], []
-    for dirpath, dirnames, filenames in os.walk(data_dir):
+# what the walk does with each file (FolderEntry.kind)
+READ_IMAGE, READ_ANNOTATION, READ_TABLE, SKIPPED, PROBLEM = "image", "annotation", "table", "skipped", "problem"
+COMPRESSED_SUFFIXES = {".gz": "gunzip", ".bz2": "bunzip2", ".xz": "unxz", ".zst": "unzstd", ".zip": "unzip",
+                       ".7z": "7z x", ".tgz": "tar xzf", ".tar": "tar xf", ".rar": "unrar x"}
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+@dataclass(frozen=True)
+class FolderEntry:
+    """What the scan of a data folder does with one file (or hidden folder) under it: ``kind`` is
+    ``image`` (read as DICOM), ``annotation`` (LabelMe JSON), ``table`` (labels.csv, views.csv),
+    ``skipped`` (``reason`` says why, counted in the scan's summary) or ``problem`` (``reason`` says
+    what is wrong)."""
+    path: Path
+    kind: str
+    reason: str = ""
+
+
+def _skip_reason(path: Path) -> tuple[str, str] | None:
+    """``(kind, reason)`` for a file the DICOM scan does not read as an image, else None."""
+    name, suffix = path.name, path.suffix.lower()
+    if name.upper() == "DICOMDIR":
+        return SKIPPED, "DICOMDIR (the index of a DICOM disc or folder; the images it lists are read)"
+    if suffix in COMPRESSED_SUFFIXES:
+        return SKIPPED, (f"compressed ({suffix}): not read; decompress it first "
+                         f"({COMPRESSED_SUFFIXES[suffix]} {name})")
+    if suffix in PICTURE_SUFFIXES:
+        return SKIPPED, f"picture ({suffix}): counts are read from DICOM, pictures are for LabelMe"
+    if suffix not in IMAGE_SUFFIXES:
+        return SKIPPED, f"not a scan or an annotation ({suffix})"
+    return None
+
+
+def walk(data_dir: str | Path) -> list[FolderEntry]:
+    """Every file under ``data_dir`` (sub-folders of any depth, in sorted order) with what the DICOM
+    scan does with it: read (image, annotation, table), skipped with a reason (hidden, DICOMDIR,
+    compressed, picture, other suffix), or a problem (a folder that cannot be listed). The one place
+    that decides which files of a folder are scans; ``dspic predict`` uses it for its input too."""
+    data_dir = Path(data_dir)
+    out: list[FolderEntry] = []
+
+    def unlisted(err: OSError) -> None:
+        out.append(FolderEntry(Path(err.filename or data_dir), PROBLEM,
+                               f"cannot list this folder ({err.strerror or type(err).__name__})"))
+
+    for dirpath, dirnames, filenames in os.walk(data_dir, onerror=unlisted):
+        here = Path(dirpath)
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                out.append(FolderEntry(here / d, SKIPPED, "hidden folder"))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith(".") or name in _SKIP or name == phantom.marker_name():
-                continue
-            path = Path(dirpath) / name
-            suffix = path.suffix.lower()
-            if suffix == ".json":
-                jsons.append(path)
-            elif suffix in IMAGE_SUFFIXES:
-                images.append(path)
-    return images, jsons
+            path = here / name
+            if name.startswith("."):
+                out.append(FolderEntry(path, SKIPPED, "hidden file"))
+            elif here == data_dir and name in (LABELS_CSV, VIEWS_CSV):
+                out.append(FolderEntry(path, READ_TABLE))
+            elif here == data_dir and name in (phantom.TRUTH_CSV, phantom.marker_name()):
+                out.append(FolderEntry(path, SKIPPED, "the synthetic cohort's own bookkeeping (not an input)"))
+            elif path.suffix.lower() == ".json":
+                out.append(FolderEntry(path, READ_ANNOTATION))
+            elif (skip := _skip_reason(path)) is not None:
+                out.append(FolderEntry(path, *skip))
+            else:
+                out.append(FolderEntry(path, READ_IMAGE))
+    return out
+
+
+def _walk(data_dir: Path) -> tuple[list[Path], list[Path]]:
+    entries = walk(data_dir)
+    return ([e.path for e in entries if e.kind == READ_IMAGE],
+            [e.path for e in entries if e.kind == READ_ANNOTATION])
 
 
 def image_files(data_dir: str | Path) -> list[Path]:
@@ -160,18 +222,18 @@ def folder_fingerprint(data_dir: str | Path, layout: str = "dicom") -> str:
     return prints.hexdigest()
 
 
-def _annotation_for(path: Path, view: str, n_frames: int, jsons: set[Path]) -> tuple[Path | None, str | None]:
+def _single_json(path: Path) -> Path:
+    """``X.json`` for ``X.dcm`` (``X.json`` for a file ``X`` without suffix)."""
+    return path.with_name(f"{path.stem}.json") if path.suffix else path.with_name(f"{path.name}.json")
+
+
+def _annotation_for(path: Path, view: str, jsons: set[Path]) -> Path | None:
     per_view = [path.with_name(f"{path.stem}_{view}.json"), path.with_name(f"{path.stem}.{view}.json")]
-    single = path.with_name(f"{path.stem}.json") if path.suffix else path.with_name(f"{path.name}.json")
     for cand in per_view:
         if cand in jsons:
-            return cand, None
-    if single in jsons:
-        if n_frames > 1:
-            return None, (f"{single.name} is one annotation for a two-frame file; name them "
-                          f"{path.stem}_anterior.json and {path.stem}_posterior.json")
-        return single, None
-    return None, None
+            return cand
+    single = _single_json(path)
+    return single if single in jsons else None
 
 
 # ------------------------------------------------------------------------- shared by every layout
@@ -293,9 +355,15 @@ def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixel
     from tqdm import tqdm
 
     findings = Findings(data_dir, strict)
-    image_paths, json_paths = _walk(data_dir)
+    entries = walk(data_dir)
+    image_paths = [e.path for e in entries if e.kind == READ_IMAGE]
+    json_paths = [e.path for e in entries if e.kind == READ_ANNOTATION]
     if not image_paths:
         raise _no_images(data_dir)
+    for entry in entries:
+        if entry.kind == PROBLEM:
+            findings.add(entry.path, entry.reason)
+    skipped = [(rel_path(e.path, data_dir), e.reason) for e in entries if e.kind == SKIPPED]
     jsons = set(json_paths)
     used: set[Path] = set()
     prints = Fingerprint(data_dir)
@@ -314,6 +382,13 @@ def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixel
             findings.add(path, str(err) if isinstance(err, DataError) else f"unreadable file ({err})")
             continue
         rel = rel_path(path, data_dir)
+        single = _single_json(path)
+        if info.n_frames > 1 and single in jsons:
+            used.add(single)
+            findings.add(single, f"one annotation for the two-frame file {path.name}, which holds two views: "
+                                 f"name them {path.stem}_anterior.json and {path.stem}_posterior.json "
+                                 "(both views are left out until then)")
+            continue
         views = _file_views(info, rel, listed_views.get(rel), default_view, findings, data_dir)
         for img, view in zip(images, views):
             rec = _read_annotation(path, img, view, info, jsons, used, findings, data_dir)
@@ -328,7 +403,9 @@ def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixel
         findings.add(path, "annotation with no image beside it (expected X.dcm for X.json, or "
                            "X.dcm with two frames for X_anterior.json / X_posterior.json)")
     _assign_labels(records, by_patient, by_file, findings, data_dir)
-    return finish(data_dir, records, findings, shape=shape, prints=prints)
+    cohort = finish(data_dir, records, findings, shape=shape, prints=prints)
+    cohort.skipped = pd.DataFrame(skipped, columns=["file", "reason"])
+    return cohort
 
 
 def _file_views(info: dicom.NMFile, rel: str, listed: str | None, default_view: str | None,
@@ -360,10 +437,7 @@ def _file_views(info: dicom.NMFile, rel: str, listed: str | None, default_view: 
 def _read_annotation(path, img, view, info, jsons, used, findings, data_dir) -> dict | None:
     """``{"lesions", "annotation"}`` of one view (empty when it has no JSON), or None when the
     annotation is unusable (reported)."""
-    ann_path, ann_problem = _annotation_for(path, view, info.n_frames, jsons)
-    if ann_problem:
-        findings.add(path, ann_problem)
-        return None
+    ann_path = _annotation_for(path, view, jsons)
     if ann_path is None:
         return {"lesions": (), "annotation": ""}
     used.add(ann_path)

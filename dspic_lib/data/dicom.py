@@ -88,13 +88,14 @@ DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"     # Media Storage Directory Storag
 
 
 def shown(value, limit: int = SHOWN_CHARS) -> str:
-    """A header value as a message may quote it: printable ASCII only (anything else becomes ``?``),
-    at most ``limit`` characters (then ``...``), in quotes. A damaged length field can make one
-    attribute's value run over the next ones (name, ID, dates); quoting it raw would print them, so no
-    header value enters a message except through this function."""
+    """A header value as a message may quote it, in quotes: up to its first character that is not
+    printable ASCII and at most ``limit`` characters, ``...`` marking a cut. A damaged length field can
+    make one attribute's value run over the next elements (name, ID, dates); their binary tags stop the
+    quote there, and the cap keeps it short, so no header value enters a message except through here."""
     text = value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
-    text = "".join(c if " " <= c <= "~" else "?" for c in text[: limit + 1])
-    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+    end = next((i for i, c in enumerate(text) if not " " <= c <= "~"), len(text))
+    keep = min(end, limit)
+    return repr(text[:keep] + ("..." if keep < len(text) else ""))
 
 
 _QUOTED = re.compile(r"b?'[^']*'|b?\"[^\"]*\"")
@@ -428,14 +429,21 @@ def _decode(ds, info: NMFile, frames=None) -> list[tuple[np.ndarray, tuple[str, 
 def _guarded(path: Path, read):
     """Run a reader; anything but DataError that escapes it (a damaged file pydicom trips over in a
     way not foreseen above) becomes a DataError naming the file, as the readers promise."""
+    import logging
+
+    logger = logging.getLogger("pydicom")
+    level = logger.level
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")     # pydicom's warnings quote header values
+            warnings.simplefilter("ignore")     # pydicom's warnings and log lines quote header values
+            logger.setLevel(logging.ERROR)
             return read()
     except DataError:
         raise
     except Exception as err:
         raise _fail(path, f"unreadable DICOM ({library_text(err)})") from None
+    finally:
+        logger.setLevel(level)
 
 
 def read_header(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAPE) -> NMFile:
