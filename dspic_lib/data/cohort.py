@@ -503,13 +503,7 @@ def load_pixels(cohort_or_data_dir, row) -> np.ndarray:
 def _read_frames(path: Path, frames: list[int], shape) -> dict[int, np.ndarray]:
     if is_picture(path):
         return {f: _read_frame(path, f, shape) for f in frames}
-
-    def read():
-        ds = dicom._dcmread(path)
-        info = dicom._check_header(ds, path, shape)
-        return dict(zip(frames, (px for px, _ in dicom._decode(ds, info, frames))))
-
-    return dicom._guarded(path, read)
+    return dicom.read_frames(path, frames, shape=shape)
 
 
 def iter_pixels(cohort: Cohort, rows=None, *, progress: bool = False, desc: str = "decoding"):

@@ -467,6 +467,22 @@ def read_nm(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAP
     return _guarded(path, read)
 
 
+def read_frames(path: str | Path, frames: list[int], *,
+                shape: tuple[int, int] | None = WHOLE_BODY_SHAPE) -> dict[int, np.ndarray]:
+    """The float32 counts of the ``frames`` of a file, each decoded once (the file is read once)."""
+    path = Path(path)
+
+    def read():
+        ds = _dcmread(path)
+        info = _check_header(ds, path, shape)
+        for frame in frames:
+            if not 0 <= frame < info.n_frames:
+                raise _fail(path, f"has {info.n_frames} frame(s), frame {frame} was asked for")
+        return dict(zip(frames, (px for px, _ in _decode(ds, info, frames))))
+
+    return _guarded(path, read)
+
+
 def read_frame(path: str | Path, frame: int = 0, *,
                shape: tuple[int, int] | None = WHOLE_BODY_SHAPE) -> np.ndarray:
     """The float32 counts of one frame of a file; only that frame is decoded."""
