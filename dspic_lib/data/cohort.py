@@ -25,6 +25,11 @@ its patient), else it is ``"unlabelled"``: counted and reported, never taken as 
 every training and metric set. ``patient`` in the table is a pseudonym derived from the header's
 PatientID, so that printing the table shows no identifier.
 
+**Which files are read** is decided by :func:`walk`, file by file: images, annotations and the two
+CSV files are read; hidden files and folders, a ``DICOMDIR``, compressed files (``.gz``, ``.zip``, ...,
+with a hint to decompress them), pictures and other suffixes are skipped with a reason
+(``Cohort.skipped``: file, reason); a folder that cannot be listed is a problem.
+
 **Problems** (a file that cannot be read, a bad annotation or CSV row, ...) are collected in
 ``Cohort.problems`` (file, problem); the affected image is left out and nothing else is lost.
 ``strict=True`` raises :class:`~dspic_lib.errors.DataError` at the first one instead. **Warnings**
