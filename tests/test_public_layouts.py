@@ -182,7 +182,7 @@ def test_png_folders_unknown_class_folder_and_misnamed_files_are_problems(pngs):
     (pngs / "Metastasis_No" / "Posterior" / "P3.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     c = scan(pngs, layout="png-folders")
     problems = dict(zip(c.problems["file"], c.problems["problem"]))
-    assert problems["Maybe"].startswith("class folder 'Maybe' says neither normal")
+    assert problems["Maybe"].startswith("class folder 'Maybe' is not a known name for normal")
     assert problems["Metastasis_No/Anterior/P7.png"] == "expected A<number>.png in Anterior/ (left out)"
     assert problems["Metastasis_No/Lateral"] == "neither an Anterior/ nor a Posterior/ folder (left out)"
     assert problems["Metastasis_No/Posterior/P3.png"] == "not a readable JPEG or PNG picture"

@@ -83,6 +83,7 @@ def run_scan(args) -> int:
     notes = cohort.table.loc[cohort.table["notes"] != "", "notes"]
     if len(notes):
         print(f"\n{_n(len(notes), 'image')} with notes, e.g.: {notes.iloc[0]}")
+    _print_skipped(cohort.skipped)
     _print_frame(cohort.warnings, f"{_n(len(cohort.warnings), 'warning')} (these files were kept, unless the "
                                   "warning says dropped):")
     if len(cohort.problems):
@@ -121,6 +122,15 @@ def _print_unlabelled(table) -> None:
         n = int((table["label"] == UNLABELLED).sum())
         print(f"\n{_n(n, 'image')} unlabelled (no annotation and no label for them): counted, never taken as "
               f"normal, left out of training and metrics. Files: {some}")
+
+
+def _print_skipped(skipped) -> None:
+    """Files the scan did not read, counted by reason (hidden, DICOMDIR, compressed, ...), then listed."""
+    if skipped is None or not len(skipped):
+        return
+    kinds = skipped["reason"].map(lambda r: r.split(" (")[0].split(":")[0])
+    counts = ", ".join(f"{n} {kind}" for kind, n in kinds.value_counts(sort=False).items())
+    _print_frame(skipped, f"{_n(len(skipped), 'file')} skipped, not read ({counts}):")
 
 
 def _print_frame(df, title: str, limit: int | None = SHOW_WARNINGS) -> None:

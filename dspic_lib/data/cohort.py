@@ -25,6 +25,11 @@ its patient), else it is ``"unlabelled"``: counted and reported, never taken as 
 every training and metric set. ``patient`` in the table is a pseudonym derived from the header's
 PatientID, so that printing the table shows no identifier.
 
+**Which files are read** is decided by :func:`walk`, file by file: images, annotations and the two
+CSV files are read; hidden files and folders, a ``DICOMDIR``, compressed files (``.gz``, ``.zip``, ...,
+with a hint to decompress them), pictures and other suffixes are skipped with a reason
+(``Cohort.skipped``: file, reason); a folder that cannot be listed is a problem.
+
 **Problems** (a file that cannot be read, a bad annotation or CSV row, ...) are collected in
 ``Cohort.problems`` (file, problem); the affected image is left out and nothing else is lost.
 ``strict=True`` raises :class:`~dspic_lib.errors.DataError` at the first one instead. **Warnings**
@@ -46,13 +51,13 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from ..options import look_up_option
 from ..vocab import TASK_CLASSES, UNKNOWN_VIEW, UNLABELLED, VIEWS
-from . import dicom, labelme, phantom, sidecar
+from . import dicom, labelme, phantom, public, sidecar
+from .findings import Findings, Fingerprint, pixel_stats, rel_path
 from .pictures import is_picture, read_picture
 from .sidecar import LABELS_CSV, VIEWS_CSV
 
 IMAGE_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
 LAYOUTS = ("dicom", "bs80k", "png-folders")
-_SKIP = {LABELS_CSV, VIEWS_CSV, phantom.TRUTH_CSV}
 COLUMNS = ["patient", "view", "path", "frame", "label", "task", "sex", "age", "lesions", "n_lesions",
            "n_metastasis", "n_arthritis", "annotation", "label_source", "rows", "cols",
            "max_count", "max_row", "max_col", "total_counts", "notes"]
@@ -61,6 +66,10 @@ _VIEW_ORDER = {v: i for i, v in enumerate((*VIEWS, UNKNOWN_VIEW))}
 
 def _no_warnings() -> pd.DataFrame:
     return pd.DataFrame(columns=["file", "warning"])
+
+
+def _no_skips() -> pd.DataFrame:
+    return pd.DataFrame(columns=["file", "reason"])
 
 
 @dataclass
@@ -74,6 +83,7 @@ class Cohort:
     task: str = "four-class"  # "four-class" (N, M, A, M&A) or "binary" (normal, abnormal)
     layout: str = "dicom"
     left_out: pd.DataFrame | None = None   # rows :meth:`labelled` took out of the table (unlabelled)
+    skipped: pd.DataFrame = field(default_factory=_no_skips)   # (file, reason): files not read, and why
 
     @property
     def synthetic(self) -> bool:
@@ -120,56 +130,78 @@ def pseudonym(patient_id: str) -> str:
     return "P" + hashlib.blake2b(patient_id.encode("utf-8"), digest_size=5).hexdigest()
 
 
-class _Findings:
-    """Problems (the file is left out) and warnings (the file is kept, or dropped as a copy)."""
-
-    def __init__(self, data_dir: Path, strict: bool):
-        self.rows: list[tuple[str, str]] = []
-        self.warnings: list[tuple[str, str]] = []
-        self.data_dir, self.strict = data_dir, strict
-
-    def _text(self, path: Path | str, text: str) -> tuple[str, str]:
-        name = Path(path).name
-        return _rel(Path(path), self.data_dir), text[len(name) + 2:] if text.startswith(name + ": ") else text
-
-    def add(self, path: Path | str, problem: str) -> None:
-        rel, text = self._text(path, problem)
-        if self.strict:
-            raise DataError(f"{rel}: {text}")
-        self.rows.append((rel, text))
-
-    def warn(self, path: Path | str, warning: str) -> None:
-        self.warnings.append(self._text(path, warning))
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["file", "problem"])
-
-    def warning_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.warnings, columns=["file", "warning"])
+# what the walk does with each file (FolderEntry.kind)
+READ_IMAGE, READ_ANNOTATION, READ_TABLE, SKIPPED, PROBLEM = "image", "annotation", "table", "skipped", "problem"
+COMPRESSED_SUFFIXES = {".gz": "gunzip", ".bz2": "bunzip2", ".xz": "unxz", ".zst": "unzstd", ".zip": "unzip",
+                       ".7z": "7z x", ".tgz": "tar xzf", ".tar": "tar xf", ".rar": "unrar x"}
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif"}
 
 
+@dataclass(frozen=True)
+class FolderEntry:
+    """What the scan of a data folder does with one file (or hidden folder) under it: ``kind`` is
+    ``image`` (read as DICOM), ``annotation`` (LabelMe JSON), ``table`` (labels.csv, views.csv),
+    ``skipped`` (``reason`` says why, counted in the scan's summary) or ``problem`` (``reason`` says
+    what is wrong)."""
+    path: Path
+    kind: str
+    reason: str = ""
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
+
+def _skip_reason(path: Path) -> tuple[str, str] | None:
+    """``(kind, reason)`` for a file the DICOM scan does not read as an image, else None."""
+    name, suffix = path.name, path.suffix.lower()
+    if name.upper() == "DICOMDIR":
+        return SKIPPED, "DICOMDIR (the index of a DICOM disc or folder; the images it lists are read)"
+    if suffix in COMPRESSED_SUFFIXES:
+        return SKIPPED, (f"compressed ({suffix}): not read; decompress it first "
+                         f"({COMPRESSED_SUFFIXES[suffix]} {name})")
+    if suffix in PICTURE_SUFFIXES:
+        return SKIPPED, f"picture ({suffix}): counts are read from DICOM, pictures are for LabelMe"
+    if suffix not in IMAGE_SUFFIXES:
+        return SKIPPED, f"not a scan or an annotation ({suffix})"
+    return None
+
+
+def walk(data_dir: str | Path) -> list[FolderEntry]:
+    """Every file under ``data_dir`` (sub-folders of any depth, in sorted order) with what the DICOM
+    scan does with it: read (image, annotation, table), skipped with a reason (hidden, DICOMDIR,
+    compressed, picture, other suffix), or a problem (a folder that cannot be listed). The one place
+    that decides which files of a folder are scans; ``dspic predict`` uses it for its input too."""
+    data_dir = Path(data_dir)
+    out: list[FolderEntry] = []
+
+    def unlisted(err: OSError) -> None:
+        out.append(FolderEntry(Path(err.filename or data_dir), PROBLEM,
+                               f"cannot list this folder ({err.strerror or type(err).__name__})"))
+
+    for dirpath, dirnames, filenames in os.walk(data_dir, onerror=unlisted):
+        here = Path(dirpath)
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                out.append(FolderEntry(here / d, SKIPPED, "hidden folder"))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = here / name
+            if name.startswith("."):
+                out.append(FolderEntry(path, SKIPPED, "hidden file"))
+            elif here == data_dir and name in (LABELS_CSV, VIEWS_CSV):
+                out.append(FolderEntry(path, READ_TABLE))
+            elif here == data_dir and name in (phantom.TRUTH_CSV, phantom.marker_name()):
+                out.append(FolderEntry(path, SKIPPED, "the synthetic cohort's own bookkeeping (not an input)"))
+            elif path.suffix.lower() == ".json":
+                out.append(FolderEntry(path, READ_ANNOTATION))
+            elif (skip := _skip_reason(path)) is not None:
+                out.append(FolderEntry(path, *skip))
+            else:
+                out.append(FolderEntry(path, READ_IMAGE))
+    return out
 
 
 def _walk(data_dir: Path) -> tuple[list[Path], list[Path]]:
-    images, jsons = [], []
-    for dirpath, dirnames, filenames in os.walk(data_dir):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith(".") or name in _SKIP or name == phantom.marker_name():
-                continue
-            path = Path(dirpath) / name
-            suffix = path.suffix.lower()
-            if suffix == ".json":
-                jsons.append(path)
-            elif suffix in IMAGE_SUFFIXES:
-                images.append(path)
-    return images, jsons
+    entries = walk(data_dir)
+    return ([e.path for e in entries if e.kind == READ_IMAGE],
+            [e.path for e in entries if e.kind == READ_ANNOTATION])
 
 
 def image_files(data_dir: str | Path) -> list[Path]:
@@ -183,63 +215,37 @@ def folder_fingerprint(data_dir: str | Path, layout: str = "dicom") -> str:
     look_up_option(layout, LAYOUTS, what="layout")
     data_dir = Path(data_dir)
     if layout != "dicom":
-        from . import public
-
         files = public.files(layout, data_dir)
     else:
         images, jsons = _walk(data_dir)
         files = [*images, *jsons, data_dir / LABELS_CSV, data_dir / VIEWS_CSV]
-    prints = _Fingerprint(data_dir)
+    prints = Fingerprint(data_dir)
     for path in files:
         if path.is_file():
             prints.add(path, path.read_bytes())
     return prints.hexdigest()
 
 
-def _annotation_for(path: Path, view: str, n_frames: int, jsons: set[Path]) -> tuple[Path | None, str | None]:
+def _single_json(path: Path) -> Path:
+    """``X.json`` for ``X.dcm`` (``X.json`` for a file ``X`` without suffix)."""
+    return path.with_name(f"{path.stem}.json") if path.suffix else path.with_name(f"{path.name}.json")
+
+
+def _annotation_for(path: Path, view: str, jsons: set[Path]) -> Path | None:
     per_view = [path.with_name(f"{path.stem}_{view}.json"), path.with_name(f"{path.stem}.{view}.json")]
-    single = path.with_name(f"{path.stem}.json") if path.suffix else path.with_name(f"{path.name}.json")
     for cand in per_view:
         if cand in jsons:
-            return cand, None
-    if single in jsons:
-        if n_frames > 1:
-            return None, (f"{single.name} is one annotation for a two-frame file; name them "
-                          f"{path.stem}_anterior.json and {path.stem}_posterior.json")
-        return single, None
-    return None, None
-
-
-class _Fingerprint:
-    """Content hash of a data folder, fed file by file as the scan reads them (each file read once)."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir, self.parts = data_dir, {}
-
-    def add(self, path: Path, data: bytes) -> bytes:
-        self.parts[_rel(path, self.data_dir)] = hashlib.blake2b(data, digest_size=16).hexdigest()
-        return data
-
-    def hexdigest(self) -> str:
-        h = hashlib.blake2b(digest_size=10)
-        for rel in sorted(self.parts):
-            h.update(f"{rel}\0{self.parts[rel]}\n".encode())
-        return h.hexdigest()
+            return cand
+    single = _single_json(path)
+    return single if single in jsons else None
 
 
 # ------------------------------------------------------------------------- shared by every layout
-def pixel_stats(px: np.ndarray) -> dict:
-    """What the table keeps of an image's pixels, and a digest that finds exact copies."""
-    return {"max_count": float(px.max()), "max_at": np.unravel_index(int(np.argmax(px)), px.shape),
-            "total_counts": float(px.sum(dtype=np.float64)),
-            "digest": hashlib.blake2b(np.ascontiguousarray(px, np.float32).tobytes(), digest_size=16).hexdigest()}
-
-
 def _where(rec: dict) -> str:
     return rec["path"] + (f" (frame {rec['frame']})" if rec["frame"] else "")
 
 
-def _drop_copies(records: list[dict], findings: _Findings, data_dir: Path) -> list[dict]:
+def _drop_copies(records: list[dict], findings: Findings, data_dir: Path) -> list[dict]:
     """Of images of one patient with identical pixels keep one (a known view and a label first); warn
     about each copy dropped and about two different images claiming one patient and view (both kept)."""
     groups: dict[tuple[str, str], list[int]] = {}
@@ -269,7 +275,7 @@ def _drop_copies(records: list[dict], findings: _Findings, data_dir: Path) -> li
     return kept
 
 
-def _warn_shared_pixels(records: list[dict], findings: _Findings, data_dir: Path) -> None:
+def _warn_shared_pixels(records: list[dict], findings: Findings, data_dir: Path) -> None:
     """Identical pixels under different patients: kept (which one is right cannot be known here), but
     said, since a patient split would then put one image on both sides."""
     by_digest: dict[str, list[dict]] = {}
@@ -295,7 +301,7 @@ def _row(rec: dict, task: str) -> dict:
     }
 
 
-def finish(data_dir: Path, records: list[dict], findings: _Findings, *, shape, prints: _Fingerprint,
+def finish(data_dir: Path, records: list[dict], findings: Findings, *, shape, prints: Fingerprint,
            task: str = "four-class", layout: str = "dicom") -> Cohort:
     """The cohort from the records of the images read: copies dropped, rows sorted by patient and view."""
     records = _drop_copies(records, findings, data_dir)
@@ -335,17 +341,15 @@ def scan(data_dir: str | Path, strict: bool = False, *,
     if layout != "dicom":
         if view is not None:
             raise ConfigError(f"a view can only be given for the dicom layout; {layout} says each file's view")
-        from . import public
-
-        return public.scan(layout, data_dir, strict=strict, shape=shape, progress=progress, on_pixels=on_pixels)
+        records, findings, prints = public.read(layout, data_dir, strict=strict, shape=shape, progress=progress,
+                                                on_pixels=on_pixels)
+        return finish(data_dir, records, findings, shape=shape, prints=prints, task="binary", layout=layout)
     if view is not None:
         look_up_option(view, VIEWS, what="view")
     return _scan_dicom(data_dir, strict, shape=shape, progress=progress, on_pixels=on_pixels, default_view=view)
 
 
 def _no_images(data_dir: Path) -> DataError:
-    from . import public
-
     hint = public.guess_layout(data_dir)
     more = f"; it looks like the {hint} layout (dspic data scan --layout {hint})" if hint else ""
     return DataError(f"{data_dir}: no DICOM files (*.dcm, *.dicom, *.ima or without suffix) in the folder{more}")
@@ -354,17 +358,23 @@ def _no_images(data_dir: Path) -> DataError:
 def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixels, default_view) -> Cohort:
     from tqdm import tqdm
 
-    findings = _Findings(data_dir, strict)
-    image_paths, json_paths = _walk(data_dir)
+    findings = Findings(data_dir, strict)
+    entries = walk(data_dir)
+    image_paths = [e.path for e in entries if e.kind == READ_IMAGE]
+    json_paths = [e.path for e in entries if e.kind == READ_ANNOTATION]
     if not image_paths:
         raise _no_images(data_dir)
+    for entry in entries:
+        if entry.kind == PROBLEM:
+            findings.add(entry.path, entry.reason)
+    skipped = [(rel_path(e.path, data_dir), e.reason) for e in entries if e.kind == SKIPPED]
     jsons = set(json_paths)
     used: set[Path] = set()
-    prints = _Fingerprint(data_dir)
+    prints = Fingerprint(data_dir)
     for extra in [*json_paths, data_dir / LABELS_CSV, data_dir / VIEWS_CSV]:
         if extra.is_file():
             prints.add(extra, extra.read_bytes())
-    rels = [_rel(p, data_dir) for p in image_paths]
+    rels = [rel_path(p, data_dir) for p in image_paths]
     by_patient, by_file = sidecar.read_labels(data_dir, findings)
     by_file = sidecar.match_files(by_file, rels, data_dir / LABELS_CSV, findings)
     listed_views = sidecar.match_files(sidecar.read_views(data_dir, findings), rels, data_dir / VIEWS_CSV, findings)
@@ -375,7 +385,14 @@ def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixel
         except (DataError, OSError) as err:
             findings.add(path, str(err) if isinstance(err, DataError) else f"unreadable file ({err})")
             continue
-        rel = _rel(path, data_dir)
+        rel = rel_path(path, data_dir)
+        single = _single_json(path)
+        if info.n_frames > 1 and single in jsons:
+            used.add(single)
+            findings.add(single, f"one annotation for the two-frame file {path.name}, which holds two views: "
+                                 f"name them {path.stem}_anterior.json and {path.stem}_posterior.json "
+                                 "(both views are left out until then)")
+            continue
         views = _file_views(info, rel, listed_views.get(rel), default_view, findings, data_dir)
         for img, view in zip(images, views):
             rec = _read_annotation(path, img, view, info, jsons, used, findings, data_dir)
@@ -390,11 +407,13 @@ def _scan_dicom(data_dir: Path, strict: bool, *, shape, progress: bool, on_pixel
         findings.add(path, "annotation with no image beside it (expected X.dcm for X.json, or "
                            "X.dcm with two frames for X_anterior.json / X_posterior.json)")
     _assign_labels(records, by_patient, by_file, findings, data_dir)
-    return finish(data_dir, records, findings, shape=shape, prints=prints)
+    cohort = finish(data_dir, records, findings, shape=shape, prints=prints)
+    cohort.skipped = pd.DataFrame(skipped, columns=["file", "reason"])
+    return cohort
 
 
 def _file_views(info: dicom.NMFile, rel: str, listed: str | None, default_view: str | None,
-                findings: _Findings, data_dir: Path) -> tuple[str, ...]:
+                findings: Findings, data_dir: Path) -> tuple[str, ...]:
     """The view of each frame: the header's, else views.csv, else the file name, else ``default_view``,
     else unknown (with a warning)."""
     csv = data_dir / VIEWS_CSV
@@ -422,10 +441,7 @@ def _file_views(info: dicom.NMFile, rel: str, listed: str | None, default_view: 
 def _read_annotation(path, img, view, info, jsons, used, findings, data_dir) -> dict | None:
     """``{"lesions", "annotation"}`` of one view (empty when it has no JSON), or None when the
     annotation is unusable (reported)."""
-    ann_path, ann_problem = _annotation_for(path, view, info.n_frames, jsons)
-    if ann_problem:
-        findings.add(path, ann_problem)
-        return None
+    ann_path = _annotation_for(path, view, jsons)
     if ann_path is None:
         return {"lesions": (), "annotation": ""}
     used.add(ann_path)
@@ -435,7 +451,7 @@ def _read_annotation(path, img, view, info, jsons, used, findings, data_dir) -> 
     except DataError as err:
         findings.add(ann_path, str(err))
         return None
-    return {"lesions": ann.lesions, "annotation": _rel(ann_path, data_dir)}
+    return {"lesions": ann.lesions, "annotation": rel_path(ann_path, data_dir)}
 
 
 def _assign_labels(records, by_patient, by_file, findings, data_dir) -> None:
@@ -491,13 +507,7 @@ def load_pixels(cohort_or_data_dir, row) -> np.ndarray:
 def _read_frames(path: Path, frames: list[int], shape) -> dict[int, np.ndarray]:
     if is_picture(path):
         return {f: _read_frame(path, f, shape) for f in frames}
-
-    def read():
-        ds = dicom._dcmread(path)
-        info = dicom._check_header(ds, path, shape)
-        return dict(zip(frames, (px for px, _ in dicom._decode(ds, info, frames))))
-
-    return dicom._guarded(path, read)
+    return dicom.read_frames(path, frames, shape=shape)
 
 
 def iter_pixels(cohort: Cohort, rows=None, *, progress: bool = False, desc: str = "decoding"):

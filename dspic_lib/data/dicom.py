@@ -83,6 +83,67 @@ def _fail(path: Path, problem: str) -> DataError:
     return DataError(f"{Path(path).name}: {problem}")
 
 
+SHOWN_CHARS = 16
+DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"     # Media Storage Directory Storage: an index, no image
+
+
+def shown(value, limit: int = SHOWN_CHARS) -> str:
+    """A header value as a message may quote it, in quotes: up to its first character that is not
+    printable ASCII and at most ``limit`` characters, ``...`` marking a cut. A damaged length field can
+    make one attribute's value run over the next elements (name, ID, dates); their binary tags stop the
+    quote there, and the cap keeps it short, so no header value enters a message except through here."""
+    text = value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+    end = next((i for i, c in enumerate(text) if not " " <= c <= "~"), len(text))
+    keep = min(end, limit)
+    return repr(text[:keep] + ("..." if keep < len(text) else ""))
+
+
+_QUOTED = re.compile(r"b?'[^']*'|b?\"[^\"]*\"")
+
+
+def library_text(err: BaseException, limit: int = 200) -> str:
+    """A library's exception as a message may show it: its type and text with every quoted value
+    replaced by ``'...'`` (pydicom quotes the header value it choked on, which may be a neighbour's),
+    printable and at most ``limit`` characters."""
+    text = _QUOTED.sub("'...'", " | ".join(line.strip() for line in str(err).splitlines() if line.strip()))
+    text = "".join(c if " " <= c <= "~" else "?" for c in text)
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _truncated(ds, size: int, caught) -> bool:
+    """Whether the file ends before its header says it does: pydicom met the end of the file inside a
+    sequence or the pixel data, the file meta header's group length runs past the end, an element's
+    value does, or nothing follows the file meta header."""
+    if any("end of file" in str(w.message).lower() for w in caught):
+        return True
+    try:
+        length = ds.file_meta.get("FileMetaInformationGroupLength")
+        if length is not None and 132 + 12 + int(length.value if hasattr(length, "value") else length) > size:
+            return True
+    except (TypeError, ValueError, AttributeError):
+        pass
+    tags = list(ds.keys())
+    if not tags:
+        return True
+    for tag in tags[-3:]:
+        raw = ds.get_item(tag)
+        tell, n = getattr(raw, "value_tell", None), getattr(raw, "length", None)
+        if tell is None or n is None or n == 0xFFFFFFFF:
+            continue
+        if tell + n > size:
+            return True
+        # pydicom stops without a word at an element header cut short: bytes left after the last
+        # element of a file that has not reached its pixel data
+        if tag == tags[-1] and tell + n < size and "PixelData" not in ds:
+            return True
+    return False
+
+
+_TRUNCATED = ("truncated: the file ends after {size:,} bytes, before its header says it does (copy it "
+              "again from the source)")
+
+
 def _dcmread(path: Path, data: bytes | None = None):
     """Parse ``path`` (or its ``data``, already read by the caller, so each file is read once)."""
     import io
@@ -93,14 +154,24 @@ def _dcmread(path: Path, data: bytes | None = None):
     path = Path(path)
     if data is None and not path.is_file():
         raise _fail(path, "no such file")
+    if data is None:
+        data = path.read_bytes()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pydicom.dcmread(io.BytesIO(data) if data is not None else path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = pydicom.dcmread(io.BytesIO(data))
     except InvalidDicomError:
         raise _fail(path, "not a DICOM file (no 'DICM' preamble and no readable header)") from None
     except Exception as err:  # pydicom raises many kinds for damaged files
-        raise _fail(path, f"unreadable or truncated DICOM ({type(err).__name__}: {err})") from None
+        if isinstance(err, (EOFError, OSError)) and ("no tag to read" in str(err).lower() or isinstance(err, EOFError)):
+            raise _fail(path, _TRUNCATED.format(size=len(data))) from None
+        raise _fail(path, f"unreadable or truncated DICOM ({library_text(err)})") from None
+    if str(_get(ds.file_meta, "MediaStorageSOPClassUID", "")) == DICOMDIR_SOP_CLASS:
+        raise _fail(path, "a DICOMDIR (the index of a DICOM disc or folder), not an image: read the "
+                          "image files it lists")
+    if _truncated(ds, len(data), caught):
+        raise _fail(path, _TRUNCATED.format(size=len(data)))
+    return ds
 
 
 def _get(ds, keyword: str, default=None):
@@ -161,7 +232,7 @@ def _views(ds, path: Path, n_frames: int) -> tuple[tuple[str, ...], str]:
             vector = []
         if len(vector) != n_frames or len(set(vector)) != n_frames:
             raise _fail(path, f"{n_frames} frames that cannot be told apart: DetectorVector is "
-                              f"{vector or 'missing'}, expected one distinct detector per frame")
+                              f"{shown(vector) if vector else 'missing'}, expected one distinct detector per frame")
         views = []
         for det in vector:
             item = detectors[det - 1] if 1 <= det <= len(detectors) else None
@@ -206,12 +277,13 @@ def _age(ds) -> float | None:
 def _check_header(ds, path: Path, shape: tuple[int, int] | None) -> NMFile:
     modality = str(_get(ds, "Modality", "")).strip()
     if modality != "NM":
-        raise _fail(path, f"expected a nuclear-medicine (NM) image, got modality {modality or 'missing'!r}")
+        raise _fail(path, "expected a nuclear-medicine (NM) image, got modality "
+                          + (shown(modality) if modality else "'missing'"))
     if "PixelData" not in ds:
-        raise _fail(path, "no pixel data")
+        raise _fail(path, "no pixel data (not an image, or the file was cut short before its pixels)")
     samples = _int(ds, "SamplesPerPixel", path, 1)
     if samples != 1:
-        raise _fail(path, f"expected one grayscale sample per pixel, got {samples} (a colour rendering?)")
+        raise _fail(path, f"expected one grayscale sample per pixel, got {shown(samples)} (a colour rendering?)")
     try:
         ts = ds.file_meta.TransferSyntaxUID
         known = ts.is_transfer_syntax
@@ -264,20 +336,53 @@ def _check_decoder(ds, info: NMFile) -> None:
         raise _fail(path, f"no decoder installed for {ts.name} ({missing or 'plugins missing'})")
 
 
+_JPEG_FAMILY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+                "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}
+_JPEG_2000 = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
+              "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}
+
+
+def _check_stream_size(ds, info: NMFile, frame: int) -> None:
+    """A compressed frame must say the header's size before it is decoded: a decoder allocates what
+    its stream says, and one flipped bit in a JPEG 2000 size field (1024 x 8,388,864) made it reach
+    for tens of gigabytes. Streams whose size cannot be read are left to the decoder to refuse."""
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    if ts not in _JPEG_FAMILY | _JPEG_2000:
+        return
+    try:
+        from pydicom.encaps import get_frame
+
+        stream = get_frame(ds.PixelData, frame, number_of_frames=info.n_frames)
+        if ts in _JPEG_2000:
+            import openjpeg
+
+            params = openjpeg.get_parameters(stream)
+        else:
+            import libjpeg
+
+            params = libjpeg.get_parameters(stream)
+        size = (int(params["rows"]), int(params["columns"]))
+    except Exception:
+        return
+    if size != (info.rows, info.cols):
+        raise _fail(info.path, f"corrupt compressed pixel data: frame {frame}'s stream says {size[0]} x "
+                               f"{size[1]}, the header {info.rows} x {info.cols} (not decoded)")
+
+
 def _decode_frame(ds, info: NMFile, frame: int) -> np.ndarray:
     """The stored values of one frame, decoded alone (pydicom decodes only the frame asked for, in
     native and in encapsulated transfer syntaxes alike)."""
     from pydicom.pixels import pixel_array
 
     ts = ds.file_meta.TransferSyntaxUID
+    _check_stream_size(ds, info, frame)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             raw = pixel_array(ds, index=frame if info.n_frames > 1 else None)
     except Exception as err:
         kind = "corrupt compressed pixel data" if ts.is_compressed else "pixel data does not match the header"
-        detail = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
-        raise _fail(info.path, f"{kind} ({ts.name}): {detail[:400]}") from None
+        raise _fail(info.path, f"{kind} ({ts.name}): {library_text(err, 400).split(': ', 1)[-1]}") from None
     raw = np.asarray(raw)
     if raw.shape != (info.rows, info.cols):
         raise _fail(info.path, f"decoded frame {frame} has shape {raw.shape}, header says "
@@ -290,9 +395,9 @@ def _rescale(ds, path: Path) -> tuple[float, float]:
     try:
         slope, intercept = float(slope), float(intercept)
     except (TypeError, ValueError):
-        raise _fail(path, f"unreadable RescaleSlope/RescaleIntercept {slope!r}/{intercept!r}") from None
+        raise _fail(path, f"unreadable RescaleSlope/RescaleIntercept {shown(slope)}/{shown(intercept)}") from None
     if not (np.isfinite(slope) and np.isfinite(intercept)) or slope == 0:
-        raise _fail(path, f"unusable rescale slope {slope} / intercept {intercept}")
+        raise _fail(path, f"unusable rescale slope {shown(slope)} / intercept {shown(intercept)}")
     return slope, intercept
 
 
@@ -324,12 +429,21 @@ def _decode(ds, info: NMFile, frames=None) -> list[tuple[np.ndarray, tuple[str, 
 def _guarded(path: Path, read):
     """Run a reader; anything but DataError that escapes it (a damaged file pydicom trips over in a
     way not foreseen above) becomes a DataError naming the file, as the readers promise."""
+    import logging
+
+    logger = logging.getLogger("pydicom")
+    level = logger.level
     try:
-        return read()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # pydicom's warnings and log lines quote header values
+            logger.setLevel(logging.ERROR)
+            return read()
     except DataError:
         raise
     except Exception as err:
-        raise _fail(path, f"unreadable DICOM ({type(err).__name__}: {str(err)[:200]})") from None
+        raise _fail(path, f"unreadable DICOM ({library_text(err)})") from None
+    finally:
+        logger.setLevel(level)
 
 
 def read_nm(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAPE,
@@ -343,6 +457,22 @@ def read_nm(path: str | Path, *, shape: tuple[int, int] | None = WHOLE_BODY_SHAP
         info = _check_header(ds, path, shape)
         return info, [NMImage(path=path, frame=k, view=info.views[k], pixels=px, notes=notes)
                       for k, (px, notes) in enumerate(_decode(ds, info))]
+
+    return _guarded(path, read)
+
+
+def read_frames(path: str | Path, frames: list[int], *,
+                shape: tuple[int, int] | None = WHOLE_BODY_SHAPE) -> dict[int, np.ndarray]:
+    """The float32 counts of the ``frames`` of a file, each decoded once (the file is read once)."""
+    path = Path(path)
+
+    def read():
+        ds = _dcmread(path)
+        info = _check_header(ds, path, shape)
+        for frame in frames:
+            if not 0 <= frame < info.n_frames:
+                raise _fail(path, f"has {info.n_frames} frame(s), frame {frame} was asked for")
+        return dict(zip(frames, (px for px, _ in _decode(ds, info, frames))))
 
     return _guarded(path, read)
 

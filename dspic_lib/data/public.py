@@ -24,11 +24,13 @@ library after refusing any DTD or entity declaration (a VOC file has none) and a
     DATA/<class>/Anterior/A<n>.png      16-bit PNG, 256 x 1024; patient = <class>/<n>
     DATA/<class>/Posterior/P<n>.png
 
-The class folder's name gives every image in it its label (:func:`folder_class`): a name with a word
-of negation or normality (no, non, not, negative, normal, healthy, benign, without, free, or such a
-prefix glued to a metastasis word: ``NoMetastasis``, ``non-metastatic``) is ``normal``; otherwise one
-with a word of disease (yes, positive, abnormal, metastasis, metastases, metastatic, mets, malignant)
-is ``abnormal``; any other name is a problem naming the folder, and its images are left out.
+The class folder's name gives every image in it its label (:func:`folder_class`), through an explicit
+table (:data:`FOLDER_CLASSES`; case, spaces, ``_`` and ``-`` aside): ``Normal``, ``Negative``,
+``Healthy``, ``Benign``, ``No``, ``Metastasis_No``, ``NoMetastasis``, ``non-metastatic``,
+``metastasis-free`` ... are ``normal``; ``Abnormal``, ``Positive``, ``Yes``, ``Metastasis_Yes``,
+``Metastatic``, ``Mets``, ``Malignant`` ... are ``abnormal``. Any other name (``not_normal``,
+``Abnormal_NoMets``, ``Metastatic_not_excluded``) is a problem naming the folder, and its images are
+left out: a name is never guessed from its words.
 """
 from __future__ import annotations
 
@@ -38,16 +40,13 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..vocab import ABNORMAL, BINARY_CLASSES, UNLABELLED
-from .cohort import Cohort, _Findings, _Fingerprint, _rel, finish, pixel_stats
+from .findings import Findings, Fingerprint, pixel_stats, rel_path
 from .labelme import EDGE_TOLERANCE, Lesion
 from .pictures import is_picture, read_picture
 
 BS80K_VIEWS = {"anterior": ("wholeBodyANT", "ant"), "posterior": ("wholeBodyPOST", "post")}
 PNG_VIEW_FOLDERS = {"anterior": "anterior", "ant": "anterior", "posterior": "posterior", "post": "posterior"}
 MAX_XML_BYTES = 1_000_000
-_NEGATIVE = {"no", "non", "not", "negative", "neg", "normal", "healthy", "benign", "without", "free"}
-_POSITIVE = {"yes", "positive", "pos", "abnormal", "metastasis", "metastases", "metastatic", "mets",
-             "malignant"}
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -208,17 +207,28 @@ def _bs80k_items(data_dir: Path, findings) -> tuple[list[dict], list[Path]]:
 
 
 # ------------------------------------------------------------------------------------- PNG folders
+def _folder_key(name: str) -> str:
+    """A class folder's name without case, spaces, ``_`` and ``-``: ``Metastasis_No`` -> ``metastasisno``."""
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+# The class folder names that are read, and nothing else: a name is looked up whole (case, spaces, "_"
+# and "-" aside), never guessed from its words, since one word can turn the meaning round
+# ("not_normal", "Abnormal_NoMets", "Metastatic_not_excluded").
+FOLDER_CLASSES = {
+    **dict.fromkeys(["normal", "negative", "neg", "healthy", "benign", "no", "nometastasis", "nometastases",
+                     "nomets", "metastasisno", "metastasesno", "metsno", "nonmetastatic", "nonmetastasis",
+                     "metastasisfree", "metastasesfree", "withoutmetastasis", "withoutmetastases",
+                     "metastasisnegative", "metastasesnegative"], "normal"),
+    **dict.fromkeys(["abnormal", "positive", "pos", "yes", "metastasis", "metastases", "metastatic", "mets",
+                     "malignant", "metastasisyes", "metastasesyes", "metsyes", "withmetastasis",
+                     "withmetastases", "metastasispositive", "metastasespositive"], "abnormal"),
+}
+
+
 def folder_class(name: str) -> str | None:
-    """``normal`` or ``abnormal`` from a class folder's name (see the module's docstring), else None."""
-    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower())
-    for word in words:
-        if word in _NEGATIVE:
-            return "normal"
-        if any(word.startswith(pre) and word[len(pre):] in _POSITIVE for pre in ("non", "not", "no")):
-            return "normal"
-    if any(word in _POSITIVE for word in words):
-        return "abnormal"
-    return None
+    """``normal`` or ``abnormal`` for a class folder's name listed in :data:`FOLDER_CLASSES`, else None."""
+    return FOLDER_CLASSES.get(_folder_key(name))
 
 
 def _png_items(data_dir: Path, findings) -> tuple[list[dict], list[Path]]:
@@ -230,9 +240,10 @@ def _png_items(data_dir: Path, findings) -> tuple[list[dict], list[Path]]:
     for cls_dir in class_dirs:
         label = folder_class(cls_dir.name)
         if label is None:
-            findings.add(cls_dir, f"class folder {cls_dir.name!r} says neither normal (no, non, negative, "
-                                  "normal, ...) nor abnormal (yes, positive, metastasis, ...): its images "
-                                  "were left out; rename it")
+            findings.add(cls_dir, f"class folder {cls_dir.name!r} is not a known name for normal (Normal, "
+                                  "Negative, Metastasis_No, NoMetastasis, non-metastatic, ...) or abnormal "
+                                  "(Abnormal, Positive, Metastasis_Yes, Metastatic, ...): its images were "
+                                  "left out; rename it to one of them")
             continue
         for sub in _entries(cls_dir):
             view = PNG_VIEW_FOLDERS.get(sub.name.lower()) if sub.is_dir() else None
@@ -256,7 +267,7 @@ _READERS = {"bs80k": _bs80k_items, "png-folders": _png_items}
 
 def files(layout: str, data_dir: Path) -> list[Path]:
     """Every file the scan of ``layout`` reads (for the folder's fingerprint)."""
-    quiet = _Findings(data_dir, strict=False)
+    quiet = Findings(data_dir, strict=False)
     items, extra = _READERS[layout](data_dir, quiet)
     return [*(item["path"] for item in items), *extra]
 
@@ -287,25 +298,26 @@ def _record(item: dict, data_dir: Path, shape, prints, findings, on_pixels) -> d
             findings.add(item["xml"], str(err))
             return None
     label, source = _label(item, lesions, findings)
-    rel = _rel(path, data_dir)
+    rel = rel_path(path, data_dir)
     if on_pixels is not None:
         on_pixels(rel, 0, px)
     return {"patient_id": item["patient_id"], "view": item["view"], "path": rel, "frame": 0,
             "label": label, "label_source": source, "sex": None, "age": None, "lesions": lesions,
-            "annotation": _rel(item["xml"], data_dir) if item["xml"] is not None else "",
+            "annotation": rel_path(item["xml"], data_dir) if item["xml"] is not None else "",
             "rows": px.shape[0], "cols": px.shape[1], **pixel_stats(px), "notes": "; ".join(notes)}
 
 
-def scan(layout: str, data_dir: Path, *, strict: bool = False, shape=None, progress: bool = False,
-         on_pixels=None) -> Cohort:
-    """The cohort of a ``bs80k`` or ``png-folders`` folder (see the module's docstring)."""
+def read(layout: str, data_dir: Path, *, strict: bool = False, shape=None, progress: bool = False,
+         on_pixels=None) -> tuple[list[dict], Findings, Fingerprint]:
+    """The records of a ``bs80k`` or ``png-folders`` folder (see the module's docstring), with the
+    problems and warnings met and the folder's fingerprint; :func:`.cohort.scan` makes them a cohort."""
     from tqdm import tqdm
 
-    findings = _Findings(data_dir, strict)
+    findings = Findings(data_dir, strict)
     items, extra = _READERS[layout](data_dir, findings)
     if not items and not findings.rows:
         raise DataError(f"{data_dir}: no pictures found for the {layout} layout")
-    prints = _Fingerprint(data_dir)
+    prints = Fingerprint(data_dir)
     for path in extra:
         try:
             prints.add(path, path.read_bytes())
@@ -316,4 +328,4 @@ def scan(layout: str, data_dir: Path, *, strict: bool = False, shape=None, progr
         rec = _record(item, data_dir, shape, prints, findings, on_pixels)
         if rec is not None:
             records.append(rec)
-    return finish(data_dir, records, findings, shape=shape, prints=prints, task="binary", layout=layout)
+    return records, findings, prints

@@ -65,20 +65,37 @@ def read_labels(data_dir: Path, findings) -> tuple[dict[str, dict], dict[str, di
         return {}, {}
     by_patient: dict[str, dict] = {}
     by_file: dict[str, dict] = {}
+    first_row: dict[tuple[str, str], int] = {}
+    conflicted: set[tuple[str, str]] = set()
     for i, rec in df.iterrows():
-        where = f"row {i + 2}"
+        row = i + 2
+        where = f"row {row}"
         file_key = _file_key(rec.get("file", ""))
         pid = str(rec.get("patient", "")).strip()
         target, key = (by_file, file_key) if file_key else (by_patient, pid)
+        what = "file" if target is by_file else "patient"
         if not key:
             findings.add(path, f"{where}: empty patient and file")
             continue
-        if key in target:
-            findings.add(path, f"{where}: {'file' if target is by_file else 'patient'} {key!r} listed twice")
-            continue
         entry = _label_entry(rec, path, where, findings)
-        if entry is not None:
+        if entry is None:
+            continue
+        if (what, key) in conflicted:
+            findings.add(path, f"{where}: {what} {key!r} listed again, after rows that disagree (not used)")
+        elif key in target:
+            first = first_row[(what, key)]
+            if target[key] == entry:
+                findings.warn(path, f"{where}: {what} {key!r} listed twice, the same as row {first}")
+            else:
+                differ = ", ".join(f"{k} {target[key].get(k, '-')} vs {entry.get(k, '-')}"
+                                   for k in ("label", "sex", "age") if target[key].get(k) != entry.get(k))
+                findings.add(path, f"rows {first} and {row}: {what} {key!r} listed twice and they disagree "
+                                   f"({differ}); neither is used")
+                del target[key]
+                conflicted.add((what, key))
+        else:
             target[key] = entry
+            first_row[(what, key)] = row
     return by_patient, by_file
 
 
