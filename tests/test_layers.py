@@ -124,10 +124,10 @@ def test_the_layer_check_sees_an_upward_import_and_a_circle():
     sources = _package_sources()
     models = PKG / "models" / "zoo.py"
     upward = dict(sources, **{"dspic_lib.models.zoo": (models, sources["dspic_lib.models.zoo"][1]
-                                                        + "\n\ndef _probe():\n    from ..pipeline import train\n")})
+                                                        + "\n\ndef _probe():\n    from ..chapters import present\n")})
     before = set(_layer_problems(sources))
     assert set(_layer_problems(upward)) - before == {
-        "dspic_lib.models.zoo imports dspic_lib.pipeline.train (layer pipeline comes after models)"}
+        "dspic_lib.models.zoo imports dspic_lib.chapters.present (layer chapters comes after models)"}
     split_py = PKG / "pipeline" / "split.py"
     circle = dict(sources, **{"dspic_lib.pipeline.split": (split_py, sources["dspic_lib.pipeline.split"][1]
                                                            + "\nfrom . import train\n")})
