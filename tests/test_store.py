@@ -120,7 +120,7 @@ def test_the_access_log_lists_each_entry_read_or_computed_once_in_order(tmp_path
 
 KILLED = """
 import os, sys
-from dspic_lib import preprocess
+from dspic_lib.pipeline import preprocess
 from dspic_lib.store import Store
 st = Store(sys.argv[1])
 key = st.key("x", {}, code=[preprocess])
