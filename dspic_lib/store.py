@@ -414,9 +414,8 @@ class Store:
         which lookups ignore and :meth:`prune` deletes. Holds the entry's lock (:meth:`locked`) while
         the caller writes; if another process finished the entry meanwhile, its entry is kept and this
         result is dropped."""
-        with self.locked(key):
-            with self._writing(key) as folder:
-                yield folder
+        with self.locked(key), self._writing(key) as folder:
+            yield folder
 
     @contextlib.contextmanager
     def _writing(self, key: Key) -> Iterator[Path]:
@@ -499,9 +498,31 @@ class Store:
         return sorted(p for p in self.root.glob(f"*/{TMP_PREFIX}*")) + \
             sorted(p for p in self.root.glob(f"*/*/{TMP_PREFIX}*"))
 
+    def stale_locks(self, *, remove: bool = False) -> list[Path]:
+        """Lock files that no process holds (left by a run killed while computing; the next computation
+        of the entry takes them over anyway); ``remove``: delete them, each while holding its lock."""
+        out = []
+        for path in sorted(self.root.glob(f"*/*{LOCK_SUFFIX}")) + sorted(self.root.glob(f"*/*/*{LOCK_SUFFIX}")):
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(fd).st_ino != os.stat(path).st_ino:
+                    continue
+                out.append(path)
+                if remove:
+                    os.unlink(path)
+            except OSError:
+                continue          # held: a computation is under way
+            finally:
+                os.close(fd)
+        return out
+
     def prune(self, *, older_than_days: float | None = None, everything: bool = False,
               dry_run: bool = False) -> list[Path]:
-        """Remove interrupted writes, corrupt entries, stale entries (made by other code or another environment) and,
+        """Remove interrupted writes, unheld lock files, corrupt entries, stale entries (made by other code or another environment) and,
         if asked, entries older than ``older_than_days`` or all of them. Returns what was (or would be)
         removed."""
         now = time.time()
@@ -513,7 +534,7 @@ class Store:
         if not dry_run:
             for p in doomed:
                 shutil.rmtree(p, ignore_errors=True)
-        return doomed
+        return doomed + self.stale_locks(remove=not dry_run)
 
 
 def human_size(n: float) -> str:

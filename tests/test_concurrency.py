@@ -189,6 +189,18 @@ def test_a_lock_whose_owner_was_killed_is_taken_over(tmp_path, capsys):
     assert f"pid {holder.pid}" in capsys.readouterr().err            # says whose lock it took over
 
 
+def test_prune_removes_lock_files_nobody_holds_and_keeps_held_ones(tmp_path):
+    st = Store(tmp_path)
+    held, left = _toy_key("held"), _toy_key("left")
+    st.lock_path(left).parent.mkdir(parents=True)
+    st.lock_path(left).write_text('{"pid": 999999999, "host": "gone"}')    # a killed run's file
+    with st.locked(held):
+        assert st.prune(dry_run=True) == [st.lock_path(left)] and st.lock_path(left).exists()
+        assert st.prune() == [st.lock_path(left)]
+        assert not st.lock_path(left).exists() and st.lock_path(held).exists()
+    assert not st.lock_path(held).exists()                                  # removed by its owner
+
+
 def test_writing_keeps_the_entry_another_process_finished_while_it_waited(tmp_path):
     st, key = Store(tmp_path), _toy_key()
     first = st.get_or_compute(key, lambda f: (f / "a.txt").write_text("first"))

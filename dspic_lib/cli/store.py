@@ -19,7 +19,7 @@ def register(sub) -> None:
     info = ssub.add_parser("info", help="what made one entry (its entry.json) and its files")
     info.add_argument("key", help="an entry id (name/digest) or a unique prefix of its digest")
     info.set_defaults(func=run_info)
-    pr = ssub.add_parser("prune", help="remove interrupted writes, corrupt entries and entries no lookup "
+    pr = ssub.add_parser("prune", help="remove interrupted writes, unheld lock files, corrupt entries and entries no lookup "
                                        "can reach (made by other code or package versions)")
     pr.add_argument("--older-than", type=float, default=None, metavar="DAYS",
                     help="also remove entries older than DAYS")
