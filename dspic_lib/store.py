@@ -15,8 +15,11 @@ says what made it. The digest hashes
 
 Writes are atomic: a result is written into a hidden temporary folder beside its final place and
 renamed into place with its ``entry.json`` last, so an interrupted run leaves no half entry; the next
-run finds nothing under that key and computes it again. ``dspic store ls | info KEY | prune`` shows
-and cleans the store.
+run finds nothing under that key and computes it again. Computing an entry holds its lock
+(:meth:`Store.locked`, ``fcntl.flock`` on ``<name>/<digest>.lock``), so two processes on one store
+compute it once: the second waits and reads the first one's entry. ``dspic store ls | info KEY |
+prune`` shows and cleans the store (an entry whose ``entry.json`` is unreadable is listed as corrupt
+and pruned).
 
 Every entry read or computed through :meth:`Store.get` or :meth:`Store.get_or_compute` is logged,
 process-wide, by its id (``name/digest``, as ``dspic store ls`` prints it): :func:`access_mark` and
