@@ -232,6 +232,8 @@ def test_two_concurrent_table5_runs_on_an_empty_store_compute_each_entry_once(tm
     assert ids and len(ids) == len(set(ids))
     assert not st.leftovers() and not list((results_dir / "store").rglob("*.lock"))
     logs = [err for _, _, err in results]
+    for i, err in enumerate(logs):
+        print(f"run {i}:", *[line for line in err.splitlines() if line.startswith("dspic store:")], sep="\n  ")
     assert any("waiting for " in e or "computed by another process" in e for e in logs), logs
     # the runs' lines ("... test accuracy ..., from the store / trained in") agree on every metric
     metrics = [sorted(line.split(" (")[0] for line in out.splitlines() if "test accuracy" in line)
