@@ -430,7 +430,7 @@ class Store:
         try:
             yield tmp
             if self.get(key) is not None:     # finished by another process while this one computed
-                _log(f"reused {key.id} computed by another process")
+                _log(f"dropped this process's result for {key.id}: another process stored it first")
                 return
             info = key.describe()
             info.update(created=datetime.now(timezone.utc).isoformat(timespec="seconds"),

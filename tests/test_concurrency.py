@@ -201,16 +201,16 @@ def test_prune_removes_lock_files_nobody_holds_and_keeps_held_ones(tmp_path):
     assert not st.lock_path(held).exists()                                  # removed by its owner
 
 
-def test_writing_keeps_the_entry_another_process_finished_while_it_waited(tmp_path):
+def test_writing_keeps_the_entry_another_process_finished_while_it_waited(tmp_path, capsys):
     st, key = Store(tmp_path), _toy_key()
     first = st.get_or_compute(key, lambda f: (f / "a.txt").write_text("first"))
     with st.writing(key) as folder:                          # a caller that looked before it was there
         (folder / "a.txt").write_text("second")
     assert (st.get(key).path / "a.txt").read_text() == "first" and st.get(key).path == first.path
+    assert f"dropped this process's result for {key.id}" in capsys.readouterr().err
 
 
 RUN = WAIT_FOR_GO + """
-import runpy
 sys.argv = ["dspic", "run", "table5", "--profile", "smoke", "--seed", "5", "--results-dir", sys.argv[2]]
 from dspic_lib.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -232,8 +232,10 @@ def test_two_concurrent_table5_runs_on_an_empty_store_compute_each_entry_once(tm
     assert ids and len(ids) == len(set(ids))
     assert not st.leftovers() and not list((results_dir / "store").rglob("*.lock"))
     logs = [err for _, _, err in results]
-    for i, err in enumerate(logs):
-        print(f"run {i}:", *[line for line in err.splitlines() if line.startswith("dspic store:")], sep="\n  ")
+    for i, err in enumerate(logs):     # (a progress bar may share a line with a message)
+        print(f"run {i}:", *[line[line.index("dspic store:"):] for line in err.splitlines()
+                             if "dspic store:" in line], sep="\n  ")
+    assert not any("stored it first" in e for e in logs)       # no entry was computed by both
     assert any("waiting for " in e or "computed by another process" in e for e in logs), logs
     # the runs' lines ("... test accuracy ..., from the store / trained in") agree on every metric
     metrics = [sorted(line.split(" (")[0] for line in out.splitlines() if "test accuracy" in line)
