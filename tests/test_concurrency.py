@@ -74,6 +74,19 @@ def test_two_processes_generating_one_cohort_both_succeed_and_leave_one_cohort(t
     assert listed == _digest_tree(target) and "dspic_synthetic.json" in listed   # a whole cohort
 
 
+def test_a_generation_started_after_the_same_cohort_finished_uses_it_and_another_cohort_is_refused(tmp_path):
+    from dspic_lib.data import phantom
+    from dspic_lib.errors import DataError
+
+    cfg = phantom.PhantomConfig(n_patients=2, seed=3)
+    out = phantom.generate(tmp_path / "c", cfg, workers=1, progress=False)
+    before = _digest_tree(out)
+    assert phantom.generate(tmp_path / "c", cfg, workers=1, progress=False) == out and _digest_tree(out) == before
+    with pytest.raises(DataError, match="not empty"):
+        phantom.generate(tmp_path / "c", phantom.PhantomConfig(n_patients=2, seed=4), workers=1, progress=False)
+    assert _digest_tree(out) == before
+
+
 ENSURE = WAIT_FOR_GO + """
 import hashlib
 from dspic_lib.pipeline.datadir import ensure_cohort

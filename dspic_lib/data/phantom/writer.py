@@ -109,11 +109,13 @@ def generate(out_dir: str | Path, cfg: PhantomConfig | None = None, *, profile: 
     Files are written to a temporary folder beside ``out_dir`` and renamed into place at the end, so a
     half-written cohort never looks complete, and two processes generating the same cohort at once both
     succeed: the one that renames second deletes its copy and uses the first one's (the same seed gives
-    the same files). The marker file (:data:`SYNTHETIC_MARKER`) at the root
-    records the generator's parameters."""
+    the same files); one that starts after the same cohort is finished returns it as it is. The marker
+    file (:data:`SYNTHETIC_MARKER`) at the root records the generator's parameters."""
     cfg = cfg or PhantomConfig()
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
+        if read_marker(out_dir) == json.loads(json.dumps(_marker(cfg, profile))):
+            return out_dir       # this very cohort, finished (by a process that started at the same time)
         raise DataError(f"{out_dir}: folder exists and is not empty; the phantom writes only into a new folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
