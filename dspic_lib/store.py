@@ -15,8 +15,11 @@ says what made it. The digest hashes
 
 Writes are atomic: a result is written into a hidden temporary folder beside its final place and
 renamed into place with its ``entry.json`` last, so an interrupted run leaves no half entry; the next
-run finds nothing under that key and computes it again. ``dspic store ls | info KEY | prune`` shows
-and cleans the store.
+run finds nothing under that key and computes it again. Computing an entry holds its lock
+(:meth:`Store.locked`, ``fcntl.flock`` on ``<name>/<digest>.lock``), so two processes on one store
+compute it once: the second waits and reads the first one's entry. ``dspic store ls | info KEY |
+prune`` shows and cleans the store (an entry whose ``entry.json`` is unreadable is listed as corrupt
+and pruned).
 
 Every entry read or computed through :meth:`Store.get` or :meth:`Store.get_or_compute` is logged,
 process-wide, by its id (``name/digest``, as ``dspic store ls`` prints it): :func:`access_mark` and
@@ -32,11 +35,15 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import platform
 import shutil
+import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -56,6 +63,7 @@ PACKAGE = "dspic_lib"
 PACKAGE_DIR = Path(__file__).resolve().parent
 ENTRY_FILE = "entry.json"
 TMP_PREFIX = ".tmp-"
+LOCK_SUFFIX = ".lock"       # <name>/<digest>.lock: held while the entry is computed
 STORE_FORMAT = 1          # bump when the layout of entries changes
 
 
@@ -204,6 +212,48 @@ def accessed(since: int = 0) -> list[str]:
     return list(dict.fromkeys(_ACCESS_LOG[since:]))
 
 
+# ------------------------------------------------------------------------------ entry files, locks
+_REQUIRED = ("name", "digest", "modules", "code", "env")
+
+
+def _read_info(info_file: Path) -> dict | str:
+    """An entry's ``entry.json``, or what is wrong with it (a str)."""
+    try:
+        info = json.loads(info_file.read_text())
+    except OSError as err:
+        return f"unreadable entry.json ({err.strerror})"
+    except ValueError as err:
+        return f"entry.json is not JSON ({err})"
+    if not isinstance(info, dict):
+        return f"entry.json holds a {type(info).__name__}, not an object"
+    missing = [k for k in _REQUIRED if k not in info]
+    if missing:
+        return f"entry.json lacks {', '.join(missing)}"
+    if info["digest"] != info_file.parent.name:
+        return f"entry.json names digest {info['digest']}, not its folder's"
+    return info
+
+
+def _log(message: str) -> None:
+    """What one process tells about another's entries: on stderr, which the CLI and notebooks show."""
+    print(f"dspic store: {message}", file=sys.stderr, flush=True)
+
+
+def _read_owner(fd: int) -> dict:
+    try:
+        owner = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except ValueError:
+        return {}
+    return owner if isinstance(owner, dict) else {}
+
+
+def _owner_text(owner: dict) -> str:
+    if not owner:
+        return "another process"
+    host = owner.get("host")
+    return f"pid {owner.get('pid', '?')}" + ("" if host == socket.gethostname() else f" on {host}")
+
+
 # ------------------------------------------------------------------------------------- keys
 @dataclass(frozen=True)
 class Key:
@@ -307,19 +357,71 @@ class Store:
         info_file = folder / ENTRY_FILE
         if not info_file.is_file():
             return None
-        try:
-            info = json.loads(info_file.read_text())
-        except (OSError, ValueError):
+        info = _read_info(info_file)
+        if isinstance(info, str):
             return None      # unreadable: treated as absent and replaced by the next write
         _ACCESS_LOG.append(f"{key.name}/{folder.name}")   # get_or_compute returns through here too
         return Entry(folder, info)
 
     # -- writing
+    def lock_path(self, key: Key) -> Path:
+        """The entry's lock file, next to its folder: ``<root>/<name>/<digest>.lock``."""
+        return self.root / key.name / f"{key.digest}{LOCK_SUFFIX}"
+
+    @contextlib.contextmanager
+    def locked(self, key: Key) -> Iterator[bool]:
+        """Hold the entry's lock (``fcntl.flock`` on :meth:`lock_path`, which holds the owner's pid and
+        host); yields whether another process held it first (this one waited). The kernel releases a
+        flock when its owner dies, so the lock of a killed run is taken over at once. The file is
+        removed while still held; a waiter that then locks a removed file opens the path again."""
+        path = self.lock_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        waited = False
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                if not waited:
+                    _log(f"waiting for {key.id}, computed by {_owner_text(_read_owner(fd))}")
+                waited = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(path)
+                mine = os.fstat(fd)
+                if (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino):
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)          # the previous owner removed this file after it was opened: again
+        try:
+            left = _read_owner(fd)
+            if left and not waited:   # a file nobody held: its owner died before removing it
+                _log(f"lock of {key.id} left by {_owner_text(left)} (no longer running) taken over")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                      "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}).encode(), 0)
+            yield waited
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            os.close(fd)
+
     @contextlib.contextmanager
     def writing(self, key: Key) -> Iterator[Path]:
         """Yield an empty temporary folder to write the result into; on success it becomes the entry,
         on an exception it is removed. A process killed inside leaves only a hidden ``.tmp-`` folder,
-        which lookups ignore and :meth:`prune` deletes."""
+        which lookups ignore and :meth:`prune` deletes. Holds the entry's lock (:meth:`locked`) while
+        the caller writes; if another process finished the entry meanwhile, its entry is kept and this
+        result is dropped."""
+        with self.locked(key), self._writing(key) as folder:
+            yield folder
+
+    @contextlib.contextmanager
+    def _writing(self, key: Key) -> Iterator[Path]:
         final = self.path_of(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f"{TMP_PREFIX}{key.digest}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -327,6 +429,9 @@ class Store:
         started = time.perf_counter()
         try:
             yield tmp
+            if self.get(key) is not None:     # finished by another process while this one computed
+                _log(f"dropped this process's result for {key.id}: another process stored it first")
+                return
             info = key.describe()
             info.update(created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         seconds=round(time.perf_counter() - started, 3), store_format=STORE_FORMAT)
@@ -343,24 +448,44 @@ class Store:
                 shutil.rmtree(tmp, ignore_errors=True)
 
     def get_or_compute(self, key: Key, compute: Callable[[Path], None]) -> Entry:
-        """The entry of ``key``, computing it with ``compute(folder)`` when it is missing."""
+        """The entry of ``key``, computing it with ``compute(folder)`` when it is missing. Two processes
+        (or threads) asking for the same missing entry compute it once: the second waits for the
+        first's lock and then reads its entry."""
         entry = self.get(key)
         if entry is None:
-            with self.writing(key) as folder:
-                compute(folder)
+            with self.locked(key) as waited:
+                entry = self.get(key)
+                if entry is not None:
+                    _log(f"reused {key.id} computed by another process"
+                         + ("" if waited else " (finished before this one took the lock)"))
+                    return entry
+                with self._writing(key) as folder:
+                    compute(folder)
             entry = self.get(key)
         return entry
 
     # -- maintenance
+    def _info_files(self) -> list[Path]:
+        files = sorted(self.root.glob(f"*/*/{ENTRY_FILE}")) + sorted(self.root.glob(f"*/*/*/{ENTRY_FILE}"))
+        return [f for f in files if not any(part.startswith(".") for part in f.relative_to(self.root).parts)]
+
     def entries(self) -> list[Entry]:
+        """The readable entries (see :meth:`corrupt` for the others)."""
         out = []
-        for info_file in sorted(self.root.glob(f"*/*/{ENTRY_FILE}")) + sorted(self.root.glob(f"*/*/*/{ENTRY_FILE}")):
-            if any(part.startswith(".") for part in info_file.relative_to(self.root).parts):
-                continue
-            try:
-                out.append(Entry(info_file.parent, json.loads(info_file.read_text())))
-            except (OSError, ValueError):
-                continue
+        for info_file in self._info_files():
+            info = _read_info(info_file)
+            if not isinstance(info, str):
+                out.append(Entry(info_file.parent, info))
+        return out
+
+    def corrupt(self) -> list[tuple[Path, str]]:
+        """``(folder, problem)`` of every entry whose ``entry.json`` cannot be read: no lookup reaches
+        it (the next computation of its key replaces it) and :meth:`prune` removes it."""
+        out = []
+        for info_file in self._info_files():
+            info = _read_info(info_file)
+            if isinstance(info, str):
+                out.append((info_file.parent, info))
         return out
 
     def find(self, prefix: str) -> Entry:
@@ -376,13 +501,35 @@ class Store:
         return sorted(p for p in self.root.glob(f"*/{TMP_PREFIX}*")) + \
             sorted(p for p in self.root.glob(f"*/*/{TMP_PREFIX}*"))
 
+    def stale_locks(self, *, remove: bool = False) -> list[Path]:
+        """Lock files that no process holds (left by a run killed while computing; the next computation
+        of the entry takes them over anyway); ``remove``: delete them, each while holding its lock."""
+        out = []
+        for path in sorted(self.root.glob(f"*/*{LOCK_SUFFIX}")) + sorted(self.root.glob(f"*/*/*{LOCK_SUFFIX}")):
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(fd).st_ino != os.stat(path).st_ino:
+                    continue
+                out.append(path)
+                if remove:
+                    os.unlink(path)
+            except OSError:
+                continue          # held: a computation is under way
+            finally:
+                os.close(fd)
+        return out
+
     def prune(self, *, older_than_days: float | None = None, everything: bool = False,
               dry_run: bool = False) -> list[Path]:
-        """Remove interrupted writes, stale entries (made by other code or another environment) and,
+        """Remove interrupted writes, unheld lock files, corrupt entries, stale entries (made by other code or another environment) and,
         if asked, entries older than ``older_than_days`` or all of them. Returns what was (or would be)
         removed."""
         now = time.time()
-        doomed = list(self.leftovers())
+        doomed = list(self.leftovers()) + [p for p, _ in self.corrupt()]
         for e in self.entries():
             age_days = (now - (e.path / ENTRY_FILE).stat().st_mtime) / 86400
             if everything or e.stale() or (older_than_days is not None and age_days > older_than_days):
@@ -390,7 +537,7 @@ class Store:
         if not dry_run:
             for p in doomed:
                 shutil.rmtree(p, ignore_errors=True)
-        return doomed
+        return doomed + self.stale_locks(remove=not dry_run)
 
 
 def human_size(n: float) -> str:

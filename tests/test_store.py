@@ -201,3 +201,23 @@ def test_a_file_edited_during_a_run_does_not_change_that_runs_keys(tmp_path, mon
     monkeypatch.setattr(Path, "read_bytes", lambda p: real(p) + (b"\n# edited on disk\n" if p == path else b""))
     assert path.read_bytes().endswith(b"# edited on disk\n")
     assert _preprocess_key(st).digest == before
+
+
+@pytest.mark.parametrize("text", ["{\"name\": \"x\", \"dig", "[1, 2]", "{\"name\": \"x\"}", ""])
+def test_a_corrupt_entry_json_is_listed_as_corrupt_and_pruned(tmp_path, text, capsys):
+    from dspic_lib.cli import main
+    st = Store(tmp_path)
+    key = st.key("x", {"n": 1}, code=["dspic_lib.errors"], data="d")
+    good = st.get_or_compute(key, lambda f: (f / "a.txt").write_text("x"))
+    bad = st.get_or_compute(st.key("x", {"n": 2}, code=["dspic_lib.errors"], data="d"),
+                            lambda f: (f / "a.txt").write_text("y"))
+    (bad.path / "entry.json").write_text(text)          # truncated, not an object, fields missing, empty
+    assert [e.path for e in st.entries()] == [good.path]
+    assert [p for p, _ in st.corrupt()] == [bad.path]
+    capsys.readouterr()
+    assert main(["store", "--root", str(tmp_path), "ls"]) == 0
+    row = [line for line in capsys.readouterr().out.splitlines() if bad.path.name in line]
+    assert len(row) == 1 and "corrupt" in row[0] and f"x/{bad.path.name}" in row[0]
+    assert st.prune(dry_run=True) == [bad.path] and bad.path.exists()
+    assert st.prune() == [bad.path] and not bad.path.exists() and good.path.exists()
+    assert not st.corrupt() and [e.path for e in st.entries()] == [good.path]

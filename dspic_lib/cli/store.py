@@ -13,13 +13,14 @@ def register(sub) -> None:
     p.add_argument("--root", type=Path, default=None,
                    help="one store folder (default: every store under DSPIC_HOME)")
     ssub = p.add_subparsers(dest="store_command", required=True, metavar="ACTION")
-    ls = ssub.add_parser("ls", help="entries with size, age and profile")
+    ls = ssub.add_parser("ls", help="entries with size, age and profile; interrupted writes and corrupt "
+                                    "entries (unreadable entry.json) are listed as such")
     ls.set_defaults(func=run_ls)
     info = ssub.add_parser("info", help="what made one entry (its entry.json) and its files")
     info.add_argument("key", help="an entry id (name/digest) or a unique prefix of its digest")
     info.set_defaults(func=run_info)
-    pr = ssub.add_parser("prune", help="remove interrupted writes and entries no lookup can reach "
-                                       "(made by other code or package versions)")
+    pr = ssub.add_parser("prune", help="remove interrupted writes, unheld lock files, corrupt entries and entries no lookup "
+                                       "can reach (made by other code or package versions)")
     pr.add_argument("--older-than", type=float, default=None, metavar="DAYS",
                     help="also remove entries older than DAYS")
     pr.add_argument("--all", action="store_true", help="remove every entry")
@@ -44,6 +45,10 @@ def run_ls(args) -> int:
             rows.append({"entry": e.id, "profile": e.info.get("profile") or where, "size": human_size(e.size()),
                          "age": age_text(e.info.get("created", "")), "computed in": f"{e.info.get('seconds', 0):.1f} s",
                          "store": str(st.root)})
+        for p, problem in st.corrupt():
+            size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+            rows.append({"entry": str(p.relative_to(st.root)), "profile": where, "size": human_size(size),
+                         "age": "-", "computed in": f"corrupt: {problem}", "store": str(st.root)})
         for p in st.leftovers():
             rows.append({"entry": f"{p.parent.name}/{p.name}", "profile": where, "size": "-", "age": "-",
                          "computed in": "interrupted", "store": str(st.root)})

@@ -190,14 +190,15 @@ def preprocess_cohort(cohort, shape: Sequence[int], *, store: Store | str | Path
         _fill(X, cohort, shape, decoded, progress)
         return Preprocessed(X, *_boxes(cohort, shape))
     key = _key(cohort, shape, st, profile)
-    if (entry := st.get(key)) is None:
-        with st.writing(key) as folder:
-            X = np.lib.format.open_memmap(folder / "X.npy", mode="w+", dtype=np.float32, shape=(len(table), *shape))
-            _fill(X, cohort, shape, decoded, progress)
-            X.flush()
-            del X
-            _write_boxes(folder, *_boxes(cohort, shape))
-        entry = st.get(key)
+
+    def compute(folder: Path) -> None:
+        X = np.lib.format.open_memmap(folder / "X.npy", mode="w+", dtype=np.float32, shape=(len(table), *shape))
+        _fill(X, cohort, shape, decoded, progress)
+        X.flush()
+        del X
+        _write_boxes(folder, *_boxes(cohort, shape))
+
+    entry = st.get_or_compute(key, compute)      # another process computing it: wait and read its entry
     return _read_entry(entry, cohort, shape)
 
 

@@ -106,12 +106,16 @@ def generate(out_dir: str | Path, cfg: PhantomConfig | None = None, *, profile: 
              workers: int | None = None, progress: bool = True) -> Path:
     """Write the synthetic cohort into ``out_dir`` (created; must be empty or absent).
 
-    Files are written to a temporary folder beside ``out_dir`` and moved into place at the end, so a
-    half-written cohort never looks complete. The marker file (:data:`SYNTHETIC_MARKER`) at the root
-    records the generator's parameters."""
+    Files are written to a temporary folder beside ``out_dir`` and renamed into place at the end, so a
+    half-written cohort never looks complete, and two processes generating the same cohort at once both
+    succeed: the one that renames second deletes its copy and uses the first one's (the same seed gives
+    the same files); one that starts after the same cohort is finished returns it as it is. The marker
+    file (:data:`SYNTHETIC_MARKER`) at the root records the generator's parameters."""
     cfg = cfg or PhantomConfig()
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
+        if read_marker(out_dir) == json.loads(json.dumps(_marker(cfg, profile))):
+            return out_dir       # this very cohort, finished (by a process that started at the same time)
         raise DataError(f"{out_dir}: folder exists and is not empty; the phantom writes only into a new folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -120,13 +124,15 @@ def generate(out_dir: str | Path, cfg: PhantomConfig | None = None, *, profile: 
         records = _write_all(plan_cohort(cfg), cfg, tmp, workers, progress)
         _write_truth(tmp / TRUTH_CSV, records)
         (tmp / SYNTHETIC_MARKER).write_text(json.dumps(_marker(cfg, profile), indent=1, sort_keys=True) + "\n")
-        if out_dir.exists():
-            out_dir.rmdir()
+        # One rename moves the whole cohort into place (onto a missing or empty folder). When two
+        # processes generate the same cohort at once, the first rename wins; the second finds the
+        # folder full, checks that it holds a finished cohort (its marker) and uses it.
         try:
             os.replace(tmp, out_dir)
-        except OSError:
+        except OSError as err:
             if read_marker(out_dir) is None:
-                raise DataError(f"{out_dir}: could not move the generated cohort into place") from None
+                raise DataError(f"{out_dir}: could not move the generated cohort into place "
+                                f"({err.strerror}); the folder holds something else") from None
             shutil.rmtree(tmp, ignore_errors=True)   # another process finished the same cohort first
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
