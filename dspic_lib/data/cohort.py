@@ -22,8 +22,8 @@ per-view counts leave it out. A two-frame file must say both views itself.
 **Class** comes from the annotations (no lesion shape = N, metastasis only = M, arthritis only = A,
 both = M&A); an image without a JSON file takes its class from labels.csv (a row for its file, else for
 its patient), else it is ``"unlabelled"``: counted and reported, never taken as N, and left out of
-every training and metric set. ``patient`` in the table is a pseudonym derived from the header's
-PatientID, so that printing the table shows no identifier.
+every training and metric set. ``patient`` in the table is a keyed pseudonym of the header's
+PatientID (:mod:`.identity`, the same as ``dspic predict``'s), so that printing the table shows no identifier.
 
 **Problems** (a file that cannot be read, a bad annotation or CSV row, ...) are collected in
 ``Cohort.problems`` (file, problem); the affected image is left out and nothing else is lost.
@@ -46,7 +46,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from ..options import look_up_option
 from ..vocab import TASK_CLASSES, UNKNOWN_VIEW, UNLABELLED, VIEWS
-from . import dicom, labelme, phantom, sidecar
+from . import dicom, identity, labelme, phantom, sidecar
 from .labelme import Lesion
 from .pictures import is_picture, read_picture
 from .sidecar import LABELS_CSV, VIEWS_CSV
@@ -116,9 +116,16 @@ class Cohort:
         return counts.astype(int)
 
 
-def pseudonym(patient_id: str) -> str:
-    """A stable stand-in for a PatientID (so tables and logs never show the real one)."""
-    return "P" + hashlib.blake2b(patient_id.encode("utf-8"), digest_size=5).hexdigest()
+def pseudonym(patient_id: str, key: bytes | None = None) -> str:
+    """A stable stand-in for a PatientID (so tables and logs never show the real one): the keyed hash
+    of :mod:`.identity`, the same function ``dspic predict`` uses (``key`` default: this install's)."""
+    return identity.pseudonym(patient_id, key)
+
+
+def exact_copy_warning(kept: str) -> str:
+    """The warning of an image dropped because it repeats ``kept`` (same patient, same pixels): the
+    words of ``dspic data scan`` and ``dspic predict`` alike."""
+    return f"same patient and same pixels as {kept}: dropped as an exact copy"
 
 
 class _Findings:
@@ -229,11 +236,15 @@ class _Fingerprint:
 
 
 # ------------------------------------------------------------------------- shared by every layout
+def pixel_digest(px: np.ndarray) -> str:
+    """A digest of an image's counts that finds exact copies."""
+    return hashlib.blake2b(np.ascontiguousarray(px, np.float32).tobytes(), digest_size=16).hexdigest()
+
+
 def pixel_stats(px: np.ndarray) -> dict:
     """What the table keeps of an image's pixels, and a digest that finds exact copies."""
     return {"max_count": float(px.max()), "max_at": np.unravel_index(int(np.argmax(px)), px.shape),
-            "total_counts": float(px.sum(dtype=np.float64)),
-            "digest": hashlib.blake2b(np.ascontiguousarray(px, np.float32).tobytes(), digest_size=16).hexdigest()}
+            "total_counts": float(px.sum(dtype=np.float64)), "digest": pixel_digest(px)}
 
 
 def _where(rec: dict) -> str:
@@ -253,8 +264,7 @@ def _drop_copies(records: list[dict], findings: _Findings, data_dir: Path) -> li
         keep = min(idx, key=lambda i: (records[i]["view"] == UNKNOWN_VIEW, records[i]["label"] == UNLABELLED, i))
         for i in idx:
             if i != keep:
-                findings.warn(data_dir / records[i]["path"], f"same patient and same pixels as "
-                                                              f"{_where(records[keep])}: dropped as an exact copy")
+                findings.warn(data_dir / records[i]["path"], exact_copy_warning(_where(records[keep])))
         drop.update(set(idx) - {keep})
     kept = [r for i, r in enumerate(records) if i not in drop]
     _warn_shared_pixels(kept, findings, data_dir)
@@ -282,7 +292,7 @@ def _warn_shared_pixels(records: list[dict], findings: _Findings, data_dir: Path
             findings.warn(data_dir / rec["path"], f"same pixels as {others} of another patient: kept")
 
 
-def _row(rec: dict, task: str) -> dict:
+def _row(rec: dict, task: str, pseudonym) -> dict:
     les = list(rec["lesions"])
     return {
         "patient": pseudonym(rec["patient_id"]), "view": rec["view"], "path": rec["path"],
@@ -300,7 +310,10 @@ def finish(data_dir: Path, records: list[dict], findings: _Findings, *, shape, p
            task: str = "four-class", layout: str = "dicom") -> Cohort:
     """The cohort from the records of the images read: copies dropped, rows sorted by patient and view."""
     records = _drop_copies(records, findings, data_dir)
-    table = pd.DataFrame([_row(rec, task) for rec in records], columns=COLUMNS)
+    # keyed with this install's secret; the synthetic cohort's made-up IDs with the public key (identity.py)
+    key = identity.SYNTHETIC_KEY if phantom.read_marker(data_dir) is not None else None
+    named = identity.pseudonymizer(key)
+    table = pd.DataFrame([_row(rec, task, named) for rec in records], columns=COLUMNS)
     if len(table):
         table["view_order"] = table["view"].map(_VIEW_ORDER)
         table = table.sort_values(["patient", "view_order", "path", "frame"], kind="stable")
