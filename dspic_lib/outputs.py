@@ -57,12 +57,20 @@ def check_file_target(path: str | Path, what: str = "output") -> Path:
     return path
 
 
-def check_folder_target(path: str | Path, what: str = "output folder") -> Path:
-    """``path`` is (or can be made) a writable folder."""
+def check_folder_target(path: str | Path, what: str = "output folder", *, create: bool = True) -> Path:
+    """``path`` is (or can be made) a writable folder. ``create=False``: make nothing, check that the
+    nearest existing folder on the way is a writable folder."""
     path = Path(path)
     if os.path.lexists(path) and not path.is_dir():
         raise OutputError(f"{what} {path}: is a file, not a folder")
-    _probe(path, what, path)
+    if create:
+        _probe(path, what, path)
+        return path
+    base = _nearest_existing(path)
+    if not base.is_dir():
+        raise OutputError(f"{what} {path}: {base} is a file, not a folder")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {path}: cannot write in {base} (Permission denied)")
     return path
 
 

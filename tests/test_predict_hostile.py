@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import test_predict
+from test_predict import cohort_files
 
 from dspic_lib import cli
 from dspic_lib.data import dicom
-from test_predict import cohort_files, trained  # noqa: F401  (the session's model folder)
+
+trained = test_predict.trained        # the fixture: the session's smoke model folder
 
 
 def predict_csv(trained, *inputs, extra=(), out=None) -> tuple[int, pd.DataFrame | None]:
@@ -146,7 +149,7 @@ class _DiskFull:
 def test_a_full_disk_leaves_the_old_output_whole_and_says_so(home, trained, tmp_path, capsys, monkeypatch):
     scan = cohort_files(home)[0]
     out_dir = tmp_path / "out"
-    rc, before = predict_csv(trained, scan, out=out_dir / "preds.csv")
+    rc, _ = predict_csv(trained, scan, out=out_dir / "preds.csv")
     assert rc == 0
     good = (out_dir / "preds.csv").read_text()
     capsys.readouterr()
@@ -186,6 +189,12 @@ def test_train_without_room_for_the_model_ends_with_a_clear_message(home, traine
     """`dspic train` checks free space before writing the model folder (a full disk made h5py segfault)."""
     from collections import namedtuple
 
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    args = ["train", "--model", "dSPIC-AM", "--dataset", "D1", "--profile", "smoke", "--n-boot", "20"]
+    assert cli.main([*args, "--out", str(a_file / "m")]) == 1          # said before any dataset is built
+    err = capsys.readouterr().err
+    assert f"--out {a_file / 'm'}: {a_file} is a file, not a folder" in err and "Scanning" not in err, err
     Usage = namedtuple("usage", "total used free")
     real = shutil.disk_usage
     monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(*real(p)[:2], 1000))

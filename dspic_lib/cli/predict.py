@@ -17,10 +17,15 @@ on a public normal / abnormal collection) gives p_normal, p_abnormal and top1 in
 Names, IDs and dates from the headers appear in no output (nor --explain's file names), unless
 --keep-ids adds a patient_id column.
 
+A copy of a file (same patient, same pixels) is dropped with a warning; CSV text cells beginning
+=, +, -, @ are prefixed with ' (no formula runs in a spreadsheet). --out and --explain are checked
+before any work, and written through a temporary name (a full disk leaves no half file).
+
 Exit status: 0 every file was predicted; 1 some files could not be read (each is listed on stderr with
-its reason, and in the JSON's "failed"; the others are still predicted), or an INPUT does not exist;
-2 usage errors, including a MODEL_DIR without model.json / model.keras or whose card does not match
-its weights.
+its reason, and in the JSON's "failed"; the others are still predicted), an INPUT does not exist, or
+an output could not be written (a full disk); 2 usage errors, including an --out or --explain that
+cannot be written and a MODEL_DIR without model.json / model.keras or whose card does not match its
+weights.
 """
 from __future__ import annotations
 

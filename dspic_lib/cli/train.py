@@ -60,6 +60,7 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
 
     look_up_option(model_name, models.names(), what="model")
     look_up_option(dataset, datasets.NAMES, what="dataset")
+    check_folder_target(out, "--out", create=False)      # said now, not after the training
     results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
     store = for_results(results_dir)
     cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)

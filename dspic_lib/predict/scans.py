@@ -2,9 +2,11 @@
 
 **Inputs.** DICOM files (NM, one or two frames, native or compressed: :func:`dspic_lib.data.dicom.read_nm`,
 any size) and PNG/JPEG pictures (:func:`dspic_lib.data.pictures.read_picture`), or folders of them
-(searched recursively; hidden files, ``.json``, ``.csv``, ``.txt`` and ``.xml`` files are skipped, a file
-named on the command line is always tried). A file that cannot be read is a failure with its reason;
-the others are still predicted.
+(searched recursively; hidden files, files without an image suffix and links to folders are skipped and
+counted, :func:`skipped_summary`; a file named on the command line is always tried). A file that cannot
+be read, or a symbolic link loop, is a failure with its reason; the others are still predicted. An
+image of the same patient with the same pixels as one before it is dropped with ``dspic data scan``'s
+warning, so that a copied file does not weigh twice in its patient's mean.
 
 **Preprocessing** comes from the model card (:mod:`dspic_lib.predict.card`): its function and its
 resolution, never a profile's.
@@ -27,7 +29,11 @@ pseudonym and view (:func:`explain_name`), listed in an ``explain`` column.
 
 **Patients of pictures**: BS-80K's ``wholeBodyANT/<id>.jpg`` and the PNG collection's
 ``<class>/Anterior/A<n>.png`` give patient and view; any other picture is a patient of its own, named by
-its file name without ANT/POST words (``0001_ant.png`` and ``0001_post.png`` are one patient).
+its folder relative to the input folder and its file name without ANT/POST words (``x/0001_ant.png``
+and ``x/0001_post.png`` are one patient, ``siteA/scan.png`` and ``siteB/scan.png`` two).
+
+**Outputs** are written to a temporary name and renamed (:func:`dspic_lib.outputs.atomic_write`); CSV
+text cells that a spreadsheet would run as a formula are escaped (:func:`csv_safe`).
 """
 from __future__ import annotations
 
@@ -44,8 +50,7 @@ import numpy as np
 import pandas as pd
 
 from dspic_lib.data.cohort import exact_copy_warning, pixel_digest
-# pseudonyms: the one keyed function of scan, chapters and predict (data/identity.py), importable here too
-from dspic_lib.data.identity import KEY_ENV, KEY_FILE, pseudonymizer  # noqa: F401
+from dspic_lib.data.identity import KEY_ENV, KEY_FILE, pseudonymizer  # noqa: F401  (one function: scan, chapters, predict)
 from dspic_lib.errors import DataError
 from dspic_lib.outputs import atomic_write
 from dspic_lib.vocab import OUTPUTS, UNKNOWN_VIEW
@@ -389,7 +394,7 @@ def _explain(model, images: list, proba: np.ndarray, classes: list[str], pseudon
                             map_label=f"Grad-CAM of {classes[top[k]]} (max = 1)")
         name = explain_name(start + k, pseudonym(im.patient_id), im.view)
         try:                     # a temporary name, then renamed: never a half PNG
-            atomic_write(folder / name, writer=lambda tmp: fig.savefig(tmp, format="png"))
+            atomic_write(folder / name, writer=lambda tmp, fig=fig: fig.savefig(tmp, format="png"))
         finally:
             plt.close(fig)
         names.append(name)
