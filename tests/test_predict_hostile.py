@@ -146,21 +146,26 @@ class _DiskFull:
         self.fh.close()
 
 
+def _fill_disk(monkeypatch, folder: Path) -> None:
+    """Every file opened for writing in ``folder`` from now on hits a full disk half-way."""
+    real_open = io.open
+
+    def full_open(file, mode="r", *a, **k):
+        fh = real_open(file, mode, *a, **k)
+        inside = not isinstance(file, int) and Path(os.fspath(file)).resolve().parent == folder.resolve()
+        return _DiskFull(fh) if inside and any(m in mode for m in "wax") else fh
+
+    monkeypatch.setattr(io, "open", full_open)
+    monkeypatch.setattr(builtins, "open", full_open)
+
+
 def test_a_full_disk_leaves_the_old_output_whole_and_says_so(home, trained, tmp_path, capsys, monkeypatch):
     scan = cohort_files(home)[0]
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     good = "level,file\nimage,an earlier run's whole file\n"
     (out_dir / "preds.csv").write_text(good)
-    real_open = io.open
-
-    def full_open(file, mode="r", *a, **k):
-        fh = real_open(file, mode, *a, **k)
-        in_out = Path(os.fspath(file)).resolve().parent == out_dir.resolve() if not isinstance(file, int) else False
-        return _DiskFull(fh) if in_out and any(m in mode for m in "wax") else fh
-
-    monkeypatch.setattr(io, "open", full_open)
-    monkeypatch.setattr(builtins, "open", full_open)
+    _fill_disk(monkeypatch, out_dir)
     for name in ("preds.csv", "preds.json"):
         rc = cli.main(["predict", str(trained), str(scan), "--out", str(out_dir / name)])
         err = capsys.readouterr().err
@@ -169,6 +174,18 @@ def test_a_full_disk_leaves_the_old_output_whole_and_says_so(home, trained, tmp_
     monkeypatch.undo()
     assert (out_dir / "preds.csv").read_text() == good          # the old file, whole
     assert sorted(p.name for p in out_dir.iterdir()) == ["preds.csv"]     # no half file, no temporary
+
+
+def test_a_full_disk_leaves_no_half_grad_cam_png(home, trained, tmp_path, capsys, monkeypatch):
+    cams = tmp_path / "cams"
+    cams.mkdir()
+    _fill_disk(monkeypatch, cams)
+    rc = cli.main(["predict", str(trained), str(cohort_files(home)[0]), "--explain", str(cams),
+                   "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    monkeypatch.undo()
+    assert rc == 1 and "No space left on device" in err and ".png: could not be written" in err, err
+    assert list(cams.iterdir()) == []
 
 
 def test_a_symlink_loop_is_a_problem_line_and_the_other_files_are_predicted(home, trained, tmp_path, capsys):
