@@ -46,7 +46,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from ..options import look_up_option
 from ..vocab import TASK_CLASSES, UNKNOWN_VIEW, UNLABELLED, VIEWS
-from . import dicom, identity, labelme, phantom, sidecar
+from . import dicom, labelme, phantom, sidecar
 from .labelme import Lesion
 from .pictures import is_picture, read_picture
 from .sidecar import LABELS_CSV, VIEWS_CSV
@@ -119,7 +119,9 @@ class Cohort:
 def pseudonym(patient_id: str, key: bytes | None = None) -> str:
     """A stable stand-in for a PatientID (so tables and logs never show the real one): the keyed hash
     of :mod:`.identity`, the same function ``dspic predict`` uses (``key`` default: this install's)."""
-    return identity.pseudonym(patient_id, key)
+    from .identity import pseudonym as keyed
+
+    return keyed(patient_id, key)
 
 
 def exact_copy_warning(kept: str) -> str:
@@ -309,6 +311,8 @@ def _row(rec: dict, task: str, pseudonym) -> dict:
 def finish(data_dir: Path, records: list[dict], findings: _Findings, *, shape, prints: _Fingerprint,
            task: str = "four-class", layout: str = "dicom") -> Cohort:
     """The cohort from the records of the images read: copies dropped, rows sorted by patient and view."""
+    from . import identity
+
     records = _drop_copies(records, findings, data_dir)
     # keyed with this install's secret; the synthetic cohort's made-up IDs with the public key (identity.py)
     key = identity.SYNTHETIC_KEY if phantom.read_marker(data_dir) is not None else None
