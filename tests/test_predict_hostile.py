@@ -86,6 +86,15 @@ def test_identical_copies_are_dropped_with_the_scan_warning_not_averaged(home, t
     assert "2 dropped as exact copies" in err
 
 
+def test_the_same_pixels_under_another_patient_are_kept_with_the_scan_warning(home, trained, tmp_path):
+    picture(tmp_path / "pics" / "one.png", 9)
+    shutil.copy(tmp_path / "pics" / "one.png", tmp_path / "pics" / "two.png")
+    rc, df = predict_csv(trained, tmp_path / "pics", out=tmp_path / "q.csv")
+    warn = dict(zip(df["file"].map(lambda f: Path(f).name), df["warnings"]))
+    assert rc == 0 and len(df[df["level"] == "patient"]) == 2
+    assert f"same pixels as {tmp_path / 'pics' / 'one.png'} of another patient: kept" in warn["two.png"]
+
+
 def test_files_skipped_in_a_folder_are_counted_never_silent(home, trained, tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()

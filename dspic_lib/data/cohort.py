@@ -130,6 +130,11 @@ def exact_copy_warning(kept: str) -> str:
     return f"same patient and same pixels as {kept}: dropped as an exact copy"
 
 
+def shared_pixels_warning(others: str) -> str:
+    """The warning of an image kept although another patient's image has the same pixels."""
+    return f"same pixels as {others} of another patient: kept"
+
+
 class _Findings:
     """Problems (the file is left out) and warnings (the file is kept, or dropped as a copy)."""
 
@@ -291,7 +296,7 @@ def _warn_shared_pixels(records: list[dict], findings: _Findings, data_dir: Path
     for recs in by_digest.values():
         for rec in recs if len(recs) > 1 else []:
             others = ", ".join(_where(r) for r in recs if r is not rec)
-            findings.warn(data_dir / rec["path"], f"same pixels as {others} of another patient: kept")
+            findings.warn(data_dir / rec["path"], shared_pixels_warning(others))
 
 
 def _row(rec: dict, task: str, pseudonym) -> dict:

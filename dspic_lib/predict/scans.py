@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dspic_lib.data.cohort import exact_copy_warning, pixel_digest
+from dspic_lib.data.cohort import exact_copy_warning, pixel_digest, shared_pixels_warning
 from dspic_lib.data.identity import KEY_ENV, KEY_FILE, pseudonymizer  # noqa: F401  (one function: scan, chapters, predict)
 from dspic_lib.errors import DataError
 from dspic_lib.outputs import atomic_write
@@ -72,7 +72,7 @@ class Source:
     root: Path | None = None     # the input folder it was found in (None: named on the command line)
 
 
-def _skip_reason(dirpath: str, name: str) -> str | None:
+def _skip_reason(name: str) -> str | None:
     """Why a file found in a folder is not tried (None: it is)."""
     if name.startswith("."):
         return "hidden"
@@ -110,7 +110,7 @@ def find_inputs(inputs: Iterable[str | Path], skipped: list | None = None) -> tu
                         skipped.append((str(full), "link to a folder (not followed)"))
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for n in sorted(filenames):
-                    why = _skip_reason(dirpath, n)
+                    why = _skip_reason(n)
                     if why:
                         skipped.append((str(Path(dirpath) / n), why))
                     else:
@@ -432,6 +432,7 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
     failed: list[tuple[str, str]] = []
     dropped: list[tuple[str, str]] = []
     first: dict[tuple[str, str], str] = {}        # (patient id, pixel digest) -> where it was first seen
+    owner: dict[str, tuple[str, str]] = {}         # pixel digest -> (patient id, where) of its first image
     batch: list[Image] = []
 
     explained: list[str] = []
@@ -465,6 +466,9 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
                 if on_failure:
                     on_failure(where, dropped[-1][1])
                 continue
+            pid, at = owner.setdefault(im.digest, (im.patient_id, where))
+            if pid != im.patient_id:        # kept (which patient is right cannot be known), but said
+                im.warnings.append(shared_pixels_warning(at))
             batch.append(im)
             if len(batch) >= batch_size:
                 flush()
