@@ -243,15 +243,11 @@ class _Fingerprint:
 
 
 # ------------------------------------------------------------------------- shared by every layout
-def pixel_digest(px: np.ndarray) -> str:
-    """A digest of an image's counts that finds exact copies."""
-    return hashlib.blake2b(np.ascontiguousarray(px, np.float32).tobytes(), digest_size=16).hexdigest()
-
-
 def pixel_stats(px: np.ndarray) -> dict:
     """What the table keeps of an image's pixels, and a digest that finds exact copies."""
     return {"max_count": float(px.max()), "max_at": np.unravel_index(int(np.argmax(px)), px.shape),
-            "total_counts": float(px.sum(dtype=np.float64)), "digest": pixel_digest(px)}
+            "total_counts": float(px.sum(dtype=np.float64)),
+            "digest": hashlib.blake2b(np.ascontiguousarray(px, np.float32).tobytes(), digest_size=16).hexdigest()}
 
 
 def _where(rec: dict) -> str:

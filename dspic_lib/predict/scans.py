@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dspic_lib.data.cohort import exact_copy_warning, pixel_digest, shared_pixels_warning
+from dspic_lib.data.cohort import exact_copy_warning, pixel_stats, shared_pixels_warning
 from dspic_lib.data.identity import KEY_ENV, KEY_FILE, pseudonymizer  # noqa: F401  (one function: scan, chapters, predict)
 from dspic_lib.errors import DataError
 from dspic_lib.outputs import atomic_write
@@ -245,7 +245,7 @@ def read_source(src: Source, *, preprocess, shape, train_stats: dict) -> list[Im
         name = src.path.name + (f" (frame {frame})" if len(frames) > 1 else "")
         x = preprocess(counts, shape, name)
         out.append(Image(src, frame, view, patient_id, np.asarray(x, np.float32), warnings,
-                         pixel_digest(counts)))
+                         pixel_stats(counts)["digest"]))
     return out
 
 
