@@ -19,3 +19,8 @@ class BuildError(DspicError, RuntimeError):
 
 class DataWarning(UserWarning):
     """Data that is used, but not all of it or not as one might assume (e.g. unlabelled images left out)."""
+
+
+class OutputError(DspicError, OSError):
+    """An output that cannot be written (a folder where a file is wanted, no space left, ...): the
+    message names the path and the problem, and nothing half-written is left behind."""

@@ -17,10 +17,15 @@ on a public normal / abnormal collection) gives p_normal, p_abnormal and top1 in
 Names, IDs and dates from the headers appear in no output (nor --explain's file names), unless
 --keep-ids adds a patient_id column.
 
+A copy of a file (same patient, same pixels) is dropped with a warning; CSV text cells beginning
+=, +, -, @ are prefixed with ' (no formula runs in a spreadsheet). --out and --explain are checked
+before any work, and written through a temporary name (a full disk leaves no half file).
+
 Exit status: 0 every file was predicted; 1 some files could not be read (each is listed on stderr with
-its reason, and in the JSON's "failed"; the others are still predicted), or an INPUT does not exist;
-2 usage errors, including a MODEL_DIR without model.json / model.keras or whose card does not match
-its weights.
+its reason, and in the JSON's "failed"; the others are still predicted), an INPUT does not exist, or
+an output could not be written (a full disk); 2 usage errors, including an --out or --explain that
+cannot be written and a MODEL_DIR without model.json / model.keras or whose card does not match its
+weights.
 """
 from __future__ import annotations
 
@@ -60,19 +65,32 @@ def _usage(message: str) -> int:
 def run(args) -> int:
     import json
 
+    from dspic_lib.errors import OutputError
+    from dspic_lib.outputs import atomic_write, check_file_target, check_folder_target
     from dspic_lib.predict import card as modelcard, scans as predict
 
     if args.out is not None and args.out.suffix.lower() not in FORMATS:
         return _usage(f"--out {args.out}: the suffix must be .csv or .json")
     if args.batch_size is not None and args.batch_size < 1:
         return _usage(f"--batch-size must be at least 1, got {args.batch_size}")
+    # the outputs are checked before any work: a bad --out / --explain is said now, not after every image
+    try:
+        if args.out is not None:
+            check_file_target(args.out, "--out")
+        if args.explain is not None:
+            check_folder_target(args.explain, "--explain")
+    except OutputError as err:
+        return _usage(str(err))
     try:
         loaded = modelcard.load(args.model_dir)
     except modelcard.ModelDirError as err:
         return _usage(str(err))
-    sources, missing = predict.find_inputs(args.inputs)
+    skipped: list = []
+    sources, missing = predict.find_inputs(args.inputs, skipped=skipped)
     for item, reason in missing:
         print(f"{item}: {reason}", file=sys.stderr)
+    if skipped:
+        print(predict.skipped_summary(skipped), file=sys.stderr)
 
     def report(file: str, reason: str) -> None:
         from tqdm import tqdm
@@ -90,19 +108,20 @@ def run(args) -> int:
                                    keep_ids=args.keep_ids, workers=args.workers, progress=True,
                                    on_failure=report, explain_dir=args.explain)
     result.failed[:0] = missing
+    # written to a temporary name beside --out, then renamed: a full disk leaves no file cut mid-row
     if args.out is not None and args.out.suffix.lower() == ".json":
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(predict.to_json(result), indent=1, default=_plain) + "\n")
+        atomic_write(args.out, json.dumps(predict.to_json(result), indent=1, default=_plain) + "\n")
     else:
-        text = result.table.to_csv(index=False)
+        text = predict.csv_safe(result.table).to_csv(index=False)
         if args.out is None:
             sys.stdout.write(text)
         else:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(text)
+            atomic_write(args.out, text)
     n_files = len(sources) + len(missing)
+    n_dropped = len(result.dropped)
     print(f"{len(result.images)} images of {len(result.patients)} patients predicted from "
           f"{n_files - len(result.failed)} of {n_files} files"
+          + (f"; {n_dropped} dropped as exact copies (listed above)" if n_dropped else "")
           + (f"; {len(result.failed)} failed (listed above)" if result.failed else "")
           + (f"; written to {args.out}" if args.out else ""), file=sys.stderr)
     if not n_files:

@@ -54,11 +54,13 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     from dspic_lib.evaluation import results
     from dspic_lib.errors import DataError
     from dspic_lib.options import look_up_option
+    from dspic_lib.outputs import check_folder_target, check_free_space
     from dspic_lib.paths import default_results_dir
     from dspic_lib.store import for_results
 
     look_up_option(model_name, models.names(), what="model")
     look_up_option(dataset, datasets.NAMES, what="dataset")
+    check_folder_target(out, "--out", create=False)      # said now, not after the training
     results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
     store = for_results(results_dir)
     cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
@@ -71,6 +73,9 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
                         f"differently from the training run (max difference {np.abs(again - run_.proba).max():.2g})")
     card = modelcard.make_card(model, model_name=model_name, profile=profile, run=run_, build=build,
                                cohort=cohort, n_boot=modelcard.N_BOOT if n_boot is None else int(n_boot))
+    # before Keras writes the model folder: a full disk there ended in a segfault (h5py), not an error
+    check_free_space(out, 4 * int(model.count_params()), f"the model ({model.count_params()} parameters)")
+    check_folder_target(out, "--out")
     modelcard.export(model, card, out)
     return {**card, "_run": run_}
 

@@ -22,8 +22,8 @@ per-view counts leave it out. A two-frame file must say both views itself.
 **Class** comes from the annotations (no lesion shape = N, metastasis only = M, arthritis only = A,
 both = M&A); an image without a JSON file takes its class from labels.csv (a row for its file, else for
 its patient), else it is ``"unlabelled"``: counted and reported, never taken as N, and left out of
-every training and metric set. ``patient`` in the table is a pseudonym derived from the header's
-PatientID, so that printing the table shows no identifier.
+every training and metric set. ``patient`` in the table is a keyed pseudonym of the header's
+PatientID (:mod:`.identity`, the same as ``dspic predict``'s), so that printing the table shows no identifier.
 
 **Which files are read** is decided by :func:`walk`, file by file: images, annotations and the two
 CSV files are read; hidden files and folders, a ``DICOMDIR``, compressed files (``.gz``, ``.zip``, ...,
@@ -125,9 +125,23 @@ class Cohort:
         return counts.astype(int)
 
 
-def pseudonym(patient_id: str) -> str:
-    """A stable stand-in for a PatientID (so tables and logs never show the real one)."""
-    return "P" + hashlib.blake2b(patient_id.encode("utf-8"), digest_size=5).hexdigest()
+def pseudonym(patient_id: str, key: bytes | None = None) -> str:
+    """A stable stand-in for a PatientID (so tables and logs never show the real one): the keyed hash
+    of :mod:`.identity`, the same function ``dspic predict`` uses (``key`` default: this install's)."""
+    from .identity import pseudonym as keyed
+
+    return keyed(patient_id, key)
+
+
+def exact_copy_warning(kept: str) -> str:
+    """The warning of an image dropped because it repeats ``kept`` (same patient, same pixels): the
+    words of ``dspic data scan`` and ``dspic predict`` alike."""
+    return f"same patient and same pixels as {kept}: dropped as an exact copy"
+
+
+def shared_pixels_warning(others: str) -> str:
+    """The warning of an image kept although another patient's image has the same pixels."""
+    return f"same pixels as {others} of another patient: kept"
 
 
 # what the walk does with each file (FolderEntry.kind)
@@ -258,8 +272,7 @@ def _drop_copies(records: list[dict], findings: Findings, data_dir: Path) -> lis
         keep = min(idx, key=lambda i: (records[i]["view"] == UNKNOWN_VIEW, records[i]["label"] == UNLABELLED, i))
         for i in idx:
             if i != keep:
-                findings.warn(data_dir / records[i]["path"], f"same patient and same pixels as "
-                                                              f"{_where(records[keep])}: dropped as an exact copy")
+                findings.warn(data_dir / records[i]["path"], exact_copy_warning(_where(records[keep])))
         drop.update(set(idx) - {keep})
     kept = [r for i, r in enumerate(records) if i not in drop]
     _warn_shared_pixels(kept, findings, data_dir)
@@ -284,10 +297,10 @@ def _warn_shared_pixels(records: list[dict], findings: Findings, data_dir: Path)
     for recs in by_digest.values():
         for rec in recs if len(recs) > 1 else []:
             others = ", ".join(_where(r) for r in recs if r is not rec)
-            findings.warn(data_dir / rec["path"], f"same pixels as {others} of another patient: kept")
+            findings.warn(data_dir / rec["path"], shared_pixels_warning(others))
 
 
-def _row(rec: dict, task: str) -> dict:
+def _row(rec: dict, task: str, pseudonym) -> dict:
     les = list(rec["lesions"])
     return {
         "patient": pseudonym(rec["patient_id"]), "view": rec["view"], "path": rec["path"],
@@ -304,8 +317,13 @@ def _row(rec: dict, task: str) -> dict:
 def finish(data_dir: Path, records: list[dict], findings: Findings, *, shape, prints: Fingerprint,
            task: str = "four-class", layout: str = "dicom") -> Cohort:
     """The cohort from the records of the images read: copies dropped, rows sorted by patient and view."""
+    from . import identity
+
     records = _drop_copies(records, findings, data_dir)
-    table = pd.DataFrame([_row(rec, task) for rec in records], columns=COLUMNS)
+    # keyed with this install's secret; the synthetic cohort's made-up IDs with the public key (identity.py)
+    key = identity.SYNTHETIC_KEY if phantom.read_marker(data_dir) is not None else None
+    named = identity.pseudonymizer(key)
+    table = pd.DataFrame([_row(rec, task, named) for rec in records], columns=COLUMNS)
     if len(table):
         table["view_order"] = table["view"].map(_VIEW_ORDER)
         table = table.sort_values(["patient", "view_order", "path", "frame"], kind="stable")

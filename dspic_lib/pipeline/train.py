@@ -120,6 +120,16 @@ def predict(model, X: np.ndarray, batch_size: int = 64) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, int(model.output_shape[-1])), np.float32)
 
 
+def check_room_for_weights(model, folder: Path) -> None:
+    """Raise :class:`~dspic_lib.errors.OutputError` when the filesystem of ``folder`` cannot hold the
+    model's weights (4 bytes per parameter, plus a margin): said before TensorFlow / h5py writes, which
+    on a full disk could end the process with a segfault instead of an error."""
+    from dspic_lib.outputs import check_free_space
+
+    n = int(model.count_params())
+    check_free_space(folder, 4 * n, f"the weights of {n} parameters")
+
+
 DISTRIBUTE = ("auto", "mirrored", "none")
 
 
@@ -203,6 +213,7 @@ def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
         model, history, best_epoch, val = _train(model_name, build, profile, seed, progress, head)
         proba = predict(model, build.test.X, profile.batch_size)
         val_proba = predict(model, build.train.X[val], profile.batch_size)
+        check_room_for_weights(model, folder)
         model.save_weights(folder / "model.weights.h5")
         history.to_csv(folder / "history.csv", index=False)
         np.savez(folder / "predictions.npz", proba=proba, image=test_meta["image"].to_numpy(dtype=str),

@@ -2,9 +2,11 @@
 
 **Inputs.** DICOM files (NM, one or two frames, native or compressed: :func:`dspic_lib.data.dicom.read_nm`,
 any size) and PNG/JPEG pictures (:func:`dspic_lib.data.pictures.read_picture`), or folders of them
-(searched recursively; hidden files, ``.json``, ``.csv``, ``.txt`` and ``.xml`` files are skipped, a file
-named on the command line is always tried). A file that cannot be read is a failure with its reason;
-the others are still predicted.
+(searched recursively; hidden files, files without an image suffix and links to folders are skipped and
+counted, :func:`skipped_summary`; a file named on the command line is always tried). A file that cannot
+be read, or a symbolic link loop, is a failure with its reason; the others are still predicted. An
+image of the same patient with the same pixels as one before it is dropped with ``dspic data scan``'s
+warning, so that a copied file does not weigh twice in its patient's mean.
 
 **Preprocessing** comes from the model card (:mod:`dspic_lib.predict.card`): its function and its
 resolution, never a profile's.
@@ -27,15 +29,17 @@ pseudonym and view (:func:`explain_name`), listed in an ``explain`` column.
 
 **Patients of pictures**: BS-80K's ``wholeBodyANT/<id>.jpg`` and the PNG collection's
 ``<class>/Anterior/A<n>.png`` give patient and view; any other picture is a patient of its own, named by
-its file name without ANT/POST words (``0001_ant.png`` and ``0001_post.png`` are one patient).
+its folder relative to the input folder and its file name without ANT/POST words (``x/0001_ant.png``
+and ``x/0001_post.png`` are one patient, ``siteA/scan.png`` and ``siteB/scan.png`` two).
+
+**Outputs** are written to a temporary name and renamed (:func:`dspic_lib.outputs.atomic_write`); CSV
+text cells that a spreadsheet would run as a formula are escaped (:func:`csv_safe`).
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
-import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +49,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dspic_lib.data.cohort import exact_copy_warning, pixel_stats, shared_pixels_warning
+from dspic_lib.data.identity import KEY_ENV, KEY_FILE, pseudonymizer  # noqa: F401  (one function: scan, chapters, predict)
 from dspic_lib.errors import DataError
+from dspic_lib.outputs import atomic_write
 from dspic_lib.vocab import OUTPUTS, UNKNOWN_VIEW
 
 DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
@@ -54,36 +61,7 @@ SKIP_NAMES = {"DICOMDIR"}
 BATCH_SIZE = 32
 COMBINE_RULE = ("patient rows: the mean of the probabilities of the patient's images (views), then the "
                 "same top-1, top-2 and M&A rules")
-KEY_ENV = "DSPIC_PSEUDONYM_KEY"
-KEY_FILE = "pseudonym.key"
-
-
-# ------------------------------------------------------------------------------------ pseudonyms
-def pseudonymizer(key: bytes | None = None) -> Callable[[str], str]:
-    """``id -> "P" + 12 hex digits``: a BLAKE2b hash keyed with a secret, so a pseudonym cannot be
-    turned back into an ID by hashing guessed IDs. The key is ``key``, else ``$DSPIC_PSEUDONYM_KEY``,
-    else ``$DSPIC_HOME/pseudonym.key`` (32 random bytes, made on first use, readable by its owner only):
-    the same ID gets the same pseudonym on this machine, run after run."""
-    if key is None:
-        key = os.environ.get(KEY_ENV, "").encode() or _key_file()
-    key = bytes(key)[:64]
-
-    def pseudonym(patient_id: str) -> str:
-        return "P" + hashlib.blake2b(str(patient_id).encode("utf-8"), key=key, digest_size=6).hexdigest()
-
-    return pseudonym
-
-
-def _key_file() -> bytes:
-    from dspic_lib.paths import home
-
-    path = home() / KEY_FILE
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-    return path.read_bytes()
+LOOP = "symbolic link loop"
 
 
 # ------------------------------------------------------------------------------------ input files
@@ -91,31 +69,86 @@ def _key_file() -> bytes:
 class Source:
     path: Path
     shown: str          # the path as the output names it (as given, or given folder / relative path)
+    root: Path | None = None     # the input folder it was found in (None: named on the command line)
 
 
-def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Source], list[tuple[str, str]]]:
-    """The files to predict, in order (each once), and ``(input, reason)`` for inputs that do not exist."""
-    found, missing, seen = [], [], set()
+def _skip_reason(name: str) -> str | None:
+    """Why a file found in a folder is not tried (None: it is)."""
+    if name.startswith("."):
+        return "hidden"
+    if name in SKIP_NAMES:
+        return "a DICOMDIR index"
+    if Path(name).suffix.lower() not in DICOM_SUFFIXES | PICTURE_SUFFIXES:
+        return "not an image suffix"
+    return None
+
+
+def find_inputs(inputs: Iterable[str | Path], skipped: list | None = None) -> tuple[list[Source], list[tuple[str, str]]]:
+    """The files to predict, in order (each once), and ``(input, reason)`` for inputs that cannot be
+    tried (missing, a symbolic link loop). ``skipped``: a list that receives ``(path, reason)`` of each
+    file of the folders that is not tried (hidden, not an image suffix, a link to a folder), so that
+    nothing is left out without being counted. (``dspic data scan``'s walk, data/cohort.py, does the
+    same for a data folder; the two should become one walk.)"""
+    found, problems, seen = [], [], set()
+    skipped = [] if skipped is None else skipped
     for item in inputs:
         path = Path(item)
+        try:
+            path.resolve(strict=False)
+        except (RuntimeError, OSError):
+            problems.append((str(item), LOOP))
+            continue
+        root = None
         if path.is_dir():
-            files = []
+            root, files = path, []
             for dirpath, dirnames, filenames in os.walk(path):
+                for d in sorted(dirnames):
+                    full = Path(dirpath) / d
+                    if d.startswith("."):
+                        skipped.append((str(full), "hidden"))
+                    elif full.is_symlink():
+                        skipped.append((str(full), "link to a folder (not followed)"))
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                files += [Path(dirpath) / n for n in sorted(filenames)
-                          if not n.startswith(".") and n not in SKIP_NAMES
-                          and Path(n).suffix.lower() in DICOM_SUFFIXES | PICTURE_SUFFIXES]
+                for n in sorted(filenames):
+                    why = _skip_reason(n)
+                    if why:
+                        skipped.append((str(Path(dirpath) / n), why))
+                    else:
+                        files.append(Path(dirpath) / n)
         elif path.is_file():
             files = [path]
+        elif path.is_symlink():
+            files = [path]                # a dangling link or a loop: its reason comes below / from the reader
         else:
-            missing.append((str(item), "no such file or folder"))
+            problems.append((str(item), "no such file or folder"))
             continue
         for f in files:
-            real = f.resolve()
+            try:
+                real = f.resolve(strict=False)
+            except (RuntimeError, OSError):          # Python 3.11: RuntimeError("Symlink loop from ...")
+                problems.append((str(f), LOOP))
+                continue
             if real not in seen:
                 seen.add(real)
-                found.append(Source(f, str(f)))
-    return found, missing
+                found.append(Source(f, str(f), root))
+    return found, problems
+
+
+def skipped_summary(skipped: list[tuple[str, str]]) -> str:
+    """``skipped 4 files in the input folders: 2 not an image suffix (.pdf, .txt), 1 hidden, ...``."""
+    if not skipped:
+        return ""
+    counts: dict[str, list[str]] = {}
+    for path, why in skipped:
+        counts.setdefault(why, []).append(path)
+    parts = []
+    for why, paths in sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        extra = ""
+        if why == "not an image suffix":
+            extra = " (" + ", ".join(sorted({Path(p).suffix.lower() or "no suffix" for p in paths})[:8]) + ")"
+        parts.append(f"{len(paths)} {why}{extra}")
+    n = len(skipped)
+    return f"skipped {n} file{'s' if n != 1 else ''} in the input folders: " + ", ".join(parts)
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -129,25 +162,39 @@ class Image:
     patient_id: str
     x: np.ndarray                    # (rows, cols) float32 in [0, 1]
     warnings: list[str] = field(default_factory=list)
+    digest: str = ""                 # of the decoded counts: finds exact copies (data/cohort.py's)
 
 
 _VIEW_WORD = re.compile(r"(?<![a-z])(ant|anterior|post|posterior)(?![a-z])", re.I)
 
 
-def _picture_identity(path: Path) -> tuple[str, str]:
-    """(patient id, view) of a picture from the public layouts, else from its file name."""
+def _under(folder: Path, root: Path | None) -> str:
+    """``folder`` relative to the input folder ``root``, as ``a/b/`` (empty at the root or without one)."""
+    if root is None:
+        return ""
+    try:
+        rel = folder.relative_to(root).as_posix()
+    except ValueError:
+        return ""
+    return "" if rel in ("", ".") else rel + "/"
+
+
+def _picture_identity(path: Path, root: Path | None = None) -> tuple[str, str]:
+    """(patient id, view) of a picture from the public layouts, else from its file name without
+    ANT/POST words; the folder relative to the input folder ``root`` is part of the patient, so that
+    ``siteA/scan.png`` and ``siteB/scan.png`` are two patients."""
     from dspic_lib.data import dicom, public
 
     parent = path.parent.name.lower()
     for view, (folder, _) in public.BS80K_VIEWS.items():
         if parent == folder.lower():
-            return path.stem, view
+            return _under(path.parent.parent, root) + path.stem, view
     view = public.PNG_VIEW_FOLDERS.get(parent)
     match = re.fullmatch(r"[AP](\d+)", path.stem, re.I)
     if view and match:
-        return f"{path.parent.parent.name}/{int(match.group(1))}", view
+        return f"{_under(path.parent.parent.parent, root)}{path.parent.parent.name}/{int(match.group(1))}", view
     stem = _VIEW_WORD.sub("", path.stem.replace("_", " ")).strip(" -.") or path.stem
-    return stem, dicom._text_view(path.stem) or UNKNOWN_VIEW
+    return _under(path.parent, root) + stem, dicom._text_view(path.stem) or UNKNOWN_VIEW
 
 
 def _dicom_bits(data: bytes) -> int | None:
@@ -172,7 +219,7 @@ def read_source(src: Source, *, preprocess, shape, train_stats: dict) -> list[Im
     frames = []
     if src.path.suffix.lower() in PICTURE_SUFFIXES:
         counts, notes = pictures.read_picture(src.path, data=data)
-        patient_id, view = _picture_identity(src.path)
+        patient_id, view = _picture_identity(src.path, src.root)
         fmt = src.path.suffix.lower().lstrip(".").upper().replace("JPG", "JPEG")
         frames.append((0, view, counts, notes))
         bits = pictures.picture_bits(data)
@@ -187,7 +234,8 @@ def read_source(src: Source, *, preprocess, shape, train_stats: dict) -> list[Im
         warnings = check(stats, train_stats) + [f"read: {n}" for n in notes]
         name = src.path.name + (f" (frame {frame})" if len(frames) > 1 else "")
         x = preprocess(counts, shape, name)
-        out.append(Image(src, frame, view, patient_id, np.asarray(x, np.float32), warnings))
+        out.append(Image(src, frame, view, patient_id, np.asarray(x, np.float32), warnings,
+                         pixel_stats(counts)["digest"]))
     return out
 
 
@@ -298,6 +346,7 @@ class Result:
     patients: pd.DataFrame
     failed: list[tuple[str, str]]      # (file, reason)
     card: dict
+    dropped: list[tuple[str, str]] = field(default_factory=list)   # (file, warning): exact copies left out
 
     @property
     def table(self) -> pd.DataFrame:
@@ -334,8 +383,10 @@ def _explain(model, images: list, proba: np.ndarray, classes: list[str], pseudon
         fig = overlay_panel([im.x], [cam], [np.zeros((0, 4))], [title],
                             map_label=f"Grad-CAM of {classes[top[k]]} (max = 1)")
         name = explain_name(start + k, pseudonym(im.patient_id), im.view)
-        fig.savefig(folder / name)
-        plt.close(fig)
+        try:                     # a temporary name, then renamed: never a half PNG
+            atomic_write(folder / name, writer=lambda tmp, fig=fig: fig.savefig(tmp, format="png"))
+        finally:
+            plt.close(fig)
         names.append(name)
     return names
 
@@ -348,7 +399,9 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
     Files are decoded and preprocessed by ``workers`` threads (default 2; 0: in this thread, between
     model calls) while the model runs on the previous batch; probabilities do not depend on
     ``workers``. ``explain_dir``: also write a Grad-CAM PNG per image there (:func:`explain_name`),
-    named in an ``explain`` column."""
+    named in an ``explain`` column. An image of the same patient with the same pixels as one before it
+    (a copy of a file) is left out, with ``dspic data scan``'s warning, in ``Result.dropped``: a
+    patient's mean counts each image once."""
     from tqdm import tqdm
 
     pseudonym = pseudonym or pseudonymizer()
@@ -367,6 +420,9 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
     images: list[Image] = []
     probas: list[np.ndarray] = []
     failed: list[tuple[str, str]] = []
+    dropped: list[tuple[str, str]] = []
+    first: dict[tuple[str, str], str] = {}        # (patient id, pixel digest) -> where it was first seen
+    owner: dict[str, tuple[str, str]] = {}         # pixel digest -> (patient id, where) of its first image
     batch: list[Image] = []
 
     explained: list[str] = []
@@ -393,6 +449,16 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
                 on_failure(src.shown, reason)
             continue
         for im in got:
+            where = im.source.shown + (f" (frame {im.frame})" if im.frame else "")
+            kept = first.setdefault((im.patient_id, im.digest), where)
+            if kept != where:
+                dropped.append((where, exact_copy_warning(kept)))
+                if on_failure:
+                    on_failure(where, dropped[-1][1])
+                continue
+            pid, at = owner.setdefault(im.digest, (im.patient_id, where))
+            if pid != im.patient_id:        # kept (which patient is right cannot be known), but said
+                im.warnings.append(shared_pixels_warning(at))
             batch.append(im)
             if len(batch) >= batch_size:
                 flush()
@@ -405,7 +471,7 @@ def predict_files(loaded, sources: list[Source], *, batch_size: int = BATCH_SIZE
     if explain_dir is not None:
         img["explain"] = explained
         patients["explain"] = ""
-    return Result(img, patients, failed, loaded.card)
+    return Result(img, patients, failed, loaded.card, dropped)
 
 
 # ------------------------------------------------------------------------------------ output
@@ -427,6 +493,22 @@ def to_json(result: Result) -> dict:
             "m_and_a_rule": result.card["m_and_a_rule"], "combine_rule": COMBINE_RULE,
             "images": records(result.images), "patients": records(result.patients),
             "failed": [{"file": f, "reason": r} for f, r in result.failed],
+            "dropped": [{"file": f, "warning": w} for f, w in result.dropped],
             "summary": {"files": len({*result.images["file"], *(f for f, _ in result.failed)}),
                         "images": len(result.images), "patients": len(result.patients),
-                        "failed": len(result.failed)}}
+                        "failed": len(result.failed), "dropped": len(result.dropped)}}
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell that a spreadsheet would take for a formula (it begins with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) prefixed with ``'``, as OWASP advises
+    against CSV injection (a PatientID ``=HYPERLINK(...)`` under ``--keep-ids``, a file name). Only
+    text cells: numbers such as -0.5 in the probability columns are left as they are."""
+    out = df.copy()
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
+            out[col] = [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in out[col]]
+    return out
