@@ -107,7 +107,7 @@ def test_files_skipped_in_a_folder_are_counted_never_silent(home, trained, tmp_p
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "skipped 4 files in the input folders" in err
-    assert "2 not an image suffix (.pdf, .txt)" in err and "1 hidden" in err
+    assert "2 not a scan or an annotation (.pdf, .txt)" in err and "1 hidden file" in err
     assert "1 link to a folder (not followed)" in err
 
 

@@ -39,7 +39,6 @@ pixels repeat another's of the same patient (the copy dropped).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -162,14 +161,17 @@ class FolderEntry:
     reason: str = ""
 
 
-def _skip_reason(path: Path) -> tuple[str, str] | None:
-    """``(kind, reason)`` for a file the DICOM scan does not read as an image, else None."""
+def _skip_reason(path: Path, pictures: bool = False) -> tuple[str, str] | None:
+    """``(kind, reason)`` for a file the DICOM scan does not read as an image, else None; with
+    ``pictures``, pictures are images too (``dspic predict`` reads them)."""
     name, suffix = path.name, path.suffix.lower()
     if name.upper() == "DICOMDIR":
         return SKIPPED, "DICOMDIR (the index of a DICOM disc or folder; the images it lists are read)"
     if suffix in COMPRESSED_SUFFIXES:
         return SKIPPED, (f"compressed ({suffix}): not read; decompress it first "
                          f"({COMPRESSED_SUFFIXES[suffix]} {name})")
+    if suffix in PICTURE_SUFFIXES and pictures:
+        return None
     if suffix in PICTURE_SUFFIXES:
         return SKIPPED, f"picture ({suffix}): counts are read from DICOM, pictures are for LabelMe"
     if suffix not in IMAGE_SUFFIXES:
@@ -177,11 +179,12 @@ def _skip_reason(path: Path) -> tuple[str, str] | None:
     return None
 
 
-def walk(data_dir: str | Path) -> list[FolderEntry]:
+def walk(data_dir: str | Path, *, pictures: bool = False) -> list[FolderEntry]:
     """Every file under ``data_dir`` (sub-folders of any depth, in sorted order) with what the DICOM
     scan does with it: read (image, annotation, table), skipped with a reason (hidden, DICOMDIR,
     compressed, picture, other suffix), or a problem (a folder that cannot be listed). The one place
-    that decides which files of a folder are scans; ``dspic predict`` uses it for its input too."""
+    that decides which files of a folder are scans; ``dspic predict`` uses it for its input folders too,
+    with ``pictures`` (PNG/JPEG files are then images). A link to a folder is not followed (skipped)."""
     data_dir = Path(data_dir)
     out: list[FolderEntry] = []
 
@@ -194,6 +197,8 @@ def walk(data_dir: str | Path) -> list[FolderEntry]:
         for d in sorted(dirnames):
             if d.startswith("."):
                 out.append(FolderEntry(here / d, SKIPPED, "hidden folder"))
+            elif (here / d).is_symlink():
+                out.append(FolderEntry(here / d, SKIPPED, "link to a folder (not followed)"))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             path = here / name
@@ -205,7 +210,7 @@ def walk(data_dir: str | Path) -> list[FolderEntry]:
                 out.append(FolderEntry(path, SKIPPED, "the synthetic cohort's own bookkeeping (not an input)"))
             elif path.suffix.lower() == ".json":
                 out.append(FolderEntry(path, READ_ANNOTATION))
-            elif (skip := _skip_reason(path)) is not None:
+            elif (skip := _skip_reason(path, pictures)) is not None:
                 out.append(FolderEntry(path, *skip))
             else:
                 out.append(FolderEntry(path, READ_IMAGE))

@@ -200,7 +200,7 @@ def _code_view(item) -> str | None:
             value = str(_get(code, "CodeValue", "")).strip()
             if value in _CODE_TO_VIEW:
                 return _CODE_TO_VIEW[value]
-            view = _text_view(str(_get(code, "CodeMeaning", "")))
+            view = text_view(str(_get(code, "CodeMeaning", "")))
             if view:
                 return view
     except Exception:
@@ -208,7 +208,7 @@ def _code_view(item) -> str | None:
     return None
 
 
-def _text_view(text: str) -> str | None:
+def text_view(text: str) -> str | None:
     found = {view for pattern, view in _TEXT_VIEW if pattern.search(text.replace("_", " "))}
     return found.pop() if len(found) == 1 else None
 
@@ -249,10 +249,10 @@ def _views(ds, path: Path, n_frames: int) -> tuple[tuple[str, ...], str]:
         if view:
             return (view,), VIEW_FROM_CODE
     for keyword in _VIEW_TEXT_KEYWORDS:
-        view = _text_view(str(_get(ds, keyword, "")))
+        view = text_view(str(_get(ds, keyword, "")))
         if view:
             return (view,), VIEW_FROM_TEXT
-    view = _text_view(path.stem)
+    view = text_view(path.stem)
     if view:
         return (view,), VIEW_FROM_NAME
     return (UNKNOWN_VIEW,), ""

@@ -38,7 +38,6 @@ text cells that a spreadsheet would run as a formula are escaped (:func:`csv_saf
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -57,7 +56,7 @@ from dspic_lib.vocab import OUTPUTS, UNKNOWN_VIEW
 
 DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-SKIP_NAMES = {"DICOMDIR"}
+OTHER_SUFFIX = "not a scan or an annotation"      # data.cohort.walk's reason for any other suffix
 BATCH_SIZE = 32
 COMBINE_RULE = ("patient rows: the mean of the probabilities of the patient's images (views), then the "
                 "same top-1, top-2 and M&A rules")
@@ -72,23 +71,12 @@ class Source:
     root: Path | None = None     # the input folder it was found in (None: named on the command line)
 
 
-def _skip_reason(name: str) -> str | None:
-    """Why a file found in a folder is not tried (None: it is)."""
-    if name.startswith("."):
-        return "hidden"
-    if name in SKIP_NAMES:
-        return "a DICOMDIR index"
-    if Path(name).suffix.lower() not in DICOM_SUFFIXES | PICTURE_SUFFIXES:
-        return "not an image suffix"
-    return None
-
-
 def find_inputs(inputs: Iterable[str | Path], skipped: list | None = None) -> tuple[list[Source], list[tuple[str, str]]]:
     """The files to predict, in order (each once), and ``(input, reason)`` for inputs that cannot be
     tried (missing, a symbolic link loop). ``skipped``: a list that receives ``(path, reason)`` of each
-    file of the folders that is not tried (hidden, not an image suffix, a link to a folder), so that
-    nothing is left out without being counted. (``dspic data scan``'s walk, data/cohort.py, does the
-    same for a data folder; the two should become one walk.)"""
+    file of the folders that is not tried (hidden, DICOMDIR, compressed, another suffix, a link to a folder), so that
+    nothing is left out without being counted; folders are walked by :func:`dspic_lib.data.cohort.walk`,
+    the walk of ``dspic data scan``, with pictures read as images."""
     found, problems, seen = [], [], set()
     skipped = [] if skipped is None else skipped
     for item in inputs:
@@ -100,21 +88,18 @@ def find_inputs(inputs: Iterable[str | Path], skipped: list | None = None) -> tu
             continue
         root = None
         if path.is_dir():
+            from dspic_lib.data.cohort import PROBLEM, READ_IMAGE, SKIPPED, walk
+
             root, files = path, []
-            for dirpath, dirnames, filenames in os.walk(path):
-                for d in sorted(dirnames):
-                    full = Path(dirpath) / d
-                    if d.startswith("."):
-                        skipped.append((str(full), "hidden"))
-                    elif full.is_symlink():
-                        skipped.append((str(full), "link to a folder (not followed)"))
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for n in sorted(filenames):
-                    why = _skip_reason(n)
-                    if why:
-                        skipped.append((str(Path(dirpath) / n), why))
-                    else:
-                        files.append(Path(dirpath) / n)
+            for e in walk(path, pictures=True):      # the one walk: the same reasons as `dspic data scan`
+                if e.kind == READ_IMAGE:
+                    files.append(e.path)
+                elif e.kind == SKIPPED:
+                    skipped.append((str(e.path), e.reason))
+                elif e.kind == PROBLEM:
+                    problems.append((str(e.path), e.reason))
+                else:                                 # annotations and tables are not predicted
+                    skipped.append((str(e.path), f"not an image ({e.kind})"))
         elif path.is_file():
             files = [path]
         elif path.is_symlink():
@@ -135,16 +120,16 @@ def find_inputs(inputs: Iterable[str | Path], skipped: list | None = None) -> tu
 
 
 def skipped_summary(skipped: list[tuple[str, str]]) -> str:
-    """``skipped 4 files in the input folders: 2 not an image suffix (.pdf, .txt), 1 hidden, ...``."""
+    """``skipped 4 files in the input folders: 2 not a scan or an annotation (.pdf, .txt), 1 hidden file, ...``."""
     if not skipped:
         return ""
     counts: dict[str, list[str]] = {}
-    for path, why in skipped:
-        counts.setdefault(why, []).append(path)
+    for path, why in skipped:       # "not a scan or an annotation (.pdf)": one count over the suffixes
+        counts.setdefault(why.split(" (")[0] if why.startswith(OTHER_SUFFIX) else why, []).append(path)
     parts = []
     for why, paths in sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         extra = ""
-        if why == "not an image suffix":
+        if why == OTHER_SUFFIX:
             extra = " (" + ", ".join(sorted({Path(p).suffix.lower() or "no suffix" for p in paths})[:8]) + ")"
         parts.append(f"{len(paths)} {why}{extra}")
     n = len(skipped)
@@ -194,7 +179,7 @@ def _picture_identity(path: Path, root: Path | None = None) -> tuple[str, str]:
     if view and match:
         return f"{_under(path.parent.parent.parent, root)}{path.parent.parent.name}/{int(match.group(1))}", view
     stem = _VIEW_WORD.sub("", path.stem.replace("_", " ")).strip(" -.") or path.stem
-    return _under(path.parent, root) + stem, dicom._text_view(path.stem) or UNKNOWN_VIEW
+    return _under(path.parent, root) + stem, dicom.text_view(path.stem) or UNKNOWN_VIEW
 
 
 def _dicom_bits(data: bytes) -> int | None:
