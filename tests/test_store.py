@@ -16,10 +16,10 @@ from dspic_lib.store import Store, module_closure
 
 
 def _edited(monkeypatch, module: str):
-    """Pretend that ``module``'s source changed (as an edit of the file would)."""
+    """Pretend that ``module``'s code changed (as an edit of the file would; a comment would not do)."""
     real = store_mod._read_source
     monkeypatch.setattr(store_mod, "_read_source",
-                        lambda name: real(name) + (b"\n# edited\n" if name == module else b""))
+                        lambda name: real(name) + (b"\n_EDITED = 1\n" if name == module else b""))
 
 
 def _preprocess_key(st):
@@ -86,7 +86,8 @@ def test_arguments_data_and_environment_are_part_of_the_key(tmp_path, monkeypatc
     assert k.digest != st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d2").digest
     monkeypatch.setattr(store_mod, "environment", lambda uses_tensorflow: {"numpy": "0.0"})
     assert k.digest != st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1").digest
-    assert set(k.env) == {"python", "numpy", "tensorflow", "keras", "device"}
+    assert set(k.env) == {"python", "lock", "device"}
+    assert k.digest != st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1", parents=["p/1"]).digest
 
 
 def test_an_exception_inside_a_write_leaves_no_entry_and_no_temporary_folder(tmp_path):
@@ -120,7 +121,7 @@ def test_the_access_log_lists_each_entry_read_or_computed_once_in_order(tmp_path
 
 KILLED = """
 import os, sys
-from dspic_lib import preprocess
+from dspic_lib.pipeline import preprocess
 from dspic_lib.store import Store
 st = Store(sys.argv[1])
 key = st.key("x", {}, code=[preprocess])

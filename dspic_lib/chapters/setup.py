@@ -12,14 +12,9 @@ output in the executed notebook).
 """
 from __future__ import annotations
 
-import importlib
 import json
-import os
-import platform
 import time
-from collections import Counter
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from dspic_lib import store as store_mod
@@ -27,8 +22,6 @@ from dspic_lib.config import Profile, get_profile
 from dspic_lib.paths import default_results_dir
 from dspic_lib.store import Store, for_results
 
-# the versions a banner names; the first installed of each tuple (TensorFlow is tensorflow-cpu here)
-BANNER_PACKAGES = [("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("scikit-learn",), ("pydicom",)]
 STORED_INLINE = 3          # more stored results than this go into a collapsed list
 FINDING = "dspic-finding"  # output metadata key of a sentence that the intro's summary gathers
 
@@ -81,9 +74,10 @@ class Chapter:
     def provenance(self) -> dict[str, str]:
         """Source, software and device of this run, as the banner words them (asked once)."""
         if "provenance" not in self._state:
-            from dspic_lib.chapters.build import git_commit
+            from dspic_lib import provenance
 
-            self._state["provenance"] = {"commit": git_commit(), "software": _versions(), "device": _device()}
+            self._state["provenance"] = {"commit": provenance.git_commit(), "software": provenance.versions_text(),
+                                         "device": provenance.device_text()}
         return self._state["provenance"]
 
     def banner_text(self, final: bool = True) -> str:
@@ -145,53 +139,6 @@ class Chapter:
 
     def __str__(self) -> str:
         return f"{self.statement()}\n{self.profile}"
-
-
-def _version(*dists: str) -> tuple[str, str]:
-    """(name, version) of the first of ``dists`` that is installed, else (first name, 'not installed')."""
-    for dist in dists:
-        try:
-            return dist, metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return dists[0], "not installed"
-
-
-def _versions() -> str:
-    """``python 3.11.9, tensorflow-cpu 2.21.0, ...``: the packages that decide this book's numbers
-    (the full list is on the page "How this book was made")."""
-    return ", ".join(f"{n} {v}" for n, v in [("python", platform.python_version())]
-                     + [_version(*dists) for dists in BANNER_PACKAGES])
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return " ".join(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def _gpu_names() -> list[str]:
-    # imported by name, like the store does: TensorFlow must not enter the code closure of anything
-    # that imports this module
-    tf = importlib.import_module(f"{store_mod.PACKAGE}._tf").tf
-    names = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            names.append(tf.config.experimental.get_device_details(gpu).get("device_name") or gpu.name)
-        except (ValueError, RuntimeError):
-            names.append(gpu.name)
-    return names
-
-
-def _device() -> str:
-    """``AMD EPYC 7B13, 16 CPU cores; GPU: 1 x NVIDIA H100 80GB HBM3`` (GPUs as TensorFlow sees them)."""
-    gpus = Counter(_gpu_names())
-    gpu = "GPU: " + ", ".join(f"{n} x {name}" for name, n in gpus.items()) if gpus else "no GPU"
-    return f"{_cpu_name()}, {os.cpu_count()} CPU cores; {gpu}"
 
 
 def _describe_data(data_dir: Path) -> tuple[bool, str, str]:
