@@ -63,7 +63,7 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     store = for_results(results_dir)
     cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
     build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
-    run_ = train.fit(model_name, datasets.fit_view(build), profile, seed=profile.seed, store=store, progress=progress)
+    run_ = train.fit(model_name, build, profile, seed=profile.seed, store=store, progress=progress)
     model = results.load_model(run_, profile, results_dir)
     again = train.predict(model, build.test.X, profile.batch_size)
     if not np.allclose(again, run_.proba, atol=RELOAD_ATOL, rtol=0):
