@@ -97,14 +97,22 @@ def sources_from(package_dir: str | Path, lock_root: str | Path | None = None) -
     snap = dict(_SOURCES)
     _ROOTS.update(package=Path(package_dir).resolve(), lock=None if lock_root is None else Path(lock_root))
     _SOURCES.clear()
-    _code_ast.cache_clear()
+    _clear_caches()
     try:
         yield
     finally:
         _ROOTS.update(saved)
         _SOURCES.clear()
         _SOURCES.update(snap)
-        _code_ast.cache_clear()
+        _clear_caches()
+
+
+_CLOSURES: dict[tuple, tuple[tuple[str, ...], str, bool]] = {}   # roots -> (modules, code hash, uses TF)
+
+
+def _clear_caches() -> None:
+    _code_ast.cache_clear()
+    _CLOSURES.clear()
 
 
 def _package_dir() -> Path:
@@ -399,10 +407,15 @@ class Store:
         """The key of recipe ``name`` with ``args``, made from the entries ``parents`` (ids, or a data
         folder's ``data:<fingerprint>``) and ``data``, run by the code of ``code`` (functions or
         modules: the import closure of their modules minus :data:`INFRASTRUCTURE`)."""
-        closure = full_closure(*code)
-        modules = tuple(m for m in closure if m not in INFRASTRUCTURE)
-        return Key(_check_name(name), dict(args or {}), data, modules, code_hash(modules),
-                   environment(TF_MODULE in closure), profile, tuple(str(p) for p in parents))
+        roots = tuple(code)
+        cache_key = tuple((_name_of(r), getattr(r, "__qualname__", None)) for r in roots)
+        if cache_key not in _CLOSURES:        # the sources are a per-process snapshot: asked once
+            closure = full_closure(*roots)
+            modules = tuple(m for m in closure if m not in INFRASTRUCTURE)
+            _CLOSURES[cache_key] = (modules, code_hash(modules), TF_MODULE in closure)
+        modules, code, uses_tf = _CLOSURES[cache_key]
+        return Key(_check_name(name), dict(args or {}), data, modules, code,
+                   environment(uses_tf), profile, tuple(str(p) for p in parents))
 
     # -- reading
     def path_of(self, key: Key) -> Path:

@@ -41,7 +41,7 @@ def test_same_seed_same_metrics_and_the_third_run_reads_the_store(tmp_path):
 
 INTERRUPTED = """
 import os, sys
-from dspic_lib import experiments, inputs, train
+from dspic_lib.pipeline import experiments, inputs, train
 from dspic_lib.config import get_profile
 P = get_profile("smoke", use_env=False)
 if sys.argv[2] == "kill":

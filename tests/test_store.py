@@ -18,6 +18,7 @@ from dspic_lib.store import Store, module_closure
 def _edited(monkeypatch, module: str):
     """Pretend that ``module``'s code changed (as an edit of the file would; a comment would not do)."""
     real = store_mod._read_source
+    monkeypatch.setattr(store_mod, "_CLOSURES", {})          # keys are asked afresh (and forgotten after)
     monkeypatch.setattr(store_mod, "_read_source",
                         lambda name: real(name) + (b"\n_EDITED = 1\n" if name == module else b""))
 
@@ -199,6 +200,24 @@ def test_a_file_edited_during_a_run_does_not_change_that_runs_keys(tmp_path, mon
     before = _preprocess_key(st).digest
     path = store_mod._module_file("dspic_lib.pipeline.preprocess")
     real = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda p: real(p) + (b"\n# edited on disk\n" if p == path else b""))
-    assert path.read_bytes().endswith(b"# edited on disk\n")
+    monkeypatch.setattr(Path, "read_bytes", lambda p: real(p) + (b"\n_EDITED_ON_DISK = 1\n" if p == path else b""))
+    assert path.read_bytes().endswith(b"_EDITED_ON_DISK = 1\n")
     assert _preprocess_key(st).digest == before
+
+
+def test_verify_rehashes_an_entrys_files_and_names_the_entry_and_file_that_changed(tmp_path, capsys):
+    from dspic_lib.cli import main
+    from dspic_lib.pipeline import preprocess
+
+    st = Store(tmp_path)
+    key = st.key("x", {}, code=[preprocess], parents=["cohort/abc"])
+    entry = st.get_or_compute(key, lambda f: (f / "a.npy").write_bytes(b"1234"))
+    assert entry.info["parents"] == ["cohort/abc"] and set(entry.info["files"]) == {"a.npy"}
+    assert main(["store", "--root", str(tmp_path), "verify"]) == 0
+    (entry.path / "a.npy").write_bytes(b"1235")                 # same size, other bytes
+    assert main(["store", "--root", str(tmp_path), "verify", "x/"]) == 1
+    err = capsys.readouterr().err
+    assert entry.id in err and "a.npy" in err and "sha256" in err
+    (entry.path / "a.npy").unlink()
+    assert main(["store", "--root", str(tmp_path), "verify", entry.info["digest"][:6]]) == 1
+    assert "a.npy is missing" in capsys.readouterr().err
