@@ -97,7 +97,26 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def _driver_gpus() -> list[str]:
+    """GPU models as the NVIDIA driver lists them (``/proc/driver/nvidia/gpus``), without TensorFlow."""
+    names = []
+    for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information")):
+        try:
+            for line in info.read_text().splitlines():
+                if line.startswith("Model:"):
+                    names.append(line.split(":", 1)[1].strip())
+        except OSError:
+            continue
+    return names
+
+
 def gpu_names() -> list[str]:
+    """The GPUs TensorFlow sees when it is already imported; else those the NVIDIA driver lists (a
+    chapter that needs no TensorFlow does not import it just to name the device)."""
+    import sys
+
+    if f"{PACKAGE}._tf" not in sys.modules:
+        return _driver_gpus()
     tf = importlib.import_module(f"{PACKAGE}._tf").tf
     names = []
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -109,7 +128,7 @@ def gpu_names() -> list[str]:
 
 
 def device_text() -> str:
-    """``AMD EPYC 7B13, 16 CPU cores; GPU: 1 x NVIDIA H100 80GB HBM3`` (GPUs as TensorFlow sees them)."""
+    """``AMD EPYC 7B13, 16 CPU cores; GPU: 1 x NVIDIA H100 80GB HBM3`` (:func:`gpu_names`)."""
     gpus = Counter(gpu_names())
     gpu = "GPU: " + ", ".join(f"{n} x {name}" for name, n in gpus.items()) if gpus else "no GPU"
     return f"{cpu_name()}, {os.cpu_count()} CPU cores; {gpu}"

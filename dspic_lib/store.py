@@ -1,22 +1,35 @@
-"""The one result store: every expensive result of the project, keyed by everything that decides it.
+"""The one result store: every expensive result of the project, keyed by its lineage.
 
 An entry is a folder ``<root>/<name>/<digest>/`` holding the result's files and ``entry.json``, which
-says what made it. The digest hashes
+says what made it (arguments, parents, modules, code hash, environment) and the sha256 of each of its
+files (``dspic store verify`` re-checks them). The digest hashes
 
-* the computation's **name** and **arguments** (JSON-able values, arrays and tables via
-  :func:`fingerprint`);
-* the **data fingerprint** (a cohort's file contents, or a hash of the arrays it was computed from);
-* the **source of every dspic_lib module the computation depends on**: the transitive import closure
-  of the modules given as ``code``, found by reading their ``import`` statements (including imports
-  inside functions), never listed by hand; editing a chapter's prose or an unrelated module changes
-  nothing, editing ``data/dicom.py`` invalidates everything computed from decoded pixels;
-* the **environment**: Python, NumPy, TensorFlow and Keras versions, and CPU or GPU (asked of
-  TensorFlow only when the closure uses it; other computations run on the CPU whatever the machine).
+* the recipe's **name** and **arguments** (JSON-able values, arrays and tables via :func:`fingerprint`;
+  the profile fields that decide a result are arguments);
+* its **parents**: the ids of the entries it was made from, or for raw data the folder's content
+  fingerprint (``data:<hash>``), so a key is computed without building its inputs
+  (:mod:`dspic_lib.pipeline.lineage`); or ``data``, a fingerprint of arrays handed in;
+* the **code of the recipe**: every dspic_lib module in the import closure of the recipe's functions,
+  found by reading their ``import`` statements (including imports inside functions), never listed by
+  hand, hashed as ``ast.dump`` of the parsed module with docstrings removed (comments and layout never
+  reach the tree), **minus** :data:`INFRASTRUCTURE`: ``errors``, ``options``, ``paths``, ``store``,
+  ``provenance``, ``config`` (profile fields enter through the arguments), ``paper`` (a recipe that
+  uses the paper's numbers puts them in its arguments), ``palette`` (colours), ``_tf`` (the TensorFlow
+  import; using it puts the device into the environment) and the package ``__init__`` files that only
+  re-export (:data:`REEXPORTS`). These decide no result, so a docstring, a comment, a colour or a new
+  helper there retrains nothing, while editing ``data/dicom.py`` recomputes everything from the scan
+  on;
+* the **environment**: :func:`dspic_lib.provenance.lock_hash` (every pinned version of
+  ``requirements.lock``), Python's minor version, and CPU or GPU (asked of TensorFlow only when the
+  closure uses it; other computations run on the CPU whatever the machine).
+
+An entry is **stale** when the code of its recorded modules or the environment hash differently now:
+no lookup can reach it again, and ``dspic store prune`` removes it.
 
 Writes are atomic: a result is written into a hidden temporary folder beside its final place and
 renamed into place with its ``entry.json`` last, so an interrupted run leaves no half entry; the next
-run finds nothing under that key and computes it again. ``dspic store ls | info KEY | prune`` shows
-and cleans the store.
+run finds nothing under that key and computes it again. ``dspic store ls | info KEY | verify | prune`` shows,
+checks and cleans the store.
 
 Every entry read or computed through :meth:`Store.get` or :meth:`Store.get_or_compute` is logged,
 process-wide, by its id (``name/digest``, as ``dspic store ls`` prints it): :func:`access_mark` and

@@ -86,8 +86,12 @@ def run_verify(args) -> int:
     """Re-hash every matching entry's files; print each problem; 1 if any, else 0."""
     import sys
 
+    from dspic_lib.pipeline.context import verify_fingerprints
+
     checked, problems = 0, []
     for _, st in _stores(args):
+        if not args.prefix:          # the cached digests of data folders are re-hashed too
+            problems += verify_fingerprints(st)
         for e in st.entries():
             if args.prefix and not (e.id.startswith(args.prefix) or e.info.get("digest", "").startswith(args.prefix)):
                 continue

@@ -123,7 +123,8 @@ def load_model(run, profile, results_dir=None):
     profile = getattr(profile, "profile", profile)
     model = models.build(run.model, input_shape=profile.input_shape, num_classes=int(run.proba.shape[1]),
                          output=run.head, seed=run.seed)      # the arguments the training run built it with
-    model.load_weights(st.find(run.entry_id).file("model.weights.h5"))
+    weights = st.root / run.entry_id / "model.weights.h5"            # the entry's folder is its id
+    model.load_weights(weights if weights.is_file() else st.find(run.entry_id).file("model.weights.h5"))
     return model
 
 
