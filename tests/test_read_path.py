@@ -11,6 +11,7 @@ import sys
 import pytest
 
 READ = """
+import functools
 import json
 from collections import Counter
 
@@ -21,6 +22,7 @@ calls = Counter()
 
 
 def counting(name, real):
+    @functools.wraps(real)                 # a recipe's code is found from its function's module
     def wrapper(*args, **kwargs):
         calls[name] += 1
         return real(*args, **kwargs)
