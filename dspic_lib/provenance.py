@@ -82,9 +82,18 @@ def lock_hash(root: Path | None = None) -> str:
 
 @lru_cache(maxsize=1)
 def device_kind() -> str:
-    """``gpu`` when TensorFlow sees a GPU, else ``cpu`` (imports TensorFlow)."""
-    tf = importlib.import_module(f"{PACKAGE}._tf").tf
-    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    """``gpu`` or ``cpu``: where TensorFlow computes on this machine, decided without importing it (a
+    chapter that only reads stored runs must not pay for TensorFlow to compute their keys): ``gpu`` when
+    the NVIDIA driver lists a GPU, ``CUDA_VISIBLE_DEVICES`` does not hide them all, and the installed
+    TensorFlow is not the CPU-only ``tensorflow-cpu``; else ``cpu``. Every process of a machine gets
+    the same answer, whether it has imported TensorFlow or not."""
+    if not _driver_gpus():
+        return "cpu"
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
+        return "cpu"
+    if version("tensorflow")[1] == "not installed" and version("tensorflow-cpu")[1] != "not installed":
+        return "cpu"
+    return "gpu"
 
 
 def cpu_name() -> str:
