@@ -108,3 +108,27 @@ def test_a_new_pinned_version_in_the_lock_changes_every_key(copy):
     assert pin, "scipy is pinned in requirements.lock"
     lock.write_text(text.replace(pin.group(0), "scipy==0.0.1"))
     assert _changed(before, copy.keys()) == set(before)
+
+
+def test_the_cached_folder_fingerprint_equals_the_scans_and_verify_rehashes_it(tmp_path):
+    import os
+
+    from dspic_lib.data import cohort
+    from dspic_lib.pipeline.context import folder_fingerprint, verify_fingerprints
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "a.dcm").write_bytes(b"DICM" * 100)
+    (folder / "a.json").write_text("{}")
+    st = Store(tmp_path / "store")
+    first = folder_fingerprint(folder, "dicom", st)
+    assert first == cohort.folder_fingerprint(folder) == folder_fingerprint(folder, "dicom", st)
+    (folder / "a.dcm").write_bytes(b"DICN" * 100)                # a new mtime: read again
+    second = folder_fingerprint(folder, "dicom", st)
+    assert second != first and second == cohort.folder_fingerprint(folder)
+    assert verify_fingerprints(st) == []
+    stamp = (folder / "a.dcm").stat()
+    (folder / "a.dcm").write_bytes(b"DICO" * 100)                # same size, the old mtime put back
+    os.utime(folder / "a.dcm", ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    problems = verify_fingerprints(st)
+    assert len(problems) == 1 and "a.dcm" in problems[0]

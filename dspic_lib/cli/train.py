@@ -54,12 +54,12 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     from dspic_lib.evaluation import results
     from dspic_lib.errors import DataError
     from dspic_lib.options import look_up_option
-    from dspic_lib.paths import default_results_dir
+    from dspic_lib.pipeline.context import results_dir_of
     from dspic_lib.store import for_results
 
     look_up_option(model_name, models.names(), what="model")
     look_up_option(dataset, datasets.NAMES, what="dataset")
-    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
+    results_dir = results_dir_of(profile, results_dir)
     store = for_results(results_dir)
     cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
     build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
