@@ -48,3 +48,12 @@ def test_classes_are_defined_once_in_the_vocabulary_and_colours_once_in_the_pale
     # any colour outside the palette is a pure grey (#rrggbb with r = g = b), never a hue
     hex_colours = _definitions(r"""["']#(?!([0-9a-fA-F]{2})\1\1["'])[0-9a-fA-F]{6}["']""")
     assert all(h.startswith("palette.py") for h in hex_colours), hex_colours
+
+
+def test_provenance_is_top_level_and_the_chapter_modules_import_no_circle():
+    prov = _imported_modules(PKG / "provenance.py")
+    assert prov == set(), prov              # stdlib only; TensorFlow asked by name, not imported
+    # chapters/setup once imported chapters/build for git_commit while build imports setup: a circle
+    assert "dspic_lib.chapters.build" not in _imported_modules(PKG / "chapters" / "setup.py")
+    assert all("dspic_lib.chapters.build" not in _imported_modules(p) for p in PKG.rglob("*.py")
+               if p.name != "build.py" and "cli" not in p.parts)
