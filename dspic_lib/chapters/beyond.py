@@ -29,7 +29,6 @@ no number in chapter 07's prose is typed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
