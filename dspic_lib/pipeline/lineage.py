@@ -184,9 +184,13 @@ class BuildPlan:
     seed: int = 0
     fold: int | None = None
 
+    def key(self):
+        """The build's key (name ``build``; never an entry: a run names it as its parent)."""
+        return self.lineage.build_key(self.name, self.protocol, self.seed, self.fold)
+
     @property
     def lineage_id(self) -> str:
-        return self.lineage.build_key(self.name, self.protocol, self.seed, self.fold).id
+        return self.key().id
 
     def materialize(self):
         return self.lineage.materialize(self)

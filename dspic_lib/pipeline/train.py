@@ -228,8 +228,10 @@ def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
                  val_proba=val_proba, val_image=b.train.meta["image"].iloc[val].to_numpy(dtype=str))
         test_meta.to_csv(folder / "test_meta.csv", index=False)
         b.train.meta[META].iloc[val].to_csv(folder / "val_meta.csv", index=False)
+        made_of = build.key().describe() if hasattr(build, "key") else None   # a plan: its parents and arguments
         (folder / "run.json").write_text(json.dumps(
-            {"best_epoch": int(best_epoch), "seconds": time.perf_counter() - start, "build": b.stats()}, indent=2))
+            {"best_epoch": int(best_epoch), "seconds": time.perf_counter() - start, "build": b.stats(),
+             "build_key": made_of}, indent=2))
 
     cached = st.get(key) is not None
     entry = st.get_or_compute(key, compute)
