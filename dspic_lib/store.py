@@ -1,25 +1,38 @@
-"""The one result store: every expensive result of the project, keyed by everything that decides it.
+"""The one result store: every expensive result of the project, keyed by its lineage.
 
 An entry is a folder ``<root>/<name>/<digest>/`` holding the result's files and ``entry.json``, which
-says what made it. The digest hashes
+says what made it (arguments, parents, modules, code hash, environment) and the sha256 of each of its
+files (``dspic store verify`` re-checks them). The digest hashes
 
-* the computation's **name** and **arguments** (JSON-able values, arrays and tables via
-  :func:`fingerprint`);
-* the **data fingerprint** (a cohort's file contents, or a hash of the arrays it was computed from);
-* the **source of every dspic_lib module the computation depends on**: the transitive import closure
-  of the modules given as ``code``, found by reading their ``import`` statements (including imports
-  inside functions), never listed by hand; editing a chapter's prose or an unrelated module changes
-  nothing, editing ``data/dicom.py`` invalidates everything computed from decoded pixels;
-* the **environment**: Python, NumPy, TensorFlow and Keras versions, and CPU or GPU (asked of
-  TensorFlow only when the closure uses it; other computations run on the CPU whatever the machine).
+* the recipe's **name** and **arguments** (JSON-able values, arrays and tables via :func:`fingerprint`;
+  the profile fields that decide a result are arguments);
+* its **parents**: the ids of the entries it was made from, or for raw data the folder's content
+  fingerprint (``data:<hash>``), so a key is computed without building its inputs
+  (:mod:`dspic_lib.pipeline.lineage`); or ``data``, a fingerprint of arrays handed in;
+* the **code of the recipe**: every dspic_lib module in the import closure of the recipe's functions,
+  found by reading their ``import`` statements (including imports inside functions), never listed by
+  hand, hashed as ``ast.dump`` of the parsed module with docstrings removed (comments and layout never
+  reach the tree), **minus** :data:`INFRASTRUCTURE`: ``errors``, ``options``, ``paths``, ``store``,
+  ``provenance``, ``config`` (profile fields enter through the arguments), ``paper`` (a recipe that
+  uses the paper's numbers puts them in its arguments), ``palette`` (colours), ``_tf`` (the TensorFlow
+  import; using it puts the device into the environment) and the package ``__init__`` files that only
+  re-export (:data:`REEXPORTS`). These decide no result, so a docstring, a comment, a colour or a new
+  helper there retrains nothing, while editing ``data/dicom.py`` recomputes everything from the scan
+  on;
+* the **environment**: :func:`dspic_lib.provenance.lock_hash` (every pinned version of
+  ``requirements.lock``), Python's minor version, and CPU or GPU (asked of TensorFlow only when the
+  closure uses it; other computations run on the CPU whatever the machine).
+
+An entry is **stale** when the code of its recorded modules or the environment hash differently now:
+no lookup can reach it again, and ``dspic store prune`` removes it.
 
 Writes are atomic: a result is written into a hidden temporary folder beside its final place and
 renamed into place with its ``entry.json`` last, so an interrupted run leaves no half entry; the next
 run finds nothing under that key and computes it again. Computing an entry holds its lock
 (:meth:`Store.locked`, ``fcntl.flock`` on ``<name>/<digest>.lock``), so two processes on one store
 compute it once: the second waits and reads the first one's entry. ``dspic store ls | info KEY |
-prune`` shows and cleans the store (an entry whose ``entry.json`` is unreadable is listed as corrupt
-and pruned).
+verify | prune`` shows, checks and cleans the store (an entry whose ``entry.json`` is unreadable is
+listed as corrupt and pruned).
 
 Every entry read or computed through :meth:`Store.get` or :meth:`Store.get_or_compute` is logged,
 process-wide, by its id (``name/digest``, as ``dspic store ls`` prints it): :func:`access_mark` and
@@ -50,7 +63,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -64,7 +76,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 ENTRY_FILE = "entry.json"
 TMP_PREFIX = ".tmp-"
 LOCK_SUFFIX = ".lock"       # <name>/<digest>.lock: held while the entry is computed
-STORE_FORMAT = 1          # bump when the layout of entries changes
+STORE_FORMAT = 2          # bump when the layout of entries changes (2: lineage keys, file digests)
 
 
 # ----------------------------------------------------------------------------------- hashing
@@ -76,14 +88,67 @@ def fingerprint(*parts: Any) -> str:
     return joblib.hash(norm, hash_name="sha1", coerce_mmap=True)[:20]
 
 
+# Infrastructure: modules every recipe imports that decide no result, so they are neither hashed
+# into a key nor followed for further imports. A docstring, a comment, a new helper or a colour there
+# retrains nothing. errors (exception classes and messages), options (the spelling check of option
+# names), paths (where folders are), store and provenance (this machinery), config (profiles: the
+# fields that decide a result enter a key through the recipe's arguments), paper (the paper's numbers;
+# a recipe that uses some, e.g. D2's class table, puts them in its arguments), palette (colours), _tf
+# (the TensorFlow import; using it adds the device kind to the environment), and the package
+# ``__init__`` files that only re-export (:data:`REEXPORTS`: not hashed, not counted as the parent of
+# their modules; followed to the modules they re-export only where a recipe imports the package
+# itself, as ``from dspic_lib import models`` does).
+REEXPORTS = frozenset({"dspic_lib", "dspic_lib.data", "dspic_lib.models", "dspic_lib.pipeline",
+                       "dspic_lib.evaluation", "dspic_lib.chapters", "dspic_lib.predict"})
+INFRASTRUCTURE = frozenset({
+    "dspic_lib.errors", "dspic_lib.options", "dspic_lib.paths", "dspic_lib.store", "dspic_lib.provenance",
+    "dspic_lib.config", "dspic_lib.paper", "dspic_lib.palette", "dspic_lib._tf",
+}) | REEXPORTS
+TF_MODULE = f"{PACKAGE}._tf"
+
+# where the sources and the lock are read from: this package, unless :func:`sources_from` says otherwise
+_ROOTS: dict[str, Path | None] = {"package": PACKAGE_DIR, "lock": None}
+
+
+@contextlib.contextmanager
+def sources_from(package_dir: str | Path, lock_root: str | Path | None = None) -> Iterator[None]:
+    """Compute keys over another copy of the package's sources (and ``lock_root``'s requirements.lock):
+    what the keys would be after an edit, without importing the edited code."""
+    saved = dict(_ROOTS)
+    snap = dict(_SOURCES)
+    _ROOTS.update(package=Path(package_dir).resolve(), lock=None if lock_root is None else Path(lock_root))
+    _SOURCES.clear()
+    _clear_caches()
+    try:
+        yield
+    finally:
+        _ROOTS.update(saved)
+        _SOURCES.clear()
+        _SOURCES.update(snap)
+        _clear_caches()
+
+
+_CLOSURES: dict[tuple, tuple[tuple[str, ...], str, bool]] = {}   # roots -> (modules, code hash, uses TF)
+
+
+def _clear_caches() -> None:
+    _code_ast.cache_clear()
+    _CLOSURES.clear()
+
+
+def _package_dir() -> Path:
+    return _ROOTS["package"]
+
+
 def _module_file(name: str) -> Path | None:
     """The source file of a dspic_lib module (``a.b`` -> ``a/b.py`` or ``a/b/__init__.py``)."""
     if name != PACKAGE and not name.startswith(PACKAGE + "."):
         return None
+    root = _package_dir()
     parts = name.split(".")[1:]
     if not parts:
-        return PACKAGE_DIR / "__init__.py"
-    for cand in (PACKAGE_DIR.joinpath(*parts[:-1], parts[-1] + ".py"), PACKAGE_DIR.joinpath(*parts, "__init__.py")):
+        return root / "__init__.py"
+    for cand in (root.joinpath(*parts[:-1], parts[-1] + ".py"), root.joinpath(*parts, "__init__.py")):
         if cand.is_file():
             return cand
     return None
@@ -121,13 +186,20 @@ def _parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def module_closure(*roots: str | ModuleType | Callable) -> list[str]:
-    """Every dspic_lib module that the given modules (or the modules of the given functions or
-    classes) import, directly or through one another, sorted; the roots included."""
+def _name_of(root) -> str | None:
+    if isinstance(root, str):
+        return root
+    if isinstance(root, ModuleType):
+        return root.__name__
+    return getattr(root, "__module__", None)
+
+
+def full_closure(*roots: str | ModuleType | Callable) -> list[str]:
+    """Every dspic_lib module the roots reach through imports, infrastructure included (as a lookup
+    of the infrastructure's own imports stops there, this is what a key's closure is drawn from)."""
     todo = []
     for root in roots:
-        name = root if isinstance(root, str) else getattr(root, "__name__", None) \
-            if isinstance(root, ModuleType) else getattr(root, "__module__", None)
+        name = _name_of(root)
         if not name or _module_file(name) is None:
             raise ConfigError(f"store: {root!r} is not a dspic_lib module or a function of one")
         todo.append(name)
@@ -137,9 +209,18 @@ def module_closure(*roots: str | ModuleType | Callable) -> list[str]:
         if name in seen:
             continue
         seen.add(name)
+        if name in INFRASTRUCTURE and name not in REEXPORTS and name not in {_name_of(r) for r in roots}:
+            continue                    # infrastructure: not followed
         todo.extend(_imports(name, _module_file(name)))
-        todo.extend(p for p in _parents(name) if _module_file(p) is not None)
+        todo.extend(p for p in _parents(name) if _module_file(p) is not None and p not in REEXPORTS)
     return sorted(seen)
+
+
+def module_closure(*roots: str | ModuleType | Callable) -> list[str]:
+    """The modules whose code decides a recipe's result: the import closure of the given modules (or
+    of the modules of the given functions or classes), roots included, minus :data:`INFRASTRUCTURE`;
+    sorted."""
+    return [m for m in full_closure(*roots) if m not in INFRASTRUCTURE]
 
 
 _SOURCES: dict[Path, bytes] = {}
@@ -151,7 +232,7 @@ def source_snapshot() -> dict[Path, bytes]:
     it: a file edited while a long run is under way (a `dspic run` of half an hour) would otherwise
     give that run's later entries keys of code it never loaded."""
     if not _SOURCES:
-        _SOURCES.update({f: f.read_bytes() for f in sorted(PACKAGE_DIR.rglob("*.py"))})
+        _SOURCES.update({f: f.read_bytes() for f in sorted(_package_dir().rglob("*.py"))})
     return _SOURCES
 
 
@@ -165,36 +246,43 @@ def _read_source(name: str) -> bytes:
     return snap[path]
 
 
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@lru_cache(maxsize=512)
+def _code_ast(name: str, source: bytes) -> str:
+    """The code of one module as it runs: ``ast.dump`` of its parse tree without docstrings (comments
+    and layout never reach the tree)."""
+    if source == b"<missing>":
+        return "<missing>"
+    return ast.dump(_strip_docstrings(ast.parse(source.decode("utf-8"))), include_attributes=False)
+
+
 def code_hash(modules: Iterable[str]) -> str:
-    """Hash of the sources of ``modules`` (a module that no longer exists hashes as missing)."""
+    """Hash of the code of ``modules`` (docstrings, comments and layout left out; a module that no
+    longer exists hashes as missing)."""
     h = hashlib.sha256()
     for name in sorted(modules):
-        h.update(name.encode() + b"\0" + _read_source(name) + b"\0")
+        h.update(name.encode() + b"\0" + _code_ast(name, _read_source(name)).encode() + b"\0")
     return h.hexdigest()[:20]
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-@lru_cache(maxsize=1)
-def _device() -> str:
-    # imported by name, not with an import statement: the store's own question to TensorFlow must not
-    # put TensorFlow into the closure of every computation that uses the store
-    import importlib
-
-    tf = importlib.import_module(f"{PACKAGE}._tf").tf
-    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-
-
 def environment(uses_tensorflow: bool) -> dict[str, str]:
-    """The part of the machine that can change a result: versions, and CPU or GPU."""
-    tf_version = _version("tensorflow-cpu") or _version("tensorflow") or "none"
-    return {"python": platform.python_version(), "numpy": np.__version__, "tensorflow": tf_version,
-            "keras": _version("keras") or "none", "device": _device() if uses_tensorflow else "cpu"}
+    """The part of the machine that can change a result: Python's minor version, every pinned package
+    version (:func:`dspic_lib.provenance.lock_hash`), and CPU or GPU (asked of TensorFlow only when the
+    closure uses it; other computations run on the CPU whatever the machine)."""
+    from . import provenance
+
+    return {"python": ".".join(platform.python_version_tuple()[:2]),
+            "lock": provenance.lock_hash(_ROOTS["lock"]),
+            "device": provenance.device_kind() if uses_tensorflow else "cpu"}
 
 
 # ------------------------------------------------------------------------------- access log
@@ -257,7 +345,11 @@ def _owner_text(owner: dict) -> str:
 # ------------------------------------------------------------------------------------- keys
 @dataclass(frozen=True)
 class Key:
-    """What decides one result. ``id`` (``name/digest``) names its folder in the store."""
+    """What decides one result. ``id`` (``name/digest``) names its folder in the store.
+
+    ``parents``: the ids of the entries it was made from (``name/digest``), or for raw data the
+    folder's content fingerprint (``data:<hash>``); ``data``: a fingerprint of inputs that are not
+    entries (arrays handed in by a caller)."""
 
     name: str
     args: dict
@@ -266,10 +358,12 @@ class Key:
     code: str
     env: dict
     profile: str | None = None
+    parents: tuple[str, ...] = ()
 
     @property
     def digest(self) -> str:
-        return fingerprint(STORE_FORMAT, self.name, _jsonable(self.args), self.data, self.code, self.env)
+        return fingerprint(STORE_FORMAT, self.name, _jsonable(self.args), self.data, list(self.parents),
+                           self.code, self.env)
 
     @property
     def id(self) -> str:
@@ -277,7 +371,8 @@ class Key:
 
     def describe(self) -> dict:
         return {"name": self.name, "digest": self.digest, "args": _jsonable(self.args), "data": self.data,
-                "modules": list(self.modules), "code": self.code, "env": self.env, "profile": self.profile}
+                "parents": list(self.parents), "modules": list(self.modules), "code": self.code,
+                "env": self.env, "profile": self.profile}
 
 
 def _jsonable(value: Any) -> Any:
@@ -323,11 +418,41 @@ class Entry:
 
     def stale(self) -> bool:
         """True when the code or environment recorded for the entry is no longer the current one, so no
-        lookup can reach it again."""
+        lookup can reach it again: the code of its recorded modules hashes differently now, or the
+        lock (or Python) differs. An entry of an older store format is stale too."""
+        if self.info.get("store_format") != STORE_FORMAT:
+            return True
         env = environment(uses_tensorflow=False)      # versions only; the device cannot change here
         same_env = {k: v for k, v in env.items() if k != "device"} == \
-            {k: v for k, v in self.info["env"].items() if k != "device"}
-        return not same_env or code_hash(self.info["modules"]) != self.info["code"]
+            {k: v for k, v in self.info.get("env", {}).items() if k != "device"}
+        return not same_env or code_hash(self.info.get("modules", [])) != self.info.get("code")
+
+    def verify(self) -> list[str]:
+        """Problems of the entry's files against the sha256 its ``entry.json`` records: a file missing,
+        changed, or not recorded. Empty when every file is as written."""
+        recorded = self.info.get("files")
+        if recorded is None:
+            return [f"{self.id}: {ENTRY_FILE} records no file digests (store format "
+                    f"{self.info.get('store_format')}); delete {self.path} to recompute"]
+        problems = []
+        present = {str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file()} - {ENTRY_FILE}
+        for name, digest in sorted(recorded.items()):
+            p = self.path / name
+            if not p.is_file():
+                problems.append(f"{self.id}: file {name} is missing")
+            elif file_digest(p) != digest:
+                problems.append(f"{self.id}: file {name} does not match its recorded sha256")
+        problems += [f"{self.id}: file {name} is not recorded in {ENTRY_FILE}" for name in sorted(present - set(recorded))]
+        return problems
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 class Store:
@@ -341,12 +466,19 @@ class Store:
 
     # -- keys
     def key(self, name: str, args: dict | None = None, *, code: Iterable, data: str | None = None,
-            profile: str | None = None) -> Key:
-        """The key of computation ``name`` with ``args`` on ``data``, run by the modules of ``code``."""
-        modules = tuple(module_closure(*code))
-        uses_tf = f"{PACKAGE}._tf" in modules
-        return Key(_check_name(name), dict(args or {}), data, modules, code_hash(modules),
-                   environment(uses_tf), profile)
+            parents: Iterable[str] = (), profile: str | None = None) -> Key:
+        """The key of recipe ``name`` with ``args``, made from the entries ``parents`` (ids, or a data
+        folder's ``data:<fingerprint>``) and ``data``, run by the code of ``code`` (functions or
+        modules: the import closure of their modules minus :data:`INFRASTRUCTURE`)."""
+        roots = tuple(code)
+        cache_key = tuple((_name_of(r), getattr(r, "__qualname__", None)) for r in roots)
+        if cache_key not in _CLOSURES:        # the sources are a per-process snapshot: asked once
+            closure = full_closure(*roots)
+            modules = tuple(m for m in closure if m not in INFRASTRUCTURE)
+            _CLOSURES[cache_key] = (modules, code_hash(modules), TF_MODULE in closure)
+        modules, code, uses_tf = _CLOSURES[cache_key]
+        return Key(_check_name(name), dict(args or {}), data, modules, code,
+                   environment(uses_tf), profile, tuple(str(p) for p in parents))
 
     # -- reading
     def path_of(self, key: Key) -> Path:
@@ -434,7 +566,9 @@ class Store:
                 return
             info = key.describe()
             info.update(created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                        seconds=round(time.perf_counter() - started, 3), store_format=STORE_FORMAT)
+                        seconds=round(time.perf_counter() - started, 3), store_format=STORE_FORMAT,
+                        files={str(p.relative_to(tmp)): file_digest(p)
+                               for p in sorted(tmp.rglob("*")) if p.is_file() and p.name != ENTRY_FILE})
             (tmp / ENTRY_FILE).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
             if final.exists():
                 shutil.rmtree(final)          # an unreadable earlier entry of the same key
@@ -590,6 +724,7 @@ def all_stores() -> list[tuple[str, Store]]:
     return [(w, s) for w, s in out if s.root.is_dir()]
 
 
-__all__ = ["Entry", "Key", "Store", "access_mark", "accessed", "all_stores", "as_store", "code_hash",
-           "default_store", "environment", "fingerprint", "for_results", "module_closure"]
+__all__ = ["INFRASTRUCTURE", "Entry", "Key", "Store", "access_mark", "accessed", "all_stores", "as_store",
+           "code_hash", "default_store", "environment", "file_digest", "fingerprint", "for_results",
+           "module_closure", "sources_from"]
 

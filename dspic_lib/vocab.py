@@ -1,10 +1,8 @@
-"""The project's vocabulary, defined once: classes, model outputs, views, diseases and their colours.
+"""The project's vocabulary, defined once: classes, model outputs, views and diseases.
 
-Every module and figure takes these names and colours from here, so a class or a disease has one
-name and one colour in every chapter. The palette is a subset of seaborn's colour-blind-safe
-``colorblind`` palette (Okabe-Ito based): metastasis (and class M) vermillion, arthritis (and class A)
-blue, both (M&A) reddish purple, normal grey. Plain strings, so the data layer can use them without
-importing a plotting library.
+Every module and figure takes these names from here, so a class or a disease has one name in every
+chapter; their colours are in :mod:`dspic_lib.palette` (a colour decides no result, so it is kept out
+of the result store's keys).
 
 Two names are not classes: ``UNLABELLED`` (an image nobody labelled; counted and reported, left out of
 every training and metric set) and ``UNKNOWN_VIEW`` (kept for prediction, left out of per-view counts).
@@ -25,6 +23,3 @@ BINARY_CLASSES = ("normal", "abnormal")
 TASK_CLASSES = {"four-class": CLASSES, "binary": BINARY_CLASSES}
 ABNORMAL = "abnormal"                       # the lesion kind of a box in a binary collection
 
-CLASS_COLORS = {"N": "#949494", "M": "#d55e00", "A": "#0173b2", "M&A": "#cc78bc"}
-DISEASE_COLORS = {"metastasis": CLASS_COLORS["M"], "arthritis": CLASS_COLORS["A"]}
-SEX_COLORS = {"female": "#de8f05", "male": "#029e73", "unknown": "#949494"}

@@ -22,11 +22,12 @@ profile = "smoke"
 data_dir = None
 results_dir = None
 seed = None
+overrides = {}
 
 # %%
 from dspic_lib.chapters import setup as chapter, environment, present
 
-ch = chapter.setup(profile, data_dir, results_dir, seed)
+ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()
 
 # %% [markdown]

@@ -29,6 +29,7 @@ profile = "smoke"
 data_dir = None
 results_dir = None
 seed = None
+overrides = {}
 
 # %%
 from IPython.display import Markdown
@@ -39,8 +40,8 @@ from dspic_lib import plots
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.vocab import CLASSES
 
-ch = chapter.setup(profile, data_dir, results_dir, seed)
-cohort, d1 = datasets.cohort_and_d1(ch.profile, ch.data_dir, results_dir=ch.results_dir)
+ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
+cohort, d1 = datasets.cohort_and_d1(ch.ctx)
 ch.banner()
 
 # %%

@@ -30,6 +30,7 @@ profile = "smoke"
 data_dir = None
 results_dir = None
 seed = None
+overrides = {}
 
 # %%
 import numpy as np
@@ -41,8 +42,8 @@ from dspic_lib.plots import augment as plots_augment
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.vocab import CLASSES
 
-ch = chapter.setup(profile, data_dir, results_dir, seed)
-cohort, d1 = datasets.cohort_and_d1(ch.profile, ch.data_dir, results_dir=ch.results_dir)
+ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
+cohort, d1 = datasets.cohort_and_d1(ch.ctx)
 P = ch.profile
 ch.banner()
 

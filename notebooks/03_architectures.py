@@ -23,6 +23,7 @@ profile = "smoke"
 data_dir = None
 results_dir = None
 seed = None
+overrides = {}
 
 # %%
 import inspect
@@ -37,7 +38,7 @@ from dspic_lib.config import PROFILES
 from dspic_lib.models import summary
 from dspic_lib.paper import targets
 
-ch = chapter.setup(profile, data_dir, results_dir, seed)
+ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()
 display(Markdown("This chapter builds the models only; it reads no scans."))
 PAPER = PROFILES["paper"].input_shape   # 1024 x 256 (rows x cols): the paper's 256 x 1024 scans

@@ -25,6 +25,7 @@ profile = "smoke"
 data_dir = None
 results_dir = None
 seed = None
+overrides = {}
 
 # %%
 from IPython.display import Markdown, display
@@ -33,9 +34,9 @@ from dspic_lib.chapters import setup as chapter, present
 from dspic_lib.plots import results as plots_results
 from dspic_lib.evaluation import results
 
-ch = chapter.setup(profile, data_dir, results_dir, seed)
+ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()
-res = results.load(["table5", "table6"], ch.profile, data_dir=ch.data_dir, results_dir=ch.results_dir)
+res = results.load(["table5", "table6"], ch.ctx)
 P = ch.profile
 
 # %% [markdown]

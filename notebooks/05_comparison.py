@@ -25,6 +25,7 @@ profile = "smoke"
 data_dir = None
 results_dir = None
 seed = None
+overrides = {}
 
 # %%
 from IPython.display import Markdown, display
@@ -34,9 +35,9 @@ from dspic_lib.plots import results as plots_results
 from dspic_lib.evaluation import results
 from dspic_lib.pipeline.experiments import EXPERIMENTS
 
-ch = chapter.setup(profile, data_dir, results_dir, seed)
+ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()
-res = results.load(["table8", "table9"], ch.profile, data_dir=ch.data_dir, results_dir=ch.results_dir)
+res = results.load(["table8", "table9"], ch.ctx)
 compared = [m for m, _ in EXPERIMENTS["table8"]]
 runs8 = [res.run(m, "D2") for m in compared]
 

@@ -27,6 +27,7 @@ profile = "smoke"
 data_dir = None
 results_dir = None
 seed = None
+overrides = {}
 
 # %%
 from IPython.display import Markdown, display
@@ -36,14 +37,14 @@ from dspic_lib.evaluation import explain, results
 from dspic_lib.plots import explain as plots_explain
 from dspic_lib.vocab import OUTPUTS
 
-ch = chapter.setup(profile, data_dir, results_dir, seed)
+ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()
 P = ch.profile
-res = results.load(["table5"], P, data_dir=ch.data_dir, results_dir=ch.results_dir)
+res = results.load(["table5"], ch.ctx)
 run = res.run(*misclass.CELL)
-test = misclass.test_images(P, ch.data_dir, ch.results_dir)
+test = misclass.test_images(ch.ctx, run)
 misclass.check_same_images(run, test)
-model = results.load_model(run, P, ch.results_dir)
+model = results.load_model(run, ch.ctx)
 
 # %% [markdown]
 # ## The mistakes, by type

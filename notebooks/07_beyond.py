@@ -26,6 +26,7 @@ profile = "smoke"
 data_dir = None
 results_dir = None
 seed = None
+overrides = {}
 
 # %%
 from IPython.display import Markdown, display
@@ -33,9 +34,9 @@ from IPython.display import Markdown, display
 from dspic_lib.chapters import beyond, setup as chapter, present
 from dspic_lib.plots import stats as plots_stats
 
-ch = chapter.setup(profile, data_dir, results_dir, seed)
+ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()
-b = beyond.run(ch.profile, data_dir=ch.data_dir, results_dir=ch.results_dir)
+b = beyond.run(ch.ctx)
 
 # %% [markdown]
 # ## How much the paper's protocol inflates its numbers

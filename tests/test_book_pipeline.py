@@ -172,3 +172,26 @@ def test_no_folder_path_stays_in_an_executed_notebook(tmp_path):
     _hide_default_parameters(path)
     text = path.read_text()
     assert "Doe" not in text and "doe" not in text and HIDDEN_FOLDER in text and "remove-cell" in text
+
+
+def test_set_and_dspic_fields_reach_the_chapters_as_the_overrides_parameter_only(home, monkeypatch):
+    """One channel: `dspic book --set` and DSPIC_<FIELD> are read by the command, once, and travel as the
+    chapters' `overrides` parameter; no DSPIC_<FIELD> is set for the kernels, and a chapter's setup
+    reads none."""
+    import os
+
+    from dspic_lib.chapters import build as book
+    from dspic_lib.chapters import setup as chapter
+    from dspic_lib.cli import main
+
+    seen = {}
+    monkeypatch.setattr(book, "execute_all", lambda parameters, *a, **k: seen.update(parameters) or {})
+    monkeypatch.setattr(book, "write_findings", lambda **k: None)
+    monkeypatch.setenv("DSPIC_BATCH_SIZE", "2")
+    assert main(["book", "--profile", "smoke", "--set", "epochs=3", "--no-html"]) == 0
+    assert seen["overrides"] == {"epochs": 3, "batch_size": 2} and seen["profile"] == "smoke"
+    assert "DSPIC_EPOCHS" not in os.environ
+    monkeypatch.setenv("DSPIC_EPOCHS", "9")                 # a kernel's environment is not a channel
+    ch = chapter.setup("smoke", None, None, None, seen["overrides"])
+    assert (ch.profile.epochs, ch.profile.batch_size) == (3, 2)
+    assert ch.ctx.profile is ch.profile and ch.store.root == ch.results_dir / "store"

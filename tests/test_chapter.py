@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from dspic_lib.chapters import setup as chapter
-from dspic_lib import store
-from dspic_lib.chapters.build import git_commit
+from dspic_lib import provenance, store
+from dspic_lib.provenance import git_commit
 from dspic_lib.config import get_profile
 from dspic_lib.data import phantom
 from dspic_lib.data.cohort import folder_fingerprint, scan
@@ -99,7 +99,7 @@ def test_the_banner_names_profile_seed_fingerprint_commit_versions_device_and_st
 
 
 def test_the_stored_results_are_those_since_setup_and_many_collapse_into_a_dropdown(tmp_path, monkeypatch):
-    monkeypatch.setattr(chapter, "_gpu_names", lambda: ["NVIDIA H100 80GB HBM3"] * 2)
+    monkeypatch.setattr(provenance, "gpu_names", lambda: ["NVIDIA H100 80GB HBM3"] * 2)
     before = _stored(tmp_path, "banner.before")
     ch = _chapter(tmp_path, synthetic=False)
     assert "GPU: 2 x NVIDIA H100 80GB HBM3" in ch.banner_text()
@@ -130,7 +130,7 @@ def test_banner_displays_itself_once_and_done_rewrites_it_in_place(tmp_path, mon
         return Handle()
 
     monkeypatch.setattr(IPython.display, "display", display)
-    monkeypatch.setattr(chapter, "_gpu_names", lambda: [])
+    monkeypatch.setattr(provenance, "gpu_names", lambda: [])
     ch = _chapter(tmp_path)
     banner = ch.banner()
     assert [(len(objs), d) for objs, d in shown] == [(1, True)] and shown[0][0][0].data == banner.data

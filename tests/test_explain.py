@@ -19,7 +19,7 @@ from dspic_lib import models
 from dspic_lib.plots import explain as pe
 from dspic_lib._tf import keras, tf
 from dspic_lib.errors import ConfigError, DataError
-from dspic_lib.vocab import DISEASE_COLORS
+from dspic_lib.palette import DISEASE_COLORS
 
 from conftest import assert_fits_the_column
 

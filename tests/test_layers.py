@@ -41,14 +41,23 @@ def _definitions(pattern: str) -> list[str]:
     return hits
 
 
-def test_classes_and_palette_are_defined_once_in_the_vocabulary():
+def test_classes_are_defined_once_in_the_vocabulary_and_colours_once_in_the_palette():
     classes = _definitions(r"""\(\s*["']N["']\s*,\s*["']M["']\s*,\s*["']A["']""")
     assert classes and all(h.startswith("vocab.py") for h in classes), classes
     palettes = _definitions(r"^\s*(CLASS_COLORS|DISEASE_COLORS|SEX_COLORS)\s*=")
-    assert palettes and all(h.startswith("vocab.py") for h in palettes), palettes
-    # any colour outside the vocabulary is a pure grey (#rrggbb with r = g = b), never a hue
+    assert palettes and all(h.startswith("palette.py") for h in palettes), palettes
+    # any colour outside the palette is a pure grey (#rrggbb with r = g = b), never a hue
     hex_colours = _definitions(r"""["']#(?!([0-9a-fA-F]{2})\1\1["'])[0-9a-fA-F]{6}["']""")
-    assert all(h.startswith("vocab.py") for h in hex_colours), hex_colours
+    assert all(h.startswith("palette.py") for h in hex_colours), hex_colours
+
+
+def test_provenance_is_top_level_and_the_chapter_modules_import_no_circle():
+    graph = _import_graph(_package_sources())
+    assert graph["dspic_lib.provenance"] == set()     # stdlib only; TensorFlow asked by name, not imported
+    # chapters/setup once imported chapters/build for git_commit while build imports setup: a circle
+    assert "dspic_lib.chapters.build" not in graph["dspic_lib.chapters.setup"]
+    assert [m for m, deps in graph.items() if "dspic_lib.chapters.build" in deps
+            and not m.startswith("dspic_lib.cli")] == []
 
 
 # ------------------------------------------------------------------------------------ layer order

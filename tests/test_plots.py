@@ -25,7 +25,8 @@ from dspic_lib import plots  # noqa: E402
 from dspic_lib.plots import augment as pa  # noqa: E402
 from dspic_lib.data.labelme import Lesion  # noqa: E402
 from helpers import toy_d1  # noqa: E402
-from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS  # noqa: E402
+from dspic_lib.palette import CLASS_COLORS, DISEASE_COLORS  # noqa: E402
+from dspic_lib.vocab import CLASS_NAMES, CLASSES  # noqa: E402
 
 MIN_PT = 9.0
 

@@ -23,7 +23,8 @@ from matplotlib.text import Text  # noqa: E402
 from dspic_lib.evaluation import metrics  # noqa: E402
 from dspic_lib.plots import results as pr  # noqa: E402
 from dspic_lib.pipeline.train import Run  # noqa: E402
-from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, OUTPUTS  # noqa: E402
+from dspic_lib.palette import CLASS_COLORS  # noqa: E402
+from dspic_lib.vocab import CLASS_NAMES, OUTPUTS  # noqa: E402
 
 MIN_PT = 9.0
 MODELS = ["dSPIC-AM", "dSPIC-RM", "SI_CLF", "SI_CLF+AM", "AlexNet"]

@@ -89,6 +89,25 @@ def test_patient_class_is_the_union_of_its_views():
     assert dict(zip(pt["patient"], pt["label"])) == {"a": "M&A", "b": "M"}
 
 
+def test_a_binary_cohort_is_split_by_patient_and_stratified_on_normal_and_abnormal():
+    # 40 patients, 10 of them abnormal (one view abnormal is enough); both views on one side
+    rows = [{"patient": f"P{p:02d}", "view": v, "label": "abnormal" if p % 4 == 0 and v == "anterior" else "normal"}
+            for p in range(40) for v in ("anterior", "posterior")]
+    table = pd.DataFrame(rows)
+    pt = split.patient_table(table)
+    assert pt["label"].value_counts().to_dict() == {"normal": 30, "abnormal": 10}
+    for seed in range(5):
+        sp = split.patient_split(table, 0.3, seed)
+        test = pt[pt["patient"].isin(set(table["patient"].iloc[sp.test]))]
+        assert len(test) == 12 and (test["label"] == "abnormal").sum() == 3      # 30 % of each class
+        assert not set(table["patient"].iloc[sp.train]) & set(test["patient"])
+    folds = split.patient_kfold(table, 2, 1, 0)
+    assert all((pt.set_index("patient").loc[table["patient"].iloc[f.test].unique(), "label"] == "abnormal").sum() == 5
+               for f in folds)
+    with pytest.raises(DataError, match="unknown class labels"):     # the two tasks never mix
+        split.patient_table(table.assign(label=["normal", "M"] * 40))
+
+
 def test_image_split_is_seeded_and_covers_everything():
     labels = ["N"] * 30 + ["M"] * 20 + ["A"] * 10
     a, b = split.image_split(labels, 0.3, 1), split.image_split(labels, 0.3, 1)

@@ -16,10 +16,11 @@ from dspic_lib.store import Store, module_closure
 
 
 def _edited(monkeypatch, module: str):
-    """Pretend that ``module``'s source changed (as an edit of the file would)."""
+    """Pretend that ``module``'s code changed (as an edit of the file would; a comment would not do)."""
     real = store_mod._read_source
+    monkeypatch.setattr(store_mod, "_CLOSURES", {})          # keys are asked afresh (and forgotten after)
     monkeypatch.setattr(store_mod, "_read_source",
-                        lambda name: real(name) + (b"\n# edited\n" if name == module else b""))
+                        lambda name: real(name) + (b"\n_EDITED = 1\n" if name == module else b""))
 
 
 def _preprocess_key(st):
@@ -86,7 +87,8 @@ def test_arguments_data_and_environment_are_part_of_the_key(tmp_path, monkeypatc
     assert k.digest != st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d2").digest
     monkeypatch.setattr(store_mod, "environment", lambda uses_tensorflow: {"numpy": "0.0"})
     assert k.digest != st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1").digest
-    assert set(k.env) == {"python", "numpy", "tensorflow", "keras", "device"}
+    assert set(k.env) == {"python", "lock", "device"}
+    assert k.digest != st.key("x", {"a": 1, "X": np.arange(4)}, code=[preprocess], data="d1", parents=["p/1"]).digest
 
 
 def test_an_exception_inside_a_write_leaves_no_entry_and_no_temporary_folder(tmp_path):
@@ -198,8 +200,8 @@ def test_a_file_edited_during_a_run_does_not_change_that_runs_keys(tmp_path, mon
     before = _preprocess_key(st).digest
     path = store_mod._module_file("dspic_lib.pipeline.preprocess")
     real = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda p: real(p) + (b"\n# edited on disk\n" if p == path else b""))
-    assert path.read_bytes().endswith(b"# edited on disk\n")
+    monkeypatch.setattr(Path, "read_bytes", lambda p: real(p) + (b"\n_EDITED_ON_DISK = 1\n" if p == path else b""))
+    assert path.read_bytes().endswith(b"_EDITED_ON_DISK = 1\n")
     assert _preprocess_key(st).digest == before
 
 
@@ -221,3 +223,21 @@ def test_a_corrupt_entry_json_is_listed_as_corrupt_and_pruned(tmp_path, text, ca
     assert st.prune(dry_run=True) == [bad.path] and bad.path.exists()
     assert st.prune() == [bad.path] and not bad.path.exists() and good.path.exists()
     assert not st.corrupt() and [e.path for e in st.entries()] == [good.path]
+
+
+def test_verify_rehashes_an_entrys_files_and_names_the_entry_and_file_that_changed(tmp_path, capsys):
+    from dspic_lib.cli import main
+    from dspic_lib.pipeline import preprocess
+
+    st = Store(tmp_path)
+    key = st.key("x", {}, code=[preprocess], parents=["cohort/abc"])
+    entry = st.get_or_compute(key, lambda f: (f / "a.npy").write_bytes(b"1234"))
+    assert entry.info["parents"] == ["cohort/abc"] and set(entry.info["files"]) == {"a.npy"}
+    assert main(["store", "--root", str(tmp_path), "verify"]) == 0
+    (entry.path / "a.npy").write_bytes(b"1235")                 # same size, other bytes
+    assert main(["store", "--root", str(tmp_path), "verify", "x/"]) == 1
+    err = capsys.readouterr().err
+    assert entry.id in err and "a.npy" in err and "sha256" in err
+    (entry.path / "a.npy").unlink()
+    assert main(["store", "--root", str(tmp_path), "verify", entry.info["digest"][:6]]) == 1
+    assert "a.npy is missing" in capsys.readouterr().err

@@ -29,7 +29,6 @@ no number in chapter 07's prose is typed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,45 +86,51 @@ class Beyond:
         return self.profile.bootstrap_resamples
 
 
-def run(profile: Profile, *, data_dir=None, results_dir=None, progress: bool = False) -> Beyond:
-    """Read the stored runs of the results chapters and train (or read) the extra runs of chapter 07."""
+def run(ctx, *, data_dir=None, results_dir=None, progress: bool = True) -> Beyond:
+    """Read the stored runs of the results chapters and of chapter 07's extra runs by their lineage keys
+    (nothing scanned, decoded or augmented); runs missing from the store are trained, once, with a
+    progress bar. ``ctx``: a :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the
+    folders as keywords)."""
     from tqdm import tqdm
 
-    from dspic_lib.pipeline import datasets, split, train
-    from dspic_lib.paths import default_results_dir
-    from dspic_lib.store import for_results
+    from dspic_lib.pipeline import train
+    from dspic_lib.pipeline.context import of
 
-    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
-    res = results.load(list(EXPERIMENTS), profile, data_dir=data_dir, results_dir=results_dir, progress=progress)
+    c = of(ctx, data_dir, results_dir)
+    profile, lin, store = c.profile, c.lineage, c.store
+    res = results.load(list(EXPERIMENTS), c, progress=progress)
     out = Beyond(profile, res)
-    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
-    store = for_results(results_dir)
-    folds = split.patient_kfold(d1.meta, profile.cv_folds, profile.cv_repeats, profile.seed)
     cv_cells = CV_CELLS[:max(0, profile.cv_cells)]
-    todo = [("leakage", None)] + [("multilabel", None)] + [(cell, f) for cell in cv_cells for f in folds]
-    bar = tqdm(todo, desc="chapter 07 runs", unit="run", disable=not progress)
-    for what, fold in bar:
+    todo = [("leakage", None, "softmax"), ("multilabel", None, "sigmoid")] + \
+        [(cell, f, "softmax") for cell in cv_cells for f in range(lin.n_folds())]
+
+    def plan_of(what, fold):
         if what == "leakage":
-            model, name = LEAKAGE_CELL
-            build = datasets.build(name, profile, d1=d1, results_dir=results_dir, protocol="paper")
-            out.leak = {"patient": res.run(model, name),
-                        "paper": train.fit(model, build, profile, store=store, progress=progress),
-                        "leaked patients": len(build.leaked_patients()),
-                        "test patients": int(build.test.meta["patient"].nunique()),
-                        "test images": len(build.test),
-                        "copies in test": int((build.test.meta["source"] != "original").sum())}
+            return LEAKAGE_CELL[0], lin.plan(LEAKAGE_CELL[1], protocol="paper")
+        if what == "multilabel":
+            return MULTILABEL_CELL[0], lin.plan(MULTILABEL_CELL[1])
+        return what[0], lin.plan(what[1], fold=fold)
+
+    missing = [t for t in todo if store.get(train.train_key(store, plan_of(t[0], t[1])[0], plan_of(t[0], t[1])[1],
+                                                             profile, profile.seed, t[2])) is None]
+    for what, fold, head in tqdm(missing, desc="chapter 07 runs", unit="run", disable=not (progress and missing)):
+        model, plan = plan_of(what, fold)
+        train.fit(model, plan, profile, store=store, progress=progress, head=head)
+    for what, fold, head in todo:
+        model, plan = plan_of(what, fold)
+        r = train.fit(model, plan, profile, store=store, progress=False, head=head)
+        st = r.build_stats or {}
+        if what == "leakage":
+            out.leak = {"patient": res.run(*LEAKAGE_CELL), "paper": r,
+                        "leaked patients": int(st.get("leaked_patients", 0)),
+                        "test patients": int(st.get("test_patients", 0)),
+                        "test images": int(st.get("test_images", len(r.test_meta))),
+                        "copies in test": int(st.get("copies_in_test", 0))}
         elif what == "multilabel":
-            model, name = MULTILABEL_CELL
-            build = datasets.build(name, profile, d1=d1, results_dir=results_dir)
-            out.multilabel = {"softmax": res.run(model, name),
-                              "sigmoid": train.fit(model, build, profile, store=store, progress=progress,
-                                                   head="sigmoid")}
+            out.multilabel = {"softmax": res.run(*MULTILABEL_CELL), "sigmoid": r}
         else:
-            model, name = what
-            bar.set_postfix_str(f"{model} on {name}, fold {fold.fold + 1} of repeat {fold.repeat + 1}")
-            build = datasets.build(name, profile, d1=d1, results_dir=results_dir, part=fold)
-            r = train.fit(model, build, profile, store=store, progress=progress)
-            out.cv.setdefault(what, []).append(Fold(r, len(build.train), len(build.test)))
+            out.cv.setdefault(what, []).append(Fold(r, int(st.get("train_images", 0)),
+                                                    int(st.get("test_images", len(r.test_meta)))))
     return out
 
 

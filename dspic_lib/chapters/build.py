@@ -21,6 +21,7 @@ import nbformat
 
 from dspic_lib.errors import BuildError, ConfigError
 from dspic_lib.paths import executed_dir, notebooks_dir, repo_root
+from dspic_lib.provenance import git_commit
 
 KERNEL = "python3"
 KERNELSPEC = {"name": KERNEL, "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -131,17 +132,6 @@ def _failing_cell(notebook: Path, lines: int = 6) -> tuple[int | None, str]:
     return None, "    (not available)\n"
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo_root(),
-                             capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo_root(), capture_output=True, text=True).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 KEY_FIELD = "execution_key"      # in an executed chapter's metadata["dspic"]
 
 
@@ -153,7 +143,7 @@ def execution_key(py: Path, parameters: dict, context: dict) -> str:
 
     package = {str(path.relative_to(PACKAGE_DIR)): body for path, body in source_snapshot().items()}
     return fingerprint(py.read_bytes(), sorted(package.items()), json.dumps(parameters, sort_keys=True),
-                       json.dumps(context, sort_keys=True), environment(True))
+                       json.dumps(context, sort_keys=True), environment(False))
 
 
 def _stored_key(notebook: Path) -> str | None:

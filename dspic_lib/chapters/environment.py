@@ -3,18 +3,12 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib import metadata
 
 import pandas as pd
 
-from dspic_lib.chapters.build import git_commit
 from dspic_lib.chapters.setup import Chapter, read_build_log
 from dspic_lib.config import PROFILES, Profile
-
-PACKAGES = ["tensorflow-cpu", "keras", "numpy", "scipy", "pandas", "scikit-learn", "scikit-image",
-            "pydicom", "pylibjpeg", "matplotlib", "seaborn", "jupyter-book", "papermill",
-            "jupytext", "nbval"]
-
+from dspic_lib.provenance import PACKAGES, git_commit, versions
 
 def profiles_table(effective: Profile | None = None) -> pd.DataFrame:
     """Every field of every profile; the profile of this build with its effective (overridden) values."""
@@ -27,12 +21,8 @@ def profiles_table(effective: Profile | None = None) -> pd.DataFrame:
 
 
 def package_versions() -> pd.DataFrame:
-    rows = [("python", platform.python_version())]
-    for name in PACKAGES:
-        try:
-            rows.append((name, metadata.version(name)))
-        except metadata.PackageNotFoundError:
-            rows.append((name, "not installed"))
+    """Python and every package of :data:`dspic_lib.provenance.PACKAGES` with its version."""
+    rows = list(versions(PACKAGES).items())
     return pd.DataFrame(rows, columns=["package", "version"]).set_index("package")
 
 

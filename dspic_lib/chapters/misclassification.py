@@ -30,13 +30,21 @@ def failure_name(true: str, pred: str) -> str:
     return f"{ADJECTIVE[true]} called {NOUN[pred]}"
 
 
-def test_images(profile, data_dir=None, results_dir=None):
-    """The test part of the patient split (the same patients for D1, D2 and D3) with images and boxes."""
-    from dspic_lib.pipeline import datasets, split
+def test_images(ctx, run):
+    """The test images of a stored run (the patient split's test part, the same patients for D1, D2 and
+    D3) with their preprocessed pixels and boxes, read by id from the ``preprocessed`` entry of ``ctx``'s
+    lineage: nothing is scanned, decoded or split again."""
+    from dspic_lib.pipeline import datasets
+    from dspic_lib.pipeline.preprocess import read_rows
 
-    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
-    part = split.patient_split(d1.meta, profile.test_fraction, profile.seed)
-    return d1.subset(part.test)
+    entry = ctx.store.get(ctx.lineage.preprocessed_key())
+    if entry is None:                  # a store without it: the scan and Eq. 1, once
+        ctx.lineage.cohort_and_d1()
+        entry = ctx.store.get(ctx.lineage.preprocessed_key())
+    meta = run.test_meta.reset_index(drop=True).copy()
+    X, boxes, diseases = read_rows(entry, meta["image"].tolist())
+    meta["boxes"], meta["diseases"] = boxes, diseases
+    return datasets.from_arrays(X, meta, "D1")
 
 
 def check_same_images(run, test) -> None:

@@ -12,23 +12,15 @@ output in the executed notebook).
 """
 from __future__ import annotations
 
-import importlib
 import json
-import os
-import platform
 import time
-from collections import Counter
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from dspic_lib import store as store_mod
-from dspic_lib.config import Profile, get_profile
-from dspic_lib.paths import default_results_dir
+from dspic_lib.config import Profile
 from dspic_lib.store import Store, for_results
 
-# the versions a banner names; the first installed of each tuple (TensorFlow is tensorflow-cpu here)
-BANNER_PACKAGES = [("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("scikit-learn",), ("pydicom",)]
 STORED_INLINE = 3          # more stored results than this go into a collapsed list
 FINDING = "dspic-finding"  # output metadata key of a sentence that the intro's summary gathers
 
@@ -54,6 +46,7 @@ class Chapter:
     data_fingerprint: str       # content hash of the data folder's images and annotations
     data_summary: str           # e.g. "384 patients, phantom v7, seed 0"
     store_mark: int = 0         # store.access_mark() when setup ran: the page's stored results follow it
+    ctx: object = field(default=None, repr=False, compare=False)   # the run context (pipeline.context)
     _state: dict = field(default_factory=dict, repr=False, compare=False)   # banner handle, provenance
 
     @property
@@ -62,7 +55,7 @@ class Chapter:
 
     @property
     def store(self) -> Store:
-        return for_results(self.results_dir)
+        return self.ctx.store if self.ctx is not None else for_results(self.results_dir)
 
     def statement(self) -> str:
         """One sentence: which data this page ran on."""
@@ -81,9 +74,10 @@ class Chapter:
     def provenance(self) -> dict[str, str]:
         """Source, software and device of this run, as the banner words them (asked once)."""
         if "provenance" not in self._state:
-            from dspic_lib.chapters.build import git_commit
+            from dspic_lib import provenance
 
-            self._state["provenance"] = {"commit": git_commit(), "software": _versions(), "device": _device()}
+            self._state["provenance"] = {"commit": provenance.git_commit(), "software": provenance.versions_text(),
+                                         "device": provenance.device_text()}
         return self._state["provenance"]
 
     def banner_text(self, final: bool = True) -> str:
@@ -147,86 +141,41 @@ class Chapter:
         return f"{self.statement()}\n{self.profile}"
 
 
-def _version(*dists: str) -> tuple[str, str]:
-    """(name, version) of the first of ``dists`` that is installed, else (first name, 'not installed')."""
-    for dist in dists:
-        try:
-            return dist, metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return dists[0], "not installed"
-
-
-def _versions() -> str:
-    """``python 3.11.9, tensorflow-cpu 2.21.0, ...``: the packages that decide this book's numbers
-    (the full list is on the page "How this book was made")."""
-    return ", ".join(f"{n} {v}" for n, v in [("python", platform.python_version())]
-                     + [_version(*dists) for dists in BANNER_PACKAGES])
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return " ".join(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def _gpu_names() -> list[str]:
-    # imported by name, like the store does: TensorFlow must not enter the code closure of anything
-    # that imports this module
-    tf = importlib.import_module(f"{store_mod.PACKAGE}._tf").tf
-    names = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            names.append(tf.config.experimental.get_device_details(gpu).get("device_name") or gpu.name)
-        except (ValueError, RuntimeError):
-            names.append(gpu.name)
-    return names
-
-
-def _device() -> str:
-    """``AMD EPYC 7B13, 16 CPU cores; GPU: 1 x NVIDIA H100 80GB HBM3`` (GPUs as TensorFlow sees them)."""
-    gpus = Counter(_gpu_names())
-    gpu = "GPU: " + ", ".join(f"{n} x {name}" for name, n in gpus.items()) if gpus else "no GPU"
-    return f"{_cpu_name()}, {os.cpu_count()} CPU cores; {gpu}"
-
-
-def _describe_data(data_dir: Path) -> tuple[bool, str, str]:
+def _describe_data(ctx) -> tuple[bool, str, str]:
     from dspic_lib.data import cohort as cohort_mod
     from dspic_lib.data import phantom
 
-    marker = phantom.read_marker(data_dir)
-    fingerprint = cohort_mod.folder_fingerprint(data_dir)
+    marker = phantom.read_marker(ctx.data_dir)
+    fingerprint = ctx.fingerprint()            # cached per file under the store: no folder re-hashed
     if marker is not None:
         n = marker.get("parameters", {}).get("n_patients", "?")
         return True, f"{n} patients, phantom v{marker.get('version', '?')}, seed {marker.get('seed', '?')}", fingerprint
-    n_files = len(cohort_mod.image_files(data_dir))
+    n_files = len(cohort_mod.image_files(ctx.data_dir))
     return False, f"{n_files} image file{'s' if n_files != 1 else ''}", fingerprint
 
 
 def setup(profile: str = "smoke", data_dir: str | None = None, results_dir: str | None = None,
-          seed: int | None = None) -> Chapter:
-    """Turn a chapter's papermill parameters into a :class:`Chapter`: resolves the data folder (the
-    synthetic cohort is generated when it is the default one and missing; a user's folder is only
-    read), stores the effective profile, sets the figure style every chapter shares, and marks the
-    store's access log so that :meth:`Chapter.done` lists the stored results of this page only."""
-    from dspic_lib.pipeline.datadir import ensure_cohort
+          seed: int | None = None, overrides: dict | None = None) -> Chapter:
+    """Turn a chapter's papermill parameters into a :class:`Chapter` around the process's run context
+    (:class:`dspic_lib.pipeline.context.Context`, made here once: the data folder is resolved, the
+    synthetic cohort generated when it is the default one and missing; a user's folder is only read).
+    ``overrides``: profile fields to change (``dspic book --set`` passes them; no environment variable
+    is read in a chapter). Stores the effective profile, sets the figure style every chapter shares,
+    and marks the store's access log so that :meth:`Chapter.done` lists the stored results of this
+    page only."""
+    from dspic_lib.pipeline import context
     from dspic_lib.plots import set_style
 
     mark = store_mod.access_mark()
-    prof = get_profile(profile, seed=seed)
-    data = ensure_cohort(prof, data_dir, progress=False)
-    results = Path(results_dir) if results_dir else default_results_dir(prof.name)
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "profile.json").write_text(prof.to_json())
-    synthetic, summary, fingerprint = _describe_data(Path(data))
+    ctx = context.Context.create(profile, data_dir, results_dir, seed, overrides or {})
+    context.remember(ctx)
+    ctx.results_dir.mkdir(parents=True, exist_ok=True)
+    (ctx.results_dir / "profile.json").write_text(ctx.profile.to_json())
+    synthetic, summary, fingerprint = _describe_data(ctx)
     set_style()
-    return Chapter(profile=prof, data_dir=Path(data), results_dir=results, started=time.time(),
+    return Chapter(profile=ctx.profile, data_dir=ctx.data_dir, results_dir=ctx.results_dir, started=time.time(),
                    synthetic=synthetic, data_fingerprint=fingerprint, data_summary=summary,
-                   store_mark=mark)
+                   store_mark=mark, ctx=ctx)
 
 
 def read_build_log(results_dir: Path) -> dict:

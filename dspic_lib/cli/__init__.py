@@ -57,5 +57,16 @@ def add_profile_options(p: argparse.ArgumentParser) -> None:
                    help="folder of DICOM + LabelMe files (default: $DSPIC_DATA, else the synthetic cohort)")
 
 
+def make_context(args, **kw):
+    """The command's run context (:class:`dspic_lib.pipeline.context.Context`), made once: the profile
+    with ``DSPIC_<FIELD>`` environment overrides, then ``--set`` and ``--seed``; the folders."""
+    from dspic_lib.config import env_overrides, parse_assignments
+    from dspic_lib.pipeline.context import Context, remember
+
+    overrides = {**env_overrides(), **parse_assignments(getattr(args, "set", []))}
+    return remember(Context.create(args.profile, getattr(args, "data_dir", None), getattr(args, "results_dir", None),
+                                   getattr(args, "seed", None), overrides, **kw))
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,8 +27,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from dspic_lib.chapters import build as book
-    from dspic_lib.config import get_profile, parse_assignments
-    from dspic_lib.paths import default_data_dir, default_results_dir
+    from dspic_lib.cli import make_context
+    from dspic_lib.config import get_profile
 
     if args.store_reference:
         # the reference is the smoke profile with default parameters: no override may leak in
@@ -39,18 +39,17 @@ def run(args) -> int:
             print(f"  wrote {book.store_reference(py)}")
         return 0
 
-    profile = get_profile(args.profile, seed=args.seed, **parse_assignments(args.set))
+    ctx = make_context(args, progress=True)     # DSPIC_<FIELD> and --set read here, once
+    profile = ctx.profile
     print(profile, flush=True)
-    data_dir = args.data_dir or default_data_dir(profile.name, profile.seed)
-    results_dir = args.results_dir or default_results_dir(profile.name)
-    # single-field overrides reach the kernels through the environment, like DSPIC_EPOCHS=5 would
-    for key, value in parse_assignments(args.set).items():
-        os.environ[f"DSPIC_{key.upper()}"] = value
-    parameters = {"profile": profile.name, "data_dir": str(data_dir),
-                  "results_dir": str(results_dir), "seed": profile.seed}
-    book.execute_all(parameters, args.only, Path(results_dir), out_dir=args.executed,
+    # every override travels to the kernels as the `overrides` papermill parameter (no environment)
+    overrides = {k: v for k, v in profile.to_dict().items() if k not in ("name", "seed")
+                 and v != get_profile(profile.name, use_env=False).to_dict()[k]}
+    parameters = {"profile": profile.name, "data_dir": str(ctx.data_dir),
+                  "results_dir": str(ctx.results_dir), "seed": profile.seed, "overrides": overrides}
+    book.execute_all(parameters, args.only, ctx.results_dir, out_dir=args.executed,
                      sources=book.chapter_sources(args.notebooks),
-                     context={"profile": profile.to_dict(), "data": lambda: _data_fingerprint(Path(data_dir))})
+                     context={"profile": profile.to_dict(), "data": ctx.fingerprint})
     book.write_findings(sources=book.chapter_sources(args.notebooks), out_dir=args.executed)
     if args.no_html:
         return 0
@@ -58,9 +57,3 @@ def run(args) -> int:
     print(f"\nThe book is at {index}")
     return 0
 
-
-def _data_fingerprint(data_dir: Path) -> str | None:
-    """The data folder's content hash, or None while it does not exist (a cohort still to generate)."""
-    from dspic_lib.data.cohort import folder_fingerprint
-
-    return folder_fingerprint(data_dir) if data_dir.is_dir() else None

@@ -21,16 +21,15 @@ def register(sub) -> None:
 def run(args) -> int:
     import time
 
-    from dspic_lib.config import get_profile, parse_assignments
+    from dspic_lib.cli import make_context
     from dspic_lib.pipeline.experiments import cells
     from dspic_lib.pipeline.experiments import run as run_experiments
 
-    profile = get_profile(args.profile, seed=args.seed, **parse_assignments(args.set))
     cells(args.experiments)                       # unknown names fail before anything is built
-    print(profile, flush=True)
+    ctx = make_context(args, progress=True)
+    print(ctx.profile, flush=True)
     start = time.perf_counter()
-    runs = run_experiments(args.experiments, profile, data_dir=args.data_dir, results_dir=args.results_dir,
-                           seeds=args.seeds)
+    runs = run_experiments(args.experiments, ctx, seeds=args.seeds)
     from dspic_lib.evaluation.metrics import summary
 
     for (model, dataset, seed), r in runs.items():

@@ -1,4 +1,5 @@
-"""``dspic store ls | info KEY | prune``: what the result store holds, what made an entry, and cleaning."""
+"""``dspic store ls | info KEY | verify [PREFIX] | prune``: what the result store holds, what made an entry,
+whether its files are still what it claims, and cleaning."""
 from __future__ import annotations
 
 import json
@@ -19,8 +20,13 @@ def register(sub) -> None:
     info = ssub.add_parser("info", help="what made one entry (its entry.json) and its files")
     info.add_argument("key", help="an entry id (name/digest) or a unique prefix of its digest")
     info.set_defaults(func=run_info)
-    pr = ssub.add_parser("prune", help="remove interrupted writes, unheld lock files, corrupt entries and entries no lookup "
-                                       "can reach (made by other code or package versions)")
+    ve = ssub.add_parser("verify", help="re-hash entries' files against the sha256 their entry.json records "
+                                        "(exit 1 naming the entry and file on a mismatch)")
+    ve.add_argument("prefix", nargs="?", default="",
+                    help="only entries whose id (name/digest) or digest starts with PREFIX (default: all)")
+    ve.set_defaults(func=run_verify)
+    pr = ssub.add_parser("prune", help="remove interrupted writes and entries no lookup can reach "
+                                       "(made by other code or package versions)")
     pr.add_argument("--older-than", type=float, default=None, metavar="DAYS",
                     help="also remove entries older than DAYS")
     pr.add_argument("--all", action="store_true", help="remove every entry")
@@ -79,6 +85,30 @@ def run_info(args) -> int:
         print(f"  {f.relative_to(e.path)}  {human_size(f.stat().st_size)}")
     print("stale: no lookup can reach it any more" if e.stale() else "current")
     return 0
+
+
+def run_verify(args) -> int:
+    """Re-hash every matching entry's files; print each problem; 1 if any, else 0."""
+    import sys
+
+    from dspic_lib.pipeline.context import verify_fingerprints
+
+    checked, problems = 0, []
+    for _, st in _stores(args):
+        if not args.prefix:          # the cached digests of data folders are re-hashed too
+            problems += verify_fingerprints(st)
+        for e in st.entries():
+            if args.prefix and not (e.id.startswith(args.prefix) or e.info.get("digest", "").startswith(args.prefix)):
+                continue
+            checked += 1
+            problems += [f"{p} ({e.path})" for p in e.verify()]
+    for p in problems:
+        print(p, file=sys.stderr)
+    if args.prefix and not checked:
+        print(f"no entry matches {args.prefix!r}; see `dspic store ls`", file=sys.stderr)
+        return 1
+    print(f"{checked} entr{'y' if checked == 1 else 'ies'} checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
 
 
 def run_prune(args) -> int:

@@ -55,17 +55,17 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     from dspic_lib.errors import DataError
     from dspic_lib.options import look_up_option
     from dspic_lib.outputs import check_folder_target, check_free_space
-    from dspic_lib.paths import default_results_dir
+    from dspic_lib.pipeline.context import results_dir_of
     from dspic_lib.store import for_results
 
     look_up_option(model_name, models.names(), what="model")
     look_up_option(dataset, datasets.NAMES, what="dataset")
     check_folder_target(out, "--out", create=False)      # said now, not after the training
-    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
+    results_dir = results_dir_of(profile, results_dir)
     store = for_results(results_dir)
     cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
     build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
-    run_ = train.fit(model_name, datasets.fit_view(build), profile, seed=profile.seed, store=store, progress=progress)
+    run_ = train.fit(model_name, build, profile, seed=profile.seed, store=store, progress=progress)
     model = results.load_model(run_, profile, results_dir)
     again = train.predict(model, build.test.X, profile.batch_size)
     if not np.allclose(again, run_.proba, atol=RELOAD_ATOL, rtol=0):

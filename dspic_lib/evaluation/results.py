@@ -1,7 +1,7 @@
 """This run's results, as the result chapters show them: the runs of the experiments (from the store),
 their metrics, the seed-to-seed tolerance and the verdicts beside the paper's numbers.
 
-:func:`load` trains (or reads from the result store) the runs of the named experiments and of the
+:func:`load` reads from the result store (or trains, when missing) the runs of the named experiments and of the
 variance cell (:data:`dspic_lib.pipeline.experiments.VARIANCE_CELL`, trained with
 :func:`~dspic_lib.pipeline.experiments.variance_seeds`), and returns a :class:`Results`. Everything else here is
 a pure function of those runs:
@@ -98,26 +98,33 @@ class Results:
         return [r.entry_id for r in self.runs.values()]
 
 
-def load(names, profile: Profile, *, data_dir=None, results_dir=None, progress: bool = False) -> Results:
-    """Train (or read) the runs of the named experiments and of the variance cell, in one pass over
-    shared dataset builds."""
+def load(names, ctx, *, data_dir=None, results_dir=None, progress: bool = True) -> Results:
+    """Read the runs of the named experiments and of the variance cell by their lineage keys; runs
+    missing from the store are trained through :func:`dspic_lib.pipeline.experiments.run` (what
+    ``dspic run`` does), once, with a progress bar. ``ctx``: a
+    :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as keywords)."""
+    from dspic_lib.pipeline.context import of
     from dspic_lib.pipeline.experiments import run
 
-    return Results(profile=profile, runs=run(names, profile, data_dir=data_dir, results_dir=results_dir,
-                                             variance=True, progress=progress))
+    c = of(ctx, data_dir, results_dir)
+    return Results(profile=c.profile, runs=run(names, c, variance=True, progress=progress))
 
 
 # ---------------------------------------------------------------------------------------- for the page
 
-def load_model(run, profile: Profile, results_dir):
+def load_model(run, profile, results_dir=None):
     """The network of a stored run with its kept weights: rebuilt from the zoo with the run's head and
-    number of outputs, the weights read from its store entry (never unpickled)."""
+    number of outputs, the weights read from its store entry (never unpickled). ``profile``: a
+    :class:`~dspic_lib.pipeline.context.Context`, or a profile and its results folder."""
     from dspic_lib import models
     from dspic_lib.store import for_results
 
+    st = profile.store if hasattr(profile, "store") else for_results(Path(results_dir))
+    profile = getattr(profile, "profile", profile)
     model = models.build(run.model, input_shape=profile.input_shape, num_classes=int(run.proba.shape[1]),
                          output=run.head, seed=run.seed)      # the arguments the training run built it with
-    model.load_weights(for_results(Path(results_dir)).find(run.entry_id).file("model.weights.h5"))
+    weights = st.root / run.entry_id / "model.weights.h5"            # the entry's folder is its id
+    model.load_weights(weights if weights.is_file() else st.find(run.entry_id).file("model.weights.h5"))
     return model
 
 

@@ -383,15 +383,31 @@ class SweepResult:
         return out
 
 
+def sweep_key(store: Store, *, cols: int, n_folds: int = 3, seed: int = 0, t_grid: Sequence[int] | None = None,
+              r_grid: Sequence[float] = R_GRID, parents=(), data: str | None = None):
+    """The key of a (t, r) sweep: the grids, folds and seed, what it ran on (``parents``: the
+    preprocessed images and the split whose training patients it used; or ``data``, a fingerprint of
+    arrays handed in) and this code."""
+    t_grid = list(t_grid) if t_grid is not None else t_grid_for(cols)
+    args = {"t_grid": list(t_grid), "r_grid": list(r_grid), "n_folds": n_folds, "seed": seed}
+    return as_store(store).key("augment.sweep", args, code=[select_parameters], data=data, parents=parents)
+
+
+def read_sweep(entry) -> SweepResult:
+    """A stored sweep's table and its choice."""
+    table = pd.read_csv(entry.file("sweep.csv"))
+    t, r = choose(table)
+    return SweepResult(t=t, r=r, table=table, cached=True)
+
+
 def select_parameters(X: np.ndarray, labels, groups, *, cols: int, store: Store | Path | None = None,
                       n_folds: int = 3, seed: int = 0, t_grid: Sequence[int] | None = None,
-                      r_grid: Sequence[float] = R_GRID) -> SweepResult:
+                      r_grid: Sequence[float] = R_GRID, parents=None) -> SweepResult:
     """:func:`sweep` then :func:`choose`, kept in the result store ``store`` (None: not kept), keyed by
-    the data, the grids, the seed and the code of this module and every module it uses."""
+    :func:`sweep_key`: the grids, the seed, the code of this module and every module it uses, and
+    ``parents`` (the entries the images came from) or else a fingerprint of the arrays."""
     t_grid = list(t_grid) if t_grid is not None else t_grid_for(cols)
     labels = np.asarray(labels, dtype=object)
-    args = {"t_grid": list(t_grid), "r_grid": list(r_grid), "n_folds": n_folds, "seed": seed}
-    data = fingerprint(np.asarray(X, dtype=np.float32), labels.astype(str), np.asarray(groups).astype(str))
 
     def compute(folder: Path | None) -> pd.DataFrame:
         table = sweep(X, labels, groups, t_grid=t_grid, r_grid=r_grid, n_folds=n_folds, seed=seed)
@@ -403,7 +419,10 @@ def select_parameters(X: np.ndarray, labels, groups, *, cols: int, store: Store 
         table, cached = compute(None), False
     else:
         st = as_store(store)
-        key = st.key("augment.sweep", args, code=[select_parameters], data=data)
+        data = None if parents else \
+            fingerprint(np.asarray(X, dtype=np.float32), labels.astype(str), np.asarray(groups).astype(str))
+        key = sweep_key(st, cols=cols, n_folds=n_folds, seed=seed, t_grid=t_grid, r_grid=r_grid,
+                        parents=parents or (), data=data)
         cached = st.get(key) is not None
         table = pd.read_csv(st.get_or_compute(key, compute).file("sweep.csv"))
     t, r = choose(table)

@@ -34,19 +34,13 @@ from dspic_lib.pipeline import augment, gan, split
 from dspic_lib.config import Profile
 from dspic_lib.errors import DataError, DataWarning
 from dspic_lib.options import look_up_option
-from dspic_lib.pipeline.datadir import ensure_cohort
-from dspic_lib.paths import default_results_dir
-from dspic_lib.store import as_store, for_results
+from dspic_lib.store import for_results
 from dspic_lib.vocab import BINARY_CLASSES, CLASSES, TASK_CLASSES
 
 NAMES = ("D1", "D2", "D3")
 # a binary cohort (normal / abnormal: BS-80K, the PNG folders) only ever gives D1: D2 and D3 enlarge
 # the training part to the class proportions of the paper's four-class Tables 1 and 2
 BINARY_DATASETS = ("D1",)
-# stratifying a binary cohort's patient split: split.patient_table knows the paper's classes only, so
-# the split sees normal as N and abnormal as M (a patient with one abnormal view is abnormal, as a
-# patient with one M view is M); the labels of the dataset itself are never changed
-_BINARY_STRATUM = {"normal": "N", "abnormal": "M"}
 _TARGET = {"N": (1.0, 0.0, 0.0), "M": (0.0, 1.0, 0.0), "A": (0.0, 0.0, 1.0), "M&A": (0.0, 0.5, 0.5)}
 META_COLUMNS = ["image", "patient", "view", "label", "source", "parent", "transform", "boxes", "diseases"]
 
@@ -126,37 +120,41 @@ def from_arrays(X: np.ndarray, meta: pd.DataFrame, name: str = "D1") -> Dataset:
     return Dataset(name, X, targets_for(meta["label"]), meta[META_COLUMNS + [c for c in meta if c not in META_COLUMNS]])
 
 
-def load_d1(profile: Profile, data_dir: str | Path | None = None, *, cohort=None, use_cache: bool = True,
+def load_d1(ctx, data_dir: str | Path | None = None, *, cohort=None, use_cache: bool = True,
             results_dir: str | Path | None = None) -> Dataset:
     """D1: every image of the cohort after Eq. 1 at ``profile.rows x profile.cols``, kept in the result
-    store of ``results_dir`` (default: the profile's). Without ``cohort`` the folder is scanned and
-    preprocessed in one pass (each frame decoded once)."""
+    store. ``ctx``: a :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as
+    keywords). With ``cohort`` (a scanned table) only that is preprocessed."""
+    from dspic_lib.pipeline.context import of
     from dspic_lib.pipeline.preprocess import preprocess_cohort
 
     if cohort is None:
-        return cohort_and_d1(profile, data_dir, results_dir=results_dir, use_cache=use_cache)[1]
-    st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
-    pre = preprocess_cohort(cohort, (profile.rows, profile.cols), use_cache=use_cache, store=st,
-                            profile=profile.name)
+        return cohort_and_d1(ctx, data_dir, results_dir=results_dir, use_cache=use_cache)[1]
+    c = of(ctx, data_dir, results_dir)
+    pre = preprocess_cohort(cohort, (c.profile.rows, c.profile.cols), use_cache=use_cache, store=c.store,
+                            profile=c.profile.name)
     return _d1_from(cohort, pre)
 
 
-def cohort_and_d1(profile: Profile, data_dir: str | Path | None = None, *,
+def cohort_and_d1(ctx, data_dir: str | Path | None = None, *,
                   results_dir: str | Path | None = None, use_cache: bool = True, layout: str | None = None):
-    """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it. The
+    """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it, once
+    per process (:meth:`dspic_lib.pipeline.lineage.Lineage.cohort_and_d1`). ``ctx``: a
+    :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as keywords). The
     cohort's table holds the labelled images only, row for row those of D1; its ``left_out`` holds the
     unlabelled ones (counted by chapter 01, never trained or scored on). ``layout``: the folder's layout
     (``dicom``, ``bs80k``, ``png-folders``, see :func:`dspic_lib.data.cohort.scan`; default ``dicom``),
     or ``auto``: :func:`resolve_layout`."""
+    from dspic_lib.pipeline.context import of
     from dspic_lib.pipeline.preprocess import scan_preprocessed
 
-    st = as_store(None, results_dir if results_dir is not None else default_results_dir(profile.name))
-    folder = ensure_cohort(profile, data_dir, progress=False)
-    kw = {} if layout is None else {"layout": resolve_layout(folder, layout)}
-    cohort, pre = scan_preprocessed(folder, (profile.rows, profile.cols), store=st, profile=profile.name,
-                                    use_cache=use_cache, **kw)
-    d1 = _d1_from(cohort, pre)
-    return cohort.labelled(), d1
+    c = of(ctx, data_dir, results_dir)
+    kw = {} if layout is None else {"layout": resolve_layout(c.data_dir, layout)}
+    if use_cache and kw.get("layout", "dicom") == c.layout:
+        return c.lineage.cohort_and_d1(**kw)
+    cohort, pre = scan_preprocessed(c.data_dir, (c.profile.rows, c.profile.cols), store=c.store,
+                                    profile=c.profile.name, use_cache=use_cache, **kw)
+    return cohort.labelled(), _d1_from(cohort, pre)
 
 
 def resolve_layout(folder: str | Path, layout: str = "auto") -> str:
@@ -229,10 +227,11 @@ def add_copies(part: Dataset, requested: dict[str, int], *, t: int, r: float, se
 
 
 def add_generated(part: Dataset, requested: dict[str, int], *, profile: Profile, store, seed: int,
-                  t: int, r: float, name: str = "D3") -> tuple[Dataset, gan.Generated]:
+                  t: int, r: float, name: str = "D3", parents=None) -> tuple[Dataset, gan.Generated]:
     """``part`` plus DCGAN samples of its diseased classes until each class totals ``requested``."""
     g = gan.generate_to_counts(part.X, part.labels, requested, steps=profile.gan_steps,
-                               batch_size=profile.gan_batch_size, seed=seed, store=store, t=t, r=r)
+                               batch_size=profile.gan_batch_size, seed=seed, store=store, t=t, r=r,
+                               parents=parents)
     k = len(g.labels)
     meta = pd.DataFrame({
         "image": [f"dcgan/{lab}/{i}" for i, lab in enumerate(g.labels)], "patient": [None] * k,
@@ -260,6 +259,14 @@ class Build:
     sweep: augment.SweepResult | None = None
     generated: gan.Generated | None = None
     gan_train_patients: frozenset = frozenset()
+    lineage_id: str | None = None      # its id from lineage alone (:mod:`dspic_lib.pipeline.lineage`), if planned
+
+    def stats(self) -> dict:
+        """What a run keeps of its build (chapter 07 reads these from the run's entry)."""
+        return {"train_images": int(len(self.train)), "test_images": int(len(self.test)),
+                "leaked_patients": len(self.leaked_patients()),
+                "test_patients": int(self.test.meta["patient"].nunique()),
+                "copies_in_test": int((self.test.meta["source"] != "original").sum())}
 
     def leaked_patients(self) -> set:
         """Patients whose images (or copies, or DCGAN trained on them) reach both sides."""
@@ -268,17 +275,39 @@ class Build:
 
 
 def choose_t_r(d1: Dataset, profile: Profile, *, results_dir: Path, seed: int, part: split.Split | None = None,
-               n_folds: int = 3) -> augment.SweepResult:
+               n_folds: int = 3, parents=None) -> augment.SweepResult:
     """The (t, r) sweep on the training patients of ``part`` (default: the 7:3 patient split of ``d1``),
-    so that a CV fold's choice never sees its own test patients; cached in the result store."""
+    so that a CV fold's choice never sees its own test patients; cached in the result store
+    (``parents``: the lineage of those images, see :func:`dspic_lib.pipeline.augment.sweep_key`)."""
     sp = part if part is not None and part.protocol == "patient" else \
         split.patient_split(d1.meta, profile.test_fraction, seed)
+    if parents is None and (part is None or part.protocol != "patient"):
+        parents = (_lineage_parents(profile, d1, results_dir, seed) or {}).get("sweep_parents")
     train = d1.subset(sp.train)
     return augment.select_parameters(train.X, train.labels, train.meta["patient"], cols=profile.cols,
-                                     store=for_results(results_dir), n_folds=n_folds, seed=seed)
+                                     store=for_results(results_dir), n_folds=n_folds, seed=seed, parents=parents)
 
 
-def _enlarge(name, part, table, *, profile, t, r, seed, results_dir):
+def _lineage_parents(profile, d1, results_dir, seed, protocol="patient", name=None) -> dict | None:
+    """Where ``d1`` is the D1 of the process's context (a chapter building D2 itself), the lineage ids
+    its steps are stored under, so that they are the entries the runs were made from; else None."""
+    from dspic_lib.pipeline.context import lookup
+
+    ctx = lookup(profile, results_dir) or lookup(profile)
+    if ctx is None or "lineage" not in ctx._memo:
+        return None
+    lin = ctx.lineage
+    memo = lin._memo.get("d1")
+    if memo is None or memo[1] is not d1:
+        return None
+    pre, sp = lin.preprocessed_key().id, lin.split_key(seed).id
+    out = {"parents": [pre, sp if protocol == "patient" else "protocol:paper"], "sweep_parents": [pre, sp]}
+    if name is not None:
+        out["lineage_id"] = lin.build_key(name, protocol, seed).id
+    return out
+
+
+def _enlarge(name, part, table, *, profile, t, r, seed, results_dir, parents=None):
     """Scale the paper's table to ``part`` and add what ``name`` adds to it: nothing for D1,
     mirror/translate/rotate copies for D2, DCGAN samples for D3. Returns (data, requested, generated)."""
     requested = augment.scaled_targets(part.counts(), table) if name != "D1" else part.counts()
@@ -287,25 +316,38 @@ def _enlarge(name, part, table, *, profile, t, r, seed, results_dir):
         part = add_copies(part, requested, t=t, r=r, seed=seed)
     elif name == "D3":
         part, generated = add_generated(part, requested, profile=profile, seed=seed, t=t, r=r,
-                                        store=for_results(results_dir))
+                                        store=for_results(results_dir), parents=parents)
     return part, requested, generated
 
 
 def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=None, results_dir=None,
           protocol: str = "patient", seed: int | None = None, part: split.Split | None = None,
-          t: int | None = None, r: float | None = None) -> Build:
+          t: int | None = None, r: float | None = None, parents=None, sweep_parents=None,
+          lineage_id: str | None = None) -> Build:
     """Build D1, D2 or D3 as a train/test pair.
 
     ``part``: a precomputed patient split of ``d1`` (e.g. one CV fold); default the 7:3 patient split.
     ``t``, ``r``: augmentation parameters; default chosen by :func:`choose_t_r` on the training patients
     of ``part`` (under the ``paper`` protocol: of the default patient split, as the paper's protocol
     has no patient-level training part).
+    ``parents``: the lineage of the images the DCGANs train on, ``sweep_parents`` that of the sweep's
+    (ids of the preprocessed images and of the split; :mod:`dspic_lib.pipeline.lineage` passes them, and
+    the build's own id as ``lineage_id``); without them those steps are keyed by their arrays.
     """
+    from dspic_lib.pipeline.context import of, results_dir_of
+
     look_up_option(name, NAMES, what="dataset")
     split.check_protocol(protocol)
     seed = profile.seed if seed is None else int(seed)
-    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
-    d1 = d1 if d1 is not None else load_d1(profile, data_dir)
+    if d1 is None:
+        c = of(profile, data_dir, results_dir)
+        results_dir, d1 = c.results_dir, load_d1(c)
+    results_dir = results_dir_of(profile, results_dir)
+    if parents is None and sweep_parents is None and part is None:
+        found = _lineage_parents(profile, d1, results_dir, seed, protocol, name if t is None and r is None else None)
+        if found:
+            parents, sweep_parents = found["parents"], found["sweep_parents"]
+            lineage_id = lineage_id or found.get("lineage_id")
     binary = d1.task == "binary"
     if binary and name not in BINARY_DATASETS:
         raise DataError(f"{name} of a binary cohort (normal / abnormal): {name} enlarges the training part to the "
@@ -314,51 +356,29 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
     sweep = None
     if name != "D1" and (t is None or r is None):
         sweep = choose_t_r(d1, profile, results_dir=results_dir, seed=seed,
-                           part=part if protocol == "patient" else None)
+                           part=part if protocol == "patient" else None, parents=sweep_parents)
         t, r = (sweep.t if t is None else t), (sweep.r if r is None else r)
     t, r = int(t or 0), float(r or 0.0)
     table = augment.paper_table("table1" if name == "D2" else "table2")
 
     if protocol == "patient":
-        part = part if part is not None else split.patient_split(_strata_meta(d1), profile.test_fraction, seed)
+        part = part if part is not None else split.patient_split(d1.meta, profile.test_fraction, seed)
         train, test = d1.subset(part.train, name), d1.subset(part.test, name)
         train, requested, generated = _enlarge(name, train, table, profile=profile, t=t, r=r,
-                                               seed=seed, results_dir=results_dir)
+                                               seed=seed, results_dir=results_dir, parents=parents)
         gan_patients = frozenset(d1.subset(part.train).meta["patient"]) if name == "D3" else frozenset()
-        out = Build(name, train, test, protocol, t, r, requested, sweep, generated, gan_patients)
+        out = Build(name, train, test, protocol, t, r, requested, sweep, generated, gan_patients, lineage_id)
         split.assert_no_leakage(out.train.meta, out.test.meta)
         return out
 
     # the paper's protocol: augment (or generate from) all of D1, then split the images at random
     full = d1.subset(np.arange(len(d1)), name)
     full, requested, generated = _enlarge(name, full, table, profile=profile, t=t, r=r, seed=seed,
-                                          results_dir=results_dir)
+                                          results_dir=results_dir, parents=parents)
     sp = split.image_split(full.labels, profile.test_fraction, seed)
     gan_patients = frozenset(d1.meta["patient"]) if name == "D3" else frozenset()
     return Build(name, full.subset(sp.train), full.subset(sp.test), protocol, t, r, requested, sweep,
-                 generated, gan_patients)
-
-
-def _strata_meta(d1: Dataset) -> pd.DataFrame:
-    """``d1.meta`` as :func:`dspic_lib.pipeline.split.patient_split` takes it: a binary cohort's labels shown as
-    the paper's classes for stratification only (:data:`_BINARY_STRATUM`); the rows keep their order."""
-    if d1.task != "binary":
-        return d1.meta
-    return d1.meta.assign(label=d1.meta["label"].map(_BINARY_STRATUM))
-
-
-def fit_view(b: Build) -> Build:
-    """``b`` as :func:`dspic_lib.pipeline.train.fit` can take it. Unchanged for the four-class task. For a binary
-    cohort the training part's ``label`` column shows the stratum of :data:`_BINARY_STRATUM` (normal as
-    N, abnormal as M), because fit's validation split stratifies with :func:`dspic_lib.pipeline.split.patient_split`,
-    which knows the paper's classes only. Images, targets (2 columns), patients and the test part are
-    untouched, and fit's store key reads no training label, so the run is the same; only the run's
-    ``val_meta`` labels show the strata. (Once split.patient_table takes normal / abnormal this goes.)"""
-    if b.train.task != "binary":
-        return b
-    shown = Dataset(b.train.name, b.train.X, b.train.y, _strata_meta(b.train))
-    return Build(b.name, shown, b.test, b.protocol, b.t, b.r, b.requested, b.sweep, b.generated,
-                 b.gan_train_patients)
+                 generated, gan_patients, lineage_id)
 
 
 # --------------------------------------------------------------------------------------------------

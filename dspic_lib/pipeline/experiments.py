@@ -11,13 +11,13 @@ Every cell is trained with the profile's seed. ``table5``'s D2 cell is also trai
 order of the batches; the 7:3 patient split and the augmented copies stay those of the profile's seed,
 so the spread is that of training, not of the choice of test patients.
 
-:func:`run` builds each dataset once (its t/r sweep and DCGANs come from the result store), trains
-every cell not yet in the store (:func:`dspic_lib.pipeline.train.fit`) and returns the runs; cells shared by
-several tables (dSPIC-AM on D2 is in tables 5, 8 and 9) are trained once. ``dspic run`` calls it.
+:func:`run` reads every run already in the store by its lineage key (:mod:`dspic_lib.pipeline.lineage`:
+nothing is scanned, decoded or augmented for that), builds each dataset a missing run needs once (its
+t/r sweep and DCGANs come from the result store), trains those runs (:func:`dspic_lib.pipeline.train.fit`)
+with a progress bar, and returns the runs; cells shared by several tables (dSPIC-AM on D2 is in tables
+5, 8 and 9) are trained once. ``dspic run`` and the result chapters call it.
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 from dspic_lib.config import Profile
 from dspic_lib.options import look_up_option
@@ -61,26 +61,31 @@ def plan(names, profile: Profile, seeds=None, *, variance: bool = False) -> list
     return out
 
 
-def run(names, profile: Profile, *, data_dir=None, results_dir=None, seeds=None, variance: bool = False,
+def run(names, ctx, *, data_dir=None, results_dir=None, seeds=None, variance: bool = False,
         progress: bool = True) -> dict:
-    """Train (or read from the store) every run of :func:`plan`; ``{(model, dataset, seed): Run}``.
-    Each dataset is built once and shared by its runs."""
+    """Read (or train) every run of :func:`plan`; ``{(model, dataset, seed): Run}``. ``ctx``: a
+    :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as keywords). Runs
+    missing from the store are trained with a progress bar over them (``progress``), their datasets
+    built once and shared."""
     from tqdm import tqdm                 # tqdm.auto warns in a kernel without ipywidgets
 
-    from dspic_lib.pipeline import datasets, train
-    from dspic_lib.paths import default_results_dir
-    from dspic_lib.store import for_results
+    from dspic_lib.pipeline import train
+    from dspic_lib.pipeline.context import of
 
-    results_dir = Path(results_dir) if results_dir is not None else default_results_dir(profile.name)
+    c = of(ctx, data_dir, results_dir)
+    profile = c.profile
     todo = plan(names, profile, seeds, variance=variance)
-    _, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir)
-    builds: dict[str, object] = {}
+    plans = {d: c.lineage.plan(d) for d in dict.fromkeys(d for _, d, _ in todo)}
+    missing = [(m, d, s) for m, d, s in todo
+               if c.store.get(train.train_key(c.store, m, plans[d], profile, s)) is None]
     runs = {}
-    bar = tqdm(todo, desc="experiments", unit="run", disable=not progress)
+    bar = tqdm(missing, desc="experiments", unit="run", disable=not (progress and missing))
     for model, dataset, seed in bar:
         bar.set_postfix_str(f"{model} on {dataset}, seed {seed}")
-        if dataset not in builds:
-            builds[dataset] = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
-        runs[(model, dataset, seed)] = train.fit(model, builds[dataset], profile, seed=seed,
-                                                 store=for_results(results_dir), progress=progress)
-    return runs
+        runs[(model, dataset, seed)] = train.fit(model, plans[dataset], profile, seed=seed, store=c.store,
+                                                 progress=progress)
+    for model, dataset, seed in todo:
+        if (model, dataset, seed) not in runs:
+            runs[(model, dataset, seed)] = train.fit(model, plans[dataset], profile, seed=seed, store=c.store,
+                                                     progress=False)
+    return {k: runs[k] for k in todo}

@@ -239,8 +239,20 @@ def _pool_for(label: str, images: np.ndarray, t: int, r: float, seed: int) -> np
     return np.concatenate([images, np.stack(copies)]) if copies else images
 
 
+def class_key(store: Store | Path, label: str, *, steps: int, batch_size: int, seed: int, init_id: str | None,
+              t: int = 2, r: float = 5.0, parents=(), data: str | None = None):
+    """The key of one class's DCGAN: its arguments, the run it starts from (M&A), the images it was
+    trained on (``parents``: the preprocessed images and the split whose training patients they are;
+    or ``data``, a fingerprint of arrays handed in) and this code (the M&A pool's copies included)."""
+    args = {"label": label, "steps": steps, "batch_size": batch_size, "seed": seed,
+            "pool": [t, r] if label in TRANSFER_FROM else None,    # only a transferred class's pool uses them
+            "init": init_id}
+    return as_store(store).key("gan.class", args, code=[train_class], data=data, parents=parents)
+
+
 def train_class(images: np.ndarray, label: str, *, steps: int, batch_size: int, seed: int,
-                store: Store | Path, init: GanRun | None = None, t: int = 2, r: float = 5.0) -> GanRun:
+                store: Store | Path, init: GanRun | None = None, t: int = 2, r: float = 5.0,
+                parents=None) -> GanRun:
     """Train (or load from the result store) the DCGAN of one class on ``images`` (n, rows, cols) in [0, 1].
 
     The store key covers the images, the arguments, the run it starts from (M&A), and the source of
@@ -252,10 +264,9 @@ def train_class(images: np.ndarray, label: str, *, steps: int, batch_size: int, 
         raise DataError(f"DCGAN {label}: no training image of this class")
     rows, cols = images.shape[1:]
     st = as_store(store)
-    args = {"label": label, "steps": steps, "batch_size": batch_size, "seed": seed,
-            "pool": [t, r] if label in TRANSFER_FROM else None,    # only a transferred class's pool uses them
-            "init": init.entry_id if init is not None else None}
-    key = st.key("gan.class", args, code=[train_class], data=fingerprint(images))
+    key = class_key(st, label, steps=steps, batch_size=batch_size, seed=seed,
+                    init_id=init.entry_id if init is not None else None, t=t, r=r,
+                    parents=parents or (), data=None if parents else fingerprint(images))
     models: dict = {}
 
     def compute(folder: Path) -> None:
@@ -311,7 +322,8 @@ class Generated:
 
 
 def generate_to_counts(X: np.ndarray, labels, requested: Mapping[str, int], *, steps: int, batch_size: int,
-                       seed: int, store: Store | Path, t: int = 2, r: float = 5.0, classes=GAN_CLASSES) -> Generated:
+                       seed: int, store: Store | Path, t: int = 2, r: float = 5.0, classes=GAN_CLASSES,
+                       parents=None) -> Generated:
     """Train one DCGAN per class that needs samples and generate until each class totals ``requested``.
 
     Classes are trained in the order M, A, M&A (M&A starts from M's networks, see the module text).
@@ -338,10 +350,11 @@ def generate_to_counts(X: np.ndarray, labels, requested: Mapping[str, int], *, s
         if c in TRANSFER_FROM and init is None:
             src = TRANSFER_FROM[c]
             init = train_class(X[labels == src], src, steps=steps, batch_size=batch_size,
-                               seed=_class_seed(seed, src), store=store, t=t, r=r) if (labels == src).any() else None
+                               seed=_class_seed(seed, src), store=store, t=t, r=r, parents=parents) \
+                if (labels == src).any() else None
         class_steps = max(1, steps // FINE_TUNE_FRACTION) if init is not None else steps
         runs[c] = train_class(X[labels == c], c, steps=class_steps, batch_size=batch_size, seed=_class_seed(seed, c),
-                              store=store, init=init, t=t, r=r)
+                              store=store, init=init, t=t, r=r, parents=parents)
         k = want - have
         if k:
             out_X.append(sample(runs[c], k, rows=rows, cols=cols, seed=_class_seed(seed, c) + 1000))

@@ -107,12 +107,30 @@ def _name(row) -> str:
     return str(row["path"]) + (f" (frame {int(row['frame'])})" if int(row.get("frame", 0) or 0) else "")
 
 
+def cohort_key(store: Store, data_fingerprint: str, layout: str = "dicom", profile: str | None = None):
+    """The key of a data folder's scan (entry ``cohort``): the folder's content fingerprint and the code
+    of the scan (the DICOM, LabelMe and CSV readers); nothing is decoded to compute it."""
+    from dspic_lib.data.cohort import scan
+
+    return store.key("cohort", {"layout": layout}, code=[scan], parents=[f"data:{data_fingerprint}"],
+                     profile=profile)
+
+
+def preprocessed_key(store: Store, cohort_id: str, shape: Sequence[int], profile: str | None = None):
+    """The key of a cohort's images after Eq. 1 at ``shape``: the cohort entry's id and this code."""
+    return store.key("preprocessed", {"shape": [int(shape[0]), int(shape[1])]}, code=[preprocess_cohort],
+                     parents=[cohort_id], profile=profile)
+
+
 def _key(cohort, shape: Sequence[int], store: Store, profile: str | None = None):
-    t = cohort.table
+    if cohort.fingerprint:           # a scanned folder: the lineage key
+        return preprocessed_key(store, cohort_key(store, cohort.fingerprint, cohort.layout, profile).id, shape,
+                                profile)
+    t = cohort.table                 # a table made in memory: keyed by its rows
     layout = fingerprint(t["path"].astype(str).tolist(), t["frame"].astype(int).tolist(),
                          [[les.box for les in lesions] for lesions in t["lesions"]])
     return store.key("preprocessed", {"shape": [int(shape[0]), int(shape[1])], "rows": layout},
-                     code=[preprocess_cohort], data=cohort.fingerprint or None, profile=profile)
+                     code=[preprocess_cohort], profile=profile)
 
 
 def _boxes(cohort, shape) -> tuple[list[np.ndarray], list[list[str]], np.ndarray]:
@@ -197,6 +215,7 @@ def preprocess_cohort(cohort, shape: Sequence[int], *, store: Store | str | Path
         X.flush()
         del X
         _write_boxes(folder, *_boxes(cohort, shape))
+        _write_images(folder, cohort)
 
     entry = st.get_or_compute(key, compute)      # another process computing it: wait and read its entry
     return _read_entry(entry, cohort, shape)
@@ -219,10 +238,29 @@ def scan_preprocessed(data_dir, shape: Sequence[int], *, store: Store | str | Pa
 
     try:
         cohort = scan(data_dir, on_pixels=keep, progress=progress, **scan_kw)
+        if use_cache and cohort.fingerprint:
+            write_cohort_entry(as_store(store), cohort, profile)
         return cohort, preprocess_cohort(cohort, shape, store=store, decoded=spill, profile=profile,
                                          use_cache=use_cache)
     finally:
         spill.close()
+
+
+def write_cohort_entry(store: Store, cohort, profile: str | None = None):
+    """The scan as an entry (``cohort``): its table without pixels (lesions as text), the rows left out
+    (unlabelled), the problems and the warnings, as CSV. Returns the entry."""
+    def text(df):
+        if df is None:
+            return None
+        return df.assign(**{c: df[c].astype(str) for c in df.columns if df[c].dtype == object})
+
+    def compute(folder: Path) -> None:
+        for name, df in (("table", cohort.table), ("left_out", cohort.left_out), ("problems", cohort.problems),
+                         ("warnings", cohort.warnings)):
+            if df is not None:
+                text(df).to_csv(folder / f"{name}.csv", index=False)
+
+    return store.get_or_compute(cohort_key(store, cohort.fingerprint, cohort.layout, profile), compute)
 
 
 def _write_boxes(folder: Path, boxes, diseases, source_shapes) -> None:
@@ -230,6 +268,38 @@ def _write_boxes(folder: Path, boxes, diseases, source_shapes) -> None:
     flat = np.concatenate(boxes).astype(np.float32) if counts.sum() else np.zeros((0, 4), np.float32)
     names = np.array([d for ds in diseases for d in ds], dtype=np.str_)
     np.savez(folder / "boxes.npz", box_counts=counts, boxes=flat, diseases=names, source_shapes=source_shapes)
+
+
+IMAGES_FILE = "images.csv"      # in a preprocessed entry: image id, patient, view, label of each row of X
+
+
+def _write_images(folder: Path, cohort) -> None:
+    import pandas as pd
+
+    t = cohort.table
+    pd.DataFrame({"image": [f"{p}/{v}" for p, v in zip(t["patient"].astype(str), t["view"].astype(str))],
+                  "patient": t["patient"].astype(str), "view": t["view"].astype(str),
+                  "label": t["label"].astype(str)}).to_csv(folder / IMAGES_FILE, index=False)
+
+
+def read_rows(entry, images) -> tuple[np.ndarray, list[np.ndarray], list[list[str]]]:
+    """The preprocessed images, boxes and diseases of ``images`` (ids ``patient/view``) from a
+    ``preprocessed`` entry, read by id (memory-mapped; nothing is decoded)."""
+    import pandas as pd
+
+    ids = pd.read_csv(entry.file(IMAGES_FILE), dtype=str, keep_default_na=False)["image"].tolist()
+    where = {img: i for i, img in enumerate(ids)}
+    missing = [img for img in images if img not in where]
+    if missing:
+        raise DataError(f"store entry {entry.id}: no image {missing[0]!r} ({len(missing)} missing)")
+    rows = np.array([where[img] for img in images], dtype=np.int64)
+    X = np.load(entry.file("X.npy"), mmap_mode="r")
+    with np.load(entry.file("boxes.npz")) as z:
+        counts, flat, names = z["box_counts"], z["boxes"], z["diseases"].tolist()
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    return (np.asarray(X[rows]), [flat[starts[i]:ends[i]].copy() for i in rows],
+            [names[starts[i]:ends[i]] for i in rows])
 
 
 def _read_entry(entry, cohort, shape) -> Preprocessed:

@@ -12,8 +12,10 @@
     chapter 07 measures how much that inflates the scores. :func:`image_split` is that split.
 
 A patient's class for stratification is the union of the diseases of its views (a patient with an M
-view and an A view counts as M&A), so the split also works on real data where views disagree. A class
-with too few patients to be spread over the folds is stratified together with the largest class.
+view and an A view counts as M&A), so the split also works on real data where views disagree. A
+binary cohort (normal / abnormal: BS-80K, the PNG folders) is stratified on those two labels, a patient
+with one abnormal view being abnormal. A class with too few patients to be spread over the folds is
+stratified together with the largest class.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 
 from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.options import look_up_option
-from dspic_lib.vocab import CLASSES, UNLABELLED
+from dspic_lib.vocab import BINARY_CLASSES, CLASSES, UNLABELLED
 
 PROTOCOLS = ("patient", "paper")
 
@@ -56,18 +58,26 @@ def _union_label(labels) -> str:
     return {(False, False): "N", (True, False): "M", (False, True): "A", (True, True): "M&A"}[(has_m, has_a)]
 
 
+def _union_binary(labels) -> str:
+    return "abnormal" if any(lab == "abnormal" for lab in labels) else "normal"
+
+
 def patient_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient, in order of first appearance: ``patient``, ``label`` (union over views)."""
+    """One row per patient, in order of first appearance: ``patient``, ``label`` (union over views:
+    of the paper's classes, or of normal / abnormal for a binary cohort)."""
     for col in ("patient", "label"):
         if col not in table.columns:
             raise DataError(f"cohort table: missing column {col!r}")
-    bad = sorted(set(table["label"]) - set(CLASSES))
+    labels = set(table["label"])
+    binary = bool(labels) and labels <= set(BINARY_CLASSES)
+    bad = sorted(labels - set(BINARY_CLASSES if binary else CLASSES))
     if UNLABELLED in bad:
         raise DataError(f"cohort table: {int((table['label'] == UNLABELLED).sum())} unlabelled images cannot be "
                         "split; leave them out first (Cohort.labelled(), or D1, which never holds them)")
     if bad:
-        raise DataError(f"cohort table: unknown class labels {bad}; expected {list(CLASSES)}")
-    grouped = table.groupby("patient", sort=False)["label"].agg(_union_label)
+        raise DataError(f"cohort table: unknown class labels {bad}; expected {list(CLASSES)} "
+                        f"(or only {list(BINARY_CLASSES)})")
+    grouped = table.groupby("patient", sort=False)["label"].agg(_union_binary if binary else _union_label)
     return grouped.rename("label").reset_index()
 
 

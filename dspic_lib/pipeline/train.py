@@ -24,8 +24,10 @@ that chapter 07 compares with the paper's top-2 rule. Its probabilities are ``(n
 
 Determinism: the seed fixes the initial weights (``models.build(..., seed=...)``), Keras' random state,
 the validation split and every epoch's order; TensorFlow's op determinism is switched on, so on a CPU
-the same seed gives the same numbers. Results (weights, history, test probabilities) are an entry of
-the result store, keyed by everything above and the training data, so a second run reads them.
+the same seed gives the same numbers. Results (weights, history, test and validation probabilities
+with their images' meta, the build's counts) are an entry of the result store, keyed by everything
+above and the build's lineage id (:mod:`dspic_lib.pipeline.lineage`; a build made in memory: its
+arrays' fingerprint), so a second run reads them, and a :class:`Run` is read from its entry alone.
 """
 from __future__ import annotations
 
@@ -71,6 +73,7 @@ class Run:
     val_meta: pd.DataFrame         # image, patient, view, label of each validation row
     head: str = "softmax"
     protocol: str = "patient"
+    build_stats: dict | None = None   # the build's counts (train/test images, leaked patients, ...)
 
     @property
     def y_true(self) -> np.ndarray:
@@ -191,47 +194,79 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, 
     return model, pd.DataFrame(rows), chosen, val
 
 
+META = ["image", "patient", "view", "label"]
+FIELDS = ("rows", "cols", "epochs", "batch_size", "learning_rate", "early_stopping_patience")
+
+
+def train_key(st: Store, model_name: str, build, profile: Profile, seed: int, head: str = "softmax"):
+    """The key of one run. ``build``: a dataset build, or a plan of one
+    (:class:`dspic_lib.pipeline.lineage.BuildPlan`); with a lineage id that id is the parent, and no
+    array is touched; a build made in memory is keyed by its arrays."""
+    args = {"model": model_name, "dataset": build.name, "protocol": build.protocol, "seed": seed,
+            "val_fraction": VAL_FRACTION, "head": head, **{f: getattr(profile, f) for f in FIELDS}}
+    lineage = getattr(build, "lineage_id", None)
+    if lineage:
+        return st.key("train", args, code=[_train, fit], parents=[lineage], profile=profile.name)
+    args.update(t=build.t, r=build.r)
+    data = fingerprint(build.train.X, build.train.y, build.train.meta[["image", "patient", "source"]].astype(str),
+                       build.test.X, build.test.meta[["image", "label"]].astype(str))
+    return st.key("train", args, code=[_train, fit], data=data, profile=profile.name)
+
+
 def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
         store: Store | Path | None = None, progress: bool = True, head: str = "softmax") -> Run:
-    """Train ``model_name`` on ``build.train`` and predict ``build.test`` (or read both from the store)."""
+    """Train ``model_name`` on ``build.train`` and predict ``build.test`` (or read both from the store).
+    ``build``: a :class:`~dspic_lib.pipeline.datasets.Build` or a plan of one, which is built only when
+    the run is not in the store yet."""
     from dspic_lib.options import look_up_option
 
     look_up_option(head, HEADS, what="head")
     seed = profile.seed if seed is None else int(seed)
     st = as_store(store)
-    fields = ("rows", "cols", "epochs", "batch_size", "learning_rate", "early_stopping_patience")
-    args = {"model": model_name, "dataset": build.name, "protocol": build.protocol, "t": build.t, "r": build.r,
-            "seed": seed, "val_fraction": VAL_FRACTION, "head": head, **{f: getattr(profile, f) for f in fields}}
-    data = fingerprint(build.train.X, build.train.y, build.train.meta[["image", "patient", "source"]].astype(str),
-                       build.test.X, build.test.meta[["image", "label"]].astype(str))
-    key = st.key("train", args, code=[_train, fit], data=data, profile=profile.name)
-    columns = ["image", "patient", "view", "label"]
-    test_meta = build.test.meta[columns].reset_index(drop=True)
+    key = train_key(st, model_name, build, profile, seed, head)
 
     def compute(folder: Path) -> None:
+        b = build.materialize() if hasattr(build, "materialize") else build
+        test_meta = b.test.meta[META].reset_index(drop=True)
         start = time.perf_counter()
-        model, history, best_epoch, val = _train(model_name, build, profile, seed, progress, head)
-        proba = predict(model, build.test.X, profile.batch_size)
-        val_proba = predict(model, build.train.X[val], profile.batch_size)
+        model, history, best_epoch, val = _train(model_name, b, profile, seed, progress, head)
+        proba = predict(model, b.test.X, profile.batch_size)
+        val_proba = predict(model, b.train.X[val], profile.batch_size)
         check_room_for_weights(model, folder)
         model.save_weights(folder / "model.weights.h5")
         history.to_csv(folder / "history.csv", index=False)
         np.savez(folder / "predictions.npz", proba=proba, image=test_meta["image"].to_numpy(dtype=str),
-                 val_proba=val_proba, val_image=build.train.meta["image"].iloc[val].to_numpy(dtype=str))
+                 val_proba=val_proba, val_image=b.train.meta["image"].iloc[val].to_numpy(dtype=str))
+        test_meta.to_csv(folder / "test_meta.csv", index=False)
+        b.train.meta[META].iloc[val].to_csv(folder / "val_meta.csv", index=False)
+        made_of = build.key().describe() if hasattr(build, "key") else None   # a plan: its parents and arguments
         (folder / "run.json").write_text(json.dumps(
-            {"best_epoch": int(best_epoch), "seconds": time.perf_counter() - start}, indent=2))
+            {"best_epoch": int(best_epoch), "seconds": time.perf_counter() - start, "build": b.stats(),
+             "build_key": made_of}, indent=2))
 
     cached = st.get(key) is not None
     entry = st.get_or_compute(key, compute)
+    run = read_run(entry, model_name, build.name, seed, head, build.protocol, cached)
+    if hasattr(build, "test") and run.test_meta["image"].tolist() != build.test.meta["image"].tolist():
+        raise DataError(f"store entry {entry.id}: its predictions are for other test images; delete {entry.path}")
+    return run
+
+
+def read_run(entry, model_name: str, dataset: str, seed: int, head: str = "softmax", protocol: str = "patient",
+             cached: bool = True) -> Run:
+    """A :class:`Run` from its store entry alone (nothing is built, scanned or decoded)."""
+    def meta(name):
+        return pd.read_csv(entry.file(name), dtype=str, keep_default_na=False)[META]
+
     with np.load(entry.file("predictions.npz")) as z:
         proba, images = z["proba"], z["image"].tolist()
         val_proba, val_images = z["val_proba"], z["val_image"].tolist()
-    if images != test_meta["image"].tolist():
-        raise DataError(f"store entry {entry.id}: its predictions are for other test images; delete {entry.path}")
-    by_image = build.train.meta[columns].set_index("image", drop=False)
-    val_meta = by_image.loc[val_images].reset_index(drop=True)
+    test_meta, val_meta = meta("test_meta.csv"), meta("val_meta.csv")
+    if images != test_meta["image"].tolist() or val_images != val_meta["image"].tolist():
+        raise DataError(f"store entry {entry.id}: predictions and meta disagree on the images; delete {entry.path}")
     info = json.loads(entry.file("run.json").read_text())
-    return Run(model=model_name, dataset=build.name, seed=seed, history=pd.read_csv(entry.file("history.csv")),
+    return Run(model=model_name, dataset=dataset, seed=seed, history=pd.read_csv(entry.file("history.csv")),
                proba=proba, test_meta=test_meta, best_epoch=int(info["best_epoch"]),
                seconds=float(info["seconds"]), entry_id=entry.id, cached=cached,
-               val_proba=val_proba, val_meta=val_meta, head=head, protocol=build.protocol)
+               val_proba=val_proba, val_meta=val_meta, head=head, protocol=protocol,
+               build_stats=info.get("build"))

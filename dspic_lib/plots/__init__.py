@@ -19,7 +19,10 @@ from matplotlib import patches
 from matplotlib import pyplot as plt
 from matplotlib import ticker
 
-from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS, SEX_COLORS
+from dspic_lib.palette import CLASS_COLORS, DISEASE_COLORS, SEX_COLORS
+
+# Figures are drawn at most this wide: 6.6 in at 100 dpi is 660 px, plus the few pixels the inline
+from dspic_lib.vocab import CLASS_NAMES, CLASSES
 
 # Figures are drawn at most this wide: 6.6 in at 100 dpi is 660 px, plus the few pixels the inline
 # backend's tight bounding box adds, within the 672 px a figure gets in the book's content column at a

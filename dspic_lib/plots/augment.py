@@ -19,7 +19,9 @@ from matplotlib.patches import Rectangle
 
 from dspic_lib.pipeline.augment import Transform, apply_boxes, apply_image
 from dspic_lib.plots import COLUMN_INCHES, SCAN_CMAP, _off, class_handles, disease_handles, plain_log
-from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS
+from dspic_lib.palette import CLASS_COLORS, DISEASE_COLORS
+
+from dspic_lib.vocab import CLASS_NAMES, CLASSES
 
 GAMMA = 0.5   # display only: a square-root scale shows the skeleton beside the hottest spot
 _NEUTRAL = ("#000000", "#7f7f7f")   # two series that are not classes (losses, real/generated): black, grey

@@ -21,7 +21,9 @@ from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
 from dspic_lib.plots import COLUMN_INCHES, SCAN_CMAP, _off, disease_handles, pair_window
-from dspic_lib.vocab import DISEASE_COLORS, OUTPUTS
+from dspic_lib.palette import DISEASE_COLORS
+
+from dspic_lib.vocab import OUTPUTS
 
 PANEL_INCHES = 1.05     # one whole-body column: six fit the text column
 MAX_PER_ROW = 6

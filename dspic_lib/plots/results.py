@@ -26,7 +26,10 @@ from sklearn.metrics import roc_curve
 
 from dspic_lib.evaluation import metrics
 from dspic_lib.plots import COLUMN_INCHES, class_handles
-from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, OUTPUTS
+from dspic_lib.palette import CLASS_COLORS
+
+# how each metric is written on an axis
+from dspic_lib.vocab import CLASS_NAMES, OUTPUTS
 
 # how each metric is written on an axis
 METRIC_LABELS = {"accuracy": "accuracy", "precision": "precision", "sensitivity": "sensitivity",

@@ -66,13 +66,13 @@ def sha256(path: Path) -> str:
 
 
 def _versions() -> dict[str, str]:
-    from dspic_lib.chapters.environment import package_versions
+    from dspic_lib.provenance import PACKAGES, versions
 
-    return {str(k): str(v) for k, v in package_versions()["version"].items()}
+    return versions(PACKAGES)
 
 
 def _commit() -> dict:
-    from dspic_lib.chapters.build import git_commit
+    from dspic_lib.provenance import git_commit
 
     text = git_commit()
     return {"git_commit": text.removesuffix("+dirty"), "dirty": text.endswith("+dirty")}
