@@ -35,13 +35,13 @@ overrides = {}
 from IPython.display import Markdown
 
 from dspic_lib.chapters import setup as chapter, present, cohort_report as report
-from dspic_lib.pipeline import datasets
+from dspic_lib.pipeline import datasets, lineage
 from dspic_lib import plots
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.vocab import CLASSES
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
-cohort, d1 = datasets.cohort_and_d1(ch.ctx)
+cohort, d1 = lineage.cohort_and_d1(ch.ctx)
 ch.banner()
 
 # %%

@@ -36,14 +36,14 @@ overrides = {}
 import numpy as np
 import pandas as pd
 
-from dspic_lib.pipeline import augment, datasets, gan_checks
+from dspic_lib.pipeline import augment, datasets, gan_checks, lineage
 from dspic_lib.chapters import setup as chapter, present
 from dspic_lib.plots import augment as plots_augment
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.vocab import CLASSES
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
-cohort, d1 = datasets.cohort_and_d1(ch.ctx)
+cohort, d1 = lineage.cohort_and_d1(ch.ctx)
 P = ch.profile
 ch.banner()
 
@@ -103,7 +103,7 @@ present.figure("fig-eq1-scan", plots_augment.before_after(
 # Both views of a patient go to the same side; the class proportions are kept on both sides.
 
 # %% tags=["nbval-check-output"]
-b1 = datasets.build("D1", P, d1=d1, results_dir=ch.results_dir)
+b1 = lineage.build(ch.ctx, "D1", d1=d1)
 present.table(datasets.split_table(b1), "split")
 
 # %% [markdown]
@@ -119,7 +119,7 @@ present.table(datasets.split_table(b1), "split")
 # differences smaller than the fold-to-fold spread say little; the choice is cached in the result store.
 
 # %%
-sweep = datasets.choose_t_r(d1, P, results_dir=ch.results_dir, seed=ch.seed)
+sweep = lineage.choose_t_r(ch.ctx, d1)
 print(f"chosen: t = {sweep.t} px at {P.cols} px width, r = {sweep.r:g} degrees")
 present.figure("fig-sweep", plots_augment.sweep_heatmap(sweep.summary()))
 present.table(augmentation.sweep_table(sweep.summary()), "sweep", decimals={"r (degrees)": 0, "macro F1, mean": 3, "macro F1, sd": 3})
@@ -160,7 +160,7 @@ present.table(augmentation.sweep_table(sweep.summary()), "sweep", decimals={"r (
 # image.
 
 # %%
-d2 = datasets.build("D2", P, d1=d1, results_dir=ch.results_dir, t=sweep.t, r=sweep.r)
+d2 = lineage.build(ch.ctx, "D2", d1=d1, t=sweep.t, r=sweep.r)
 train = d2.train.meta
 example = augmentation.transform_example(train)
 present.figure("fig-transforms", plots_augment.transform_grid(
@@ -203,7 +203,7 @@ present.table(datasets.source_table(d2.train), "d2-sources")
 # losses and samples are kept in the result store, so a rebuild does not retrain.
 
 # %%
-d3 = datasets.build("D3", P, d1=d1, results_dir=ch.results_dir, t=sweep.t, r=sweep.r)
+d3 = lineage.build(ch.ctx, "D3", d1=d1, t=sweep.t, r=sweep.r)
 runs = d3.generated.runs
 present.table(augmentation.gan_runs_table(runs), "gan-runs", decimals={"training seconds": 1})
 

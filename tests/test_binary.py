@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from dspic_lib import cli
-from dspic_lib.pipeline import datasets
+from dspic_lib.pipeline import datasets, lineage
 from dspic_lib.evaluation import metrics, stats
 from dspic_lib.predict import card as modelcard
 from dspic_lib.config import get_profile
@@ -153,7 +153,7 @@ def test_d1_of_a_binary_cohort_has_two_column_targets_and_a_patient_split(home, 
     assert datasets.resolve_layout(folder) == layout
     profile = get_profile("smoke")
     with pytest.warns(Warning) if layout == "bs80k" else _nothing():     # exam 009 is unlabelled
-        cohort, d1 = datasets.cohort_and_d1(profile, folder, results_dir=tmp_path / "res", layout="auto")
+        cohort, d1 = lineage.cohort_and_d1(profile, folder, results_dir=tmp_path / "res", layout="auto")
     assert cohort.task == "binary" and d1.task == "binary" and d1.y.shape == (len(d1), 2)
     assert set(d1.labels) == set(BINARY_CLASSES) and len(d1) == (24 if layout == "png-folders" else 16)
     expected = np.array([[1, 0] if lab == "normal" else [0, 1] for lab in d1.labels], np.float32)

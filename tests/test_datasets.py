@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dspic_lib.pipeline import datasets, split
+from dspic_lib.pipeline import datasets, lineage, split
 from dspic_lib.config import get_profile
 from dspic_lib.errors import ConfigError, DataError
 from helpers import toy_d1
@@ -82,7 +82,7 @@ def test_unknown_names_are_rejected(tmp_path):
 def test_smoke_profile_d2_d3_are_identical_for_the_same_seed(tmp_path):
     """The acceptance check on the real smoke cohort: two builds into separate result stores."""
     profile = get_profile("smoke", use_env=False)
-    d1 = datasets.load_d1(profile)
+    d1 = lineage.load_d1(profile)
     for name in ("D2", "D3"):
         a = datasets.build(name, profile, d1=d1, results_dir=tmp_path / "a")
         b = datasets.build(name, profile, d1=d1, results_dir=tmp_path / "b")

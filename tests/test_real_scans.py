@@ -11,7 +11,7 @@ import pytest
 
 from conftest import CORRUPT, GE_SCANS, copy_pydicom
 from dspic_lib import cli
-from dspic_lib.pipeline import datasets, split
+from dspic_lib.pipeline import datasets, lineage, split
 from dspic_lib.chapters import cohort_report as report
 from dspic_lib.config import get_profile
 from dspic_lib.data import dicom, phantom
@@ -123,7 +123,7 @@ def mixed(ge_folder, tmp_path) -> Path:
 def test_unlabelled_images_never_reach_d1_and_are_never_counted_as_n(mixed, tmp_path):
     prof = get_profile("smoke")
     with pytest.warns(DataWarning, match=r"2 of 6 images have no label .* left out of D1.* never taken as N"):
-        cohort, d1 = datasets.cohort_and_d1(prof, mixed, results_dir=tmp_path / "res")
+        cohort, d1 = lineage.cohort_and_d1(prof, mixed, results_dir=tmp_path / "res")
     # the cohort returned beside D1 is its labelled part, row for row; the unlabelled rows are kept apart
     assert len(cohort.table) == len(d1) == 4 and list(d1.meta["patient"]) == list(cohort.table["patient"])
     assert len(cohort.left_out) == 2 and (cohort.left_out["label"] == UNLABELLED).all()
@@ -142,11 +142,11 @@ def test_a_folder_of_nothing_but_unlabelled_scans_gives_an_empty_d1_with_a_warni
     (ge_folder / CORRUPT).unlink()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _, d1 = datasets.cohort_and_d1(get_profile("smoke"), ge_folder, results_dir=tmp_path / "res")
+        _, d1 = lineage.cohort_and_d1(get_profile("smoke"), ge_folder, results_dir=tmp_path / "res")
     assert len(d1) == 0 and any(issubclass(w.category, DataWarning) for w in caught)
 
 
-def test_a_binary_cohort_keeps_its_labelled_images_for_d1_but_not_for_the_paper_classes():
+def test_a_binary_cohort_keeps_its_labelled_images_for_d1_and_the_split_stratifies_its_classes():
     table = pd.DataFrame({"patient": ["P1", "P2", "P3"], "view": ["anterior"] * 3,
                           "label": ["normal", "abnormal", UNLABELLED]})
     cohort = Cohort(data_dir=Path("bs"), table=table, problems=pd.DataFrame(columns=["file", "problem"]),
@@ -154,5 +154,7 @@ def test_a_binary_cohort_keeps_its_labelled_images_for_d1_but_not_for_the_paper_
     with pytest.warns(DataWarning, match="1 of 3 images have no label"):
         assert datasets.trainable_rows(cohort).tolist() == [0, 1]
     np.testing.assert_array_equal(datasets.targets_for(["normal", "abnormal"]), [[1, 0], [0, 1]])
-    with pytest.raises(DataError, match="unknown class labels"):     # the split stratifies the paper's classes
-        split.patient_table(table.iloc[:2])
+    patients = split.patient_table(table.iloc[:2])         # normal / abnormal are strata of their own
+    assert dict(zip(patients["patient"], patients["label"])) == {"P1": "normal", "P2": "abnormal"}
+    with pytest.raises(DataError, match="unknown class labels"):     # anything else is still refused
+        split.patient_table(table.iloc[:2].assign(label=["normal", "metastatic?"]))

@@ -95,9 +95,10 @@ def run(ctx, *, data_dir=None, results_dir=None, progress: bool = True) -> Beyon
 
     from dspic_lib.pipeline import train
     from dspic_lib.pipeline.context import of
+    from dspic_lib.pipeline import lineage
 
     c = of(ctx, data_dir, results_dir)
-    profile, lin, store = c.profile, c.lineage, c.store
+    profile, lin, store = c.profile, lineage.of(c), c.store
     res = results.load(list(EXPERIMENTS), c, progress=progress)
     out = Beyond(profile, res)
     cv_cells = CV_CELLS[:max(0, profile.cv_cells)]

@@ -35,12 +35,13 @@ def test_images(ctx, run):
     D3) with their preprocessed pixels and boxes, read by id from the ``preprocessed`` entry of ``ctx``'s
     lineage: nothing is scanned, decoded or split again."""
     from dspic_lib.pipeline import datasets
+    from dspic_lib.pipeline import lineage
     from dspic_lib.pipeline.preprocess import read_rows
 
-    entry = ctx.store.get(ctx.lineage.preprocessed_key())
+    entry = ctx.store.get(lineage.of(ctx).preprocessed_key())
     if entry is None:                  # a store without it: the scan and Eq. 1, once
-        ctx.lineage.cohort_and_d1()
-        entry = ctx.store.get(ctx.lineage.preprocessed_key())
+        lineage.of(ctx).cohort_and_d1()
+        entry = ctx.store.get(lineage.of(ctx).preprocessed_key())
     meta = run.test_meta.reset_index(drop=True).copy()
     X, boxes, diseases = read_rows(entry, meta["image"].tolist())
     meta["boxes"], meta["diseases"] = boxes, diseases

@@ -48,7 +48,7 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     """Train (or read from the store) ``model_name`` on ``dataset`` and export it to ``out``; the card."""
     import numpy as np
 
-    from dspic_lib.pipeline import datasets, train
+    from dspic_lib.pipeline import datasets, lineage, train
     from dspic_lib import models
     from dspic_lib.predict import card as modelcard
     from dspic_lib.evaluation import results
@@ -63,7 +63,7 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     check_folder_target(out, "--out", create=False)      # said now, not after the training
     results_dir = results_dir_of(profile, results_dir)
     store = for_results(results_dir)
-    cohort, d1 = datasets.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
+    cohort, d1 = lineage.cohort_and_d1(profile, data_dir, results_dir=results_dir, layout=layout)
     build = datasets.build(dataset, profile, d1=d1, results_dir=results_dir)
     run_ = train.fit(model_name, build, profile, seed=profile.seed, store=store, progress=progress)
     model = results.load_model(run_, profile, results_dir)

@@ -228,18 +228,23 @@ def image_files(data_dir: str | Path) -> list[Path]:
     return _walk(Path(data_dir))[0]
 
 
-def folder_fingerprint(data_dir: str | Path, layout: str = "dicom") -> str:
-    """Content hash of a data folder's images, annotations and CSV files: the same value :func:`scan`
-    records as ``Cohort.fingerprint``, without decoding anything."""
+def fingerprint_files(data_dir: str | Path, layout: str = "dicom") -> list[Path]:
+    """The files whose bytes make a data folder's fingerprint: its images, annotations and CSV files
+    (those that exist or not: a missing one is skipped when hashed)."""
     look_up_option(layout, LAYOUTS, what="layout")
     data_dir = Path(data_dir)
     if layout != "dicom":
-        files = public.files(layout, data_dir)
-    else:
-        images, jsons = _walk(data_dir)
-        files = [*images, *jsons, data_dir / LABELS_CSV, data_dir / VIEWS_CSV]
+        return list(public.files(layout, data_dir))
+    images, jsons = _walk(data_dir)
+    return [*images, *jsons, data_dir / LABELS_CSV, data_dir / VIEWS_CSV]
+
+
+def folder_fingerprint(data_dir: str | Path, layout: str = "dicom") -> str:
+    """Content hash of a data folder's images, annotations and CSV files: the same value :func:`scan`
+    records as ``Cohort.fingerprint``, without decoding anything."""
+    data_dir = Path(data_dir)
     prints = Fingerprint(data_dir)
-    for path in files:
+    for path in fingerprint_files(data_dir, layout):
         if path.is_file():
             prints.add(path, path.read_bytes())
     return prints.hexdigest()

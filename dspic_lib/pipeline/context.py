@@ -11,7 +11,7 @@ command of the CLI creates the context (``use_env=True``), never inside a chapte
 
 The data folder's content fingerprint (:meth:`Context.fingerprint`) hashes the bytes of its images,
 annotations and CSV files (nothing is decoded) and is the root of every result's lineage
-(:mod:`dspic_lib.pipeline.lineage`). Each file's digest is cached under the store by
+(:mod:`dspic_lib.pipeline.lineage`, whose ``of(ctx)`` gives a context's lineage). Each file's digest is cached under the store by
 (path, size, mtime_ns), so a second process re-reads only files that changed; ``dspic store verify``
 re-hashes the cached files.
 """
@@ -71,15 +71,6 @@ class Context:
             self._memo["fingerprint"] = folder_fingerprint(self.data_dir, self.layout, self.store)
         return self._memo["fingerprint"]
 
-    @property
-    def lineage(self):
-        """The :class:`~dspic_lib.pipeline.lineage.Lineage` of this context (made once)."""
-        if "lineage" not in self._memo:
-            from dspic_lib.pipeline.lineage import Lineage
-
-            self._memo["lineage"] = Lineage(self)
-        return self._memo["lineage"]
-
 
 _CONTEXTS: dict[tuple, Context] = {}
 
@@ -118,17 +109,6 @@ def remember(ctx: Context) -> Context:
 
 
 # ---------------------------------------------------------------------------- fingerprint
-def _files(data_dir: Path, layout: str) -> list[Path]:
-    from dspic_lib.data import cohort
-
-    if layout != "dicom":
-        from dspic_lib.data import public
-
-        return list(public.files(layout, data_dir))
-    images, jsons = cohort._walk(data_dir)
-    return [*images, *jsons, data_dir / cohort.LABELS_CSV, data_dir / cohort.VIEWS_CSV]
-
-
 def _cache_file(store: Store, data_dir: Path, layout: str) -> Path:
     name = hashlib.sha256(f"{os.path.abspath(data_dir)}\0{layout}".encode()).hexdigest()[:20]
     return store.root / FINGERPRINTS / f"{name}.json"
@@ -138,6 +118,7 @@ def folder_fingerprint(data_dir: str | Path, layout: str = "dicom", store: Store
     """:func:`dspic_lib.data.cohort.folder_fingerprint` (the same value), with each file's digest
     cached under ``store`` by (path, size, mtime_ns): a file is read again only when it changed."""
     from dspic_lib.data import cohort
+    from dspic_lib.data.findings import Fingerprint, rel_path
 
     data_dir = Path(data_dir)
     if store is None:
@@ -147,16 +128,16 @@ def folder_fingerprint(data_dir: str | Path, layout: str = "dicom", store: Store
         cache = json.loads(cache_path.read_text())["files"]
     except (OSError, ValueError, KeyError):
         cache = {}
-    prints = cohort._Fingerprint(data_dir)
+    prints = Fingerprint(data_dir)
     fresh = {}
-    for path in _files(data_dir, layout):
+    for path in cohort.fingerprint_files(data_dir, layout):
         try:
             st = path.stat()
         except OSError:
             continue
         if not path.is_file():
             continue
-        rel = cohort._rel(path, data_dir)
+        rel = rel_path(path, data_dir)
         stamp = [st.st_size, st.st_mtime_ns]
         hit = cache.get(rel)
         if hit is not None and hit[:2] == stamp:

@@ -120,43 +120,6 @@ def from_arrays(X: np.ndarray, meta: pd.DataFrame, name: str = "D1") -> Dataset:
     return Dataset(name, X, targets_for(meta["label"]), meta[META_COLUMNS + [c for c in meta if c not in META_COLUMNS]])
 
 
-def load_d1(ctx, data_dir: str | Path | None = None, *, cohort=None, use_cache: bool = True,
-            results_dir: str | Path | None = None) -> Dataset:
-    """D1: every image of the cohort after Eq. 1 at ``profile.rows x profile.cols``, kept in the result
-    store. ``ctx``: a :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as
-    keywords). With ``cohort`` (a scanned table) only that is preprocessed."""
-    from dspic_lib.pipeline.context import of
-    from dspic_lib.pipeline.preprocess import preprocess_cohort
-
-    if cohort is None:
-        return cohort_and_d1(ctx, data_dir, results_dir=results_dir, use_cache=use_cache)[1]
-    c = of(ctx, data_dir, results_dir)
-    pre = preprocess_cohort(cohort, (c.profile.rows, c.profile.cols), use_cache=use_cache, store=c.store,
-                            profile=c.profile.name)
-    return _d1_from(cohort, pre)
-
-
-def cohort_and_d1(ctx, data_dir: str | Path | None = None, *,
-                  results_dir: str | Path | None = None, use_cache: bool = True, layout: str | None = None):
-    """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it, once
-    per process (:meth:`dspic_lib.pipeline.lineage.Lineage.cohort_and_d1`). ``ctx``: a
-    :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as keywords). The
-    cohort's table holds the labelled images only, row for row those of D1; its ``left_out`` holds the
-    unlabelled ones (counted by chapter 01, never trained or scored on). ``layout``: the folder's layout
-    (``dicom``, ``bs80k``, ``png-folders``, see :func:`dspic_lib.data.cohort.scan`; default ``dicom``),
-    or ``auto``: :func:`resolve_layout`."""
-    from dspic_lib.pipeline.context import of
-    from dspic_lib.pipeline.preprocess import scan_preprocessed
-
-    c = of(ctx, data_dir, results_dir)
-    kw = {} if layout is None else {"layout": resolve_layout(c.data_dir, layout)}
-    if use_cache and kw.get("layout", "dicom") == c.layout:
-        return c.lineage.cohort_and_d1(**kw)
-    cohort, pre = scan_preprocessed(c.data_dir, (c.profile.rows, c.profile.cols), store=c.store,
-                                    profile=c.profile.name, use_cache=use_cache, **kw)
-    return cohort.labelled(), _d1_from(cohort, pre)
-
-
 def resolve_layout(folder: str | Path, layout: str = "auto") -> str:
     """``layout`` itself, or for ``auto`` the public layout the folder looks like (a ``wholeBodyANT`` or
     ``wholeBodyPOST`` folder: ``bs80k``; class folders holding ``Anterior``/``Posterior``:
@@ -281,30 +244,9 @@ def choose_t_r(d1: Dataset, profile: Profile, *, results_dir: Path, seed: int, p
     (``parents``: the lineage of those images, see :func:`dspic_lib.pipeline.augment.sweep_key`)."""
     sp = part if part is not None and part.protocol == "patient" else \
         split.patient_split(d1.meta, profile.test_fraction, seed)
-    if parents is None and (part is None or part.protocol != "patient"):
-        parents = (_lineage_parents(profile, d1, results_dir, seed) or {}).get("sweep_parents")
     train = d1.subset(sp.train)
     return augment.select_parameters(train.X, train.labels, train.meta["patient"], cols=profile.cols,
                                      store=for_results(results_dir), n_folds=n_folds, seed=seed, parents=parents)
-
-
-def _lineage_parents(profile, d1, results_dir, seed, protocol="patient", name=None) -> dict | None:
-    """Where ``d1`` is the D1 of the process's context (a chapter building D2 itself), the lineage ids
-    its steps are stored under, so that they are the entries the runs were made from; else None."""
-    from dspic_lib.pipeline.context import lookup
-
-    ctx = lookup(profile, results_dir) or lookup(profile)
-    if ctx is None or "lineage" not in ctx._memo:
-        return None
-    lin = ctx.lineage
-    memo = lin._memo.get("d1")
-    if memo is None or memo[1] is not d1:
-        return None
-    pre, sp = lin.preprocessed_key().id, lin.split_key(seed).id
-    out = {"parents": [pre, sp if protocol == "patient" else "protocol:paper"], "sweep_parents": [pre, sp]}
-    if name is not None:
-        out["lineage_id"] = lin.build_key(name, protocol, seed).id
-    return out
 
 
 def _enlarge(name, part, table, *, profile, t, r, seed, results_dir, parents=None):
@@ -334,20 +276,15 @@ def build(name: str, profile: Profile, *, d1: Dataset | None = None, data_dir=No
     (ids of the preprocessed images and of the split; :mod:`dspic_lib.pipeline.lineage` passes them, and
     the build's own id as ``lineage_id``); without them those steps are keyed by their arrays.
     """
-    from dspic_lib.pipeline.context import of, results_dir_of
+    from dspic_lib.pipeline.context import results_dir_of
 
     look_up_option(name, NAMES, what="dataset")
     split.check_protocol(protocol)
     seed = profile.seed if seed is None else int(seed)
     if d1 is None:
-        c = of(profile, data_dir, results_dir)
-        results_dir, d1 = c.results_dir, load_d1(c)
+        raise DataError(f"datasets.build({name!r}): pass D1 (d1=...); lineage.build(ctx, {name!r}) reads it "
+                        "from a run context")
     results_dir = results_dir_of(profile, results_dir)
-    if parents is None and sweep_parents is None and part is None:
-        found = _lineage_parents(profile, d1, results_dir, seed, protocol, name if t is None and r is None else None)
-        if found:
-            parents, sweep_parents = found["parents"], found["sweep_parents"]
-            lineage_id = lineage_id or found.get("lineage_id")
     binary = d1.task == "binary"
     if binary and name not in BINARY_DATASETS:
         raise DataError(f"{name} of a binary cohort (normal / abnormal): {name} enlarges the training part to the "

@@ -71,11 +71,12 @@ def run(names, ctx, *, data_dir=None, results_dir=None, seeds=None, variance: bo
 
     from dspic_lib.pipeline import train
     from dspic_lib.pipeline.context import of
+    from dspic_lib.pipeline import lineage
 
     c = of(ctx, data_dir, results_dir)
     profile = c.profile
     todo = plan(names, profile, seeds, variance=variance)
-    plans = {d: c.lineage.plan(d) for d in dict.fromkeys(d for _, d, _ in todo)}
+    plans = {d: lineage.of(c).plan(d) for d in dict.fromkeys(d for _, d, _ in todo)}
     missing = [(m, d, s) for m, d, s in todo
                if c.store.get(train.train_key(c.store, m, plans[d], profile, s)) is None]
     runs = {}

@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from pathlib import Path
+
 from dspic_lib.pipeline import augment, gan, preprocess, split
 from dspic_lib.store import code_hash
 
@@ -71,8 +73,6 @@ class Lineage:
 
     def build_key(self, name: str, protocol: str = "patient", seed: int | None = None, fold: int | None = None):
         """The id of a dataset build, from lineage only (see the module text); a key never stored."""
-        from dspic_lib.pipeline import datasets
-
         p = self.profile
         seed = p.seed if seed is None else int(seed)
         pre = self.preprocessed_key().id
@@ -194,3 +194,87 @@ class BuildPlan:
 
     def materialize(self):
         return self.lineage.materialize(self)
+
+
+# ------------------------------------------------------------------------------ module functions
+def of(ctx) -> Lineage:
+    """The :class:`Lineage` of a run context (made once per context)."""
+    if "lineage" not in ctx._memo:
+        ctx._memo["lineage"] = Lineage(ctx)
+    return ctx._memo["lineage"]
+
+
+def load_d1(ctx, data_dir: str | Path | None = None, *, cohort=None, use_cache: bool = True,
+            results_dir: str | Path | None = None) :
+    """D1: every image of the cohort after Eq. 1 at ``profile.rows x profile.cols``, kept in the result
+    store. ``ctx``: a :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as
+    keywords). With ``cohort`` (a scanned table) only that is preprocessed."""
+    from dspic_lib.pipeline import datasets
+    from dspic_lib.pipeline.context import of as context_of
+    from dspic_lib.pipeline.preprocess import preprocess_cohort
+
+    if cohort is None:
+        return cohort_and_d1(ctx, data_dir, results_dir=results_dir, use_cache=use_cache)[1]
+    c = context_of(ctx, data_dir, results_dir)
+    pre = preprocess_cohort(cohort, (c.profile.rows, c.profile.cols), use_cache=use_cache, store=c.store,
+                            profile=c.profile.name)
+    return datasets._d1_from(cohort, pre)
+
+
+def cohort_and_d1(ctx, data_dir: str | Path | None = None, *,
+                  results_dir: str | Path | None = None, use_cache: bool = True, layout: str | None = None):
+    """``(cohort, D1)`` with one decode of each frame: the scan and the preprocessing share it, once
+    per process (:meth:`dspic_lib.pipeline.lineage.Lineage.cohort_and_d1`). ``ctx``: a
+    :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as keywords). The
+    cohort's table holds the labelled images only, row for row those of D1; its ``left_out`` holds the
+    unlabelled ones (counted by chapter 01, never trained or scored on). ``layout``: the folder's layout
+    (``dicom``, ``bs80k``, ``png-folders``, see :func:`dspic_lib.data.cohort.scan`; default ``dicom``),
+    or ``auto``: :func:`resolve_layout`."""
+    from dspic_lib.pipeline import datasets
+    from dspic_lib.pipeline.context import of as context_of
+    from dspic_lib.pipeline.preprocess import scan_preprocessed
+
+    c = context_of(ctx, data_dir, results_dir)
+    kw = {} if layout is None else {"layout": datasets.resolve_layout(c.data_dir, layout)}
+    if use_cache and kw.get("layout", "dicom") == c.layout:
+        return of(c).cohort_and_d1(**kw)
+    cohort, pre = scan_preprocessed(c.data_dir, (c.profile.rows, c.profile.cols), store=c.store,
+                                    profile=c.profile.name, use_cache=use_cache, **kw)
+    return cohort.labelled(), datasets._d1_from(cohort, pre)
+
+
+
+def _own_d1(lin: Lineage, d1) -> bool:
+    memo = lin._memo.get("d1")
+    return memo is not None and memo[1] is d1
+
+
+def build(ctx, name: str, *, d1=None, seed: int | None = None, protocol: str = "patient", **kw):
+    """:func:`dspic_lib.pipeline.datasets.build` on a run context's D1 (default: read or made through the
+    lineage), with the lineage ids of its steps, so that a chapter that builds D2 or D3 itself finds the
+    entries the runs were made from (the same sweep, DCGANs and samples)."""
+    from dspic_lib.pipeline import datasets
+
+    lin = of(ctx)
+    d1 = lin.cohort_and_d1()[1] if d1 is None else d1
+    seed = lin.profile.seed if seed is None else int(seed)
+    if _own_d1(lin, d1) and "part" not in kw and "parents" not in kw:
+        pre, sp = lin.preprocessed_key().id, lin.split_key(seed).id
+        kw.update(parents=[pre, sp if protocol == "patient" else "protocol:paper"], sweep_parents=[pre, sp])
+        if kw.get("t") is None and kw.get("r") is None:
+            kw["lineage_id"] = lin.build_key(name, protocol, seed).id
+    return datasets.build(name, lin.profile, d1=d1, results_dir=lin.ctx.results_dir, seed=seed,
+                          protocol=protocol, **kw)
+
+
+def choose_t_r(ctx, d1=None, *, seed: int | None = None, **kw):
+    """:func:`dspic_lib.pipeline.datasets.choose_t_r` on a run context's D1, keyed by its lineage (the
+    sweep entry the runs use)."""
+    from dspic_lib.pipeline import datasets
+
+    lin = of(ctx)
+    d1 = lin.cohort_and_d1()[1] if d1 is None else d1
+    seed = lin.profile.seed if seed is None else int(seed)
+    if _own_d1(lin, d1) and "part" not in kw and "parents" not in kw:
+        kw["parents"] = [lin.preprocessed_key().id, lin.split_key(seed).id]
+    return datasets.choose_t_r(d1, lin.profile, results_dir=lin.ctx.results_dir, seed=seed, **kw)
