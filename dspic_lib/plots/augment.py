@@ -17,6 +17,7 @@ from matplotlib.colors import PowerNorm
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from dspic_lib.pipeline import gan_checks
 from dspic_lib.pipeline.augment import Transform, apply_boxes, apply_image
 from dspic_lib.plots import COLUMN_INCHES, SCAN_CMAP, _off, class_handles, disease_handles, plain_log
 from dspic_lib.vocab import CLASS_COLORS, CLASS_NAMES, CLASSES, DISEASE_COLORS
@@ -146,7 +147,7 @@ def gan_losses(history: pd.DataFrame, window: int | None = None):
                              layout="constrained")
     for j, c in enumerate(classes):
         h = history[history["label"] == c]
-        w = window or max(1, len(h) // 50)
+        w = window or gan_checks.smoothing_window(len(h))   # the window the DCGAN sentences read
         for (col, name), color, ls in zip((("d_loss", "D loss"), ("g_loss", "G loss")), _NEUTRAL, ("-", "--")):
             axes[0, j].plot(h["step"], h[col].rolling(w, min_periods=1).mean(), label=name, color=color, ls=ls)
         for (col, name), color, ls in zip((("d_real", "D(real)"), ("d_fake", "D(generated)")), _NEUTRAL, ("-", "--")):
