@@ -65,7 +65,7 @@ print(f"{len(d1)} images of {cohort.table['patient'].nunique()} patients, model 
 # %% tags=["nbval-check-output"]
 present.table(augmentation.raw_max_table(cohort.table), "raw-max")
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(augmentation.eq1_check(d1.X))
 
 # %%

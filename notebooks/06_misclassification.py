@@ -56,7 +56,7 @@ failures = misclass.failures(run)
 display(present.table(failures, "failure-types", decimals={"share of the true class": 3}))
 ch.finding(misclass.failure_sentence(run))
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(misclass.paper_types_line(failures))
 
 # %% [markdown]

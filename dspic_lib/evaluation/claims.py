@@ -289,7 +289,7 @@ def pair_confusion(cm: pd.DataFrame) -> pd.Series:
 def _claim_normal_vs_arthritic(r: Results):
     """N vs A is the hardest distinction: in dSPIC-AM's D2 confusion matrix, the pair {N, A} has the
     strictly largest :func:`pair_confusion` (a tie for the largest does not hold)."""
-    paper = "Fig. 9: confusion matrix of dSPIC-AM on D2 (its counts are not in targets.json)"
+    paper = "Fig. 9: confusion matrix of dSPIC-AM on D2 (printed as an image; its counts are not transcribed)"
     cm = r.confusion.get(("dSPIC-AM", "D2"))
     if cm is None:
         return (paper, *_missing(["confusion matrix of dSPIC-AM on D2"]))
