@@ -127,7 +127,9 @@ if games["all"] is not None:
     display(Markdown(misclass.pointing_sentence(games["all"], "diseased test scans, right or wrong", tol)))
 
 # %%
-present.figure("fig-cam-attention", misclass.cam_attention_figure(model, run, test, misclass.attention_example(run)))
+cam_fig, cam_note = misclass.cam_attention(model, run, test, misclass.attention_example(run))
+present.figure("fig-cam-attention", cam_fig)
+present.caption("cam-attention-note", cam_note)
 
 # %% [markdown]
 # ```{glue:figure} fig-cam-attention
@@ -136,7 +138,7 @@ present.figure("fig-cam-attention", misclass.cam_attention_figure(model, run, te
 #
 # Two ways to see where dSPIC-AM looks, on one diseased test scan (one it got right when there is
 # one): Grad-CAM at the last convolutional layer, and the spatial attention map that its attention
-# module multiplies into the features (Eq. 8).
+# module multiplies into the features (Eq. 8). {glue:md}`cam-attention-note`
 # ```
 
 # %% tags=["remove-input"]
