@@ -118,6 +118,9 @@ def overlay_panel(images, maps, boxes_list, titles, *, box_colors=None, map_labe
         ordered = [d for d in DISEASE_COLORS if d in named]
         fig.legend(handles=disease_handles(ordered), loc="outside lower center", ncol=len(ordered),
                    frameon=False, title="boxes")
+    # the page saves figures with a tight bounding box, which would crop one or two narrow columns back
+    # to 250-370 px: an invisible frame over the whole figure keeps its SCAN_FIGURE_INCHES width
+    fig.add_artist(patches.Rectangle((0, 0), 1, 1, transform=fig.transFigure, fill=False, ec="none", zorder=-10))
     return fig
 
 
