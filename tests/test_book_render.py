@@ -36,7 +36,8 @@ from conftest import serve_directory
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--enable-features=OverlayScrollbar"]   # as many readers' browsers: unstyled scroll bars hide
 VIEWPORT = {"width": 1280, "height": 900}
 CONTENT = "article.bd-article"   # the content column of pydata-sphinx-theme / sphinx-book-theme
 RESIDUE = r"NBVAL_|/tmp/|/home/|/work/|every verdict a known one|paper values, \d+ computed"
@@ -151,6 +152,13 @@ CLIP_JS = """(sel) => {   // code blocks and tables whose content is cut off at 
       out.push(`code ${describe(el)}: ${el.scrollWidth - el.clientWidth} px of ${el.scrollWidth} cut off`);
     else if (!inScroll(el))
       out.push(`${describe(el)}: content ${el.scrollWidth} px in ${el.clientWidth} px, clipped without a scroll box`);
+  }
+  // a scroll box that hides part of its content must show its scroll bar (an overlay scroll bar is
+  // invisible until touched: the table looks cut at the column edge)
+  for (const el of col.querySelectorAll('*')) {
+    if (!scrolls(el) || el.scrollWidth <= el.clientWidth + 1 || el.closest('.cell_input')) continue;
+    if (el.offsetHeight - el.clientHeight - el.clientTop * 2 < 4)
+      out.push(`${describe(el)}: hides ${el.scrollWidth - el.clientWidth} px with no visible scroll bar`);
   }
   return out;
 }"""
@@ -273,7 +281,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        # Playwright hides scroll bars in headless mode; a reader's browser shows them (or, with overlay
+        # scroll bars, does not: the check below wants the page to style them visible)
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS,
+                               ignore_default_args=["--hide-scrollbars"])
         yield b
         b.close()
 
@@ -406,7 +417,8 @@ WIDE = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='
         "<rect width='1200' height='20'/></svg>")
 SHELL = """<!doctype html><html><head><title>t</title><style>
 body {{ margin: 0; }} .bd-main {{ display: flex; }} article.bd-article {{ width: 600px; padding: 0 20px; }}
-.scroll {{ overflow-x: auto; }}</style></head>
+.scroll {{ overflow-x: auto; }} .scroll::-webkit-scrollbar {{ height: 8px; }}
+.scroll::-webkit-scrollbar-thumb {{ background: #999; }}</style></head>
 <body><main class="bd-main"><article class="bd-article">{body}</article></main></body></html>"""
 
 GOOD = SHELL.format(body=f"""
@@ -433,6 +445,7 @@ BAD = SHELL.format(body=f"""
 <div class="scroll" style="width: 900px"><p>a scroll box itself wider than the column</p></div>
 <pre style="overflow: hidden; width: 300px">{"z" * 400}</pre>
 <div class="cell_input"><pre class="scroll" style="width: 300px">{"w" * 400}</pre></div>
+<div style="overflow-x: auto; width: 300px"><table><tr><td>{"v" * 400}</td></tr></table></div>
 <figure class="scan"><img src="{PIXEL}" alt="Two whole-body scans, drawn small" width="300">
 <figcaption>small scans</figcaption></figure>
 <pre># NBVAL_CHECK_OUTPUT
@@ -485,7 +498,8 @@ def test_checkers_fail_on_a_broken_page(static_page):
     assert any(p.startswith("div.scroll") for p in overflow), overflow
     assert any("scrolls sideways" in p for p in overflow), overflow
     clipped = check_clipping(static_page)
-    assert len(clipped) == 2, clipped
+    assert len(clipped) == 3, clipped
+    assert any(p.startswith("div") and "no visible scroll bar" in p for p in clipped), clipped
     assert any(p.startswith("pre") and "clipped without a scroll box" in p for p in clipped), clipped
     assert any(p.startswith("code pre.scroll") and "cut off" in p for p in clipped), clipped
     scans = check_scan_figures(static_page)
