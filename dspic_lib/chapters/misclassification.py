@@ -287,7 +287,7 @@ def outside_body_note(image: np.ndarray, maps: dict[str, np.ndarray | None], sha
                       for name, (r, c) in outside.items())
     return (f"The {' and the '.join(outside)} map{'s' if len(outside) > 1 else ''} peak{'' if len(outside) > 1 else 's'} "
             f"outside the body ({body}): {where}. There the scan holds background counts only, so that "
-            "maximum says nothing about the skeleton; a short training run leaves such maps.")
+            "maximum says nothing about the skeleton.")
 
 
 def cam_attention(model, run, test, example: int):
