@@ -81,7 +81,7 @@ counts, numbers, claim_rows = results.overview(
     results.load(list(EXPERIMENTS), ch.profile, data_dir=ch.data_dir, results_dir=ch.results_dir))
 present.table(counts, "verdict-counts")
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(results.range_check(numbers.reset_index()))
 print(f"{len(claim_rows)} text claims checked")
 

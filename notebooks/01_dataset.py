@@ -163,6 +163,7 @@ present.figure("fig-scan-pairs", plots.scan_pairs(pairs))
 # %% [markdown]
 # ```{glue:figure} fig-scan-pairs
 # :name: fig-scan-pairs
+# :figclass: scan
 # :alt: Whole-body scans of one patient per class, anterior and posterior views side by side in inverted grey, with the annotated lesion boxes drawn on them.
 #
 # One patient per class, anterior and posterior views with their LabelMe boxes (inverted grey, one
@@ -189,9 +190,10 @@ present.table(realism_table, "realism", decimals=3)
 # %% [markdown]
 # ```{glue:figure} fig-realism
 # :name: fig-realism
-# :alt: Four whole-body bone scans in inverted grey at one display scale: the two real GE scans shipped with pydicom, then the anterior and posterior views of one normal patient of this cohort.
+# :figclass: scan
+# :alt: Four whole-body bone scans at full height (the whole 1024-row field) in inverted grey at one display scale: the two real GE scans shipped with pydicom, then the anterior and posterior views of one normal patient of the synthetic cohort.
 #
-# Real and synthetic side by side: pydicom's two real GE scans and both views of one normal patient
+# Real and synthetic side by side, each whole (all 1024 rows, not cropped): pydicom's two real GE scans and both views of one normal patient
 # of this cohort, each divided by its own maximum and shown on the same scale (0 to 40 % of the
 # maximum, inverted grey).
 # ```

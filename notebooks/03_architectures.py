@@ -39,8 +39,7 @@ from dspic_lib.models import summary
 from dspic_lib.paper import targets
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
-ch.banner()
-display(Markdown("This chapter builds the models only; it reads no scans."))
+ch.banner(reads_data=False)   # a models-only box: this chapter reads no scans
 PAPER = PROFILES["paper"].input_shape   # 1024 x 256 (rows x cols): the paper's 256 x 1024 scans
 SHAPES = {f"{name} {s[0]}x{s[1]}": s for name, s in
           (("paper", PAPER), ("cpu", PROFILES["cpu"].input_shape), ("smoke", PROFILES["smoke"].input_shape))}

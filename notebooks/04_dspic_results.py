@@ -90,7 +90,7 @@ from dspic_lib.chapters import verdicts
 t5 = verdicts.table(res, "table5")
 display(t5.table())
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(t5.check)
 
 # %% [markdown]
@@ -100,7 +100,7 @@ print(t5.check)
 t6 = verdicts.table(res, "table6")
 display(t6.table())
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(t6.check)
 
 # %%
@@ -179,7 +179,7 @@ closing = verdicts.summary(res, ["table5", "table6"],
                            ["D1->D2", "beats dSPIC-RM", "beats DCGAN generation (D3)"])
 display(*closing.tables())
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(closing.check)
 
 # %% [markdown]

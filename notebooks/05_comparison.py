@@ -72,7 +72,7 @@ from dspic_lib.chapters import verdicts
 t8 = verdicts.table(res, "table8", by="model")
 display(t8.table())
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(t8.check)
 
 # %%
@@ -112,7 +112,7 @@ display(t9.table())
 present.figure("fig-pooling", plots_results.pooling_bars(
     res.summary("dSPIC-AM", "D2"), res.summary("dSPIC-AM-nopool", "D2"), results.table9_paper()))
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(t9.check)
 
 # %% [markdown]
@@ -133,7 +133,7 @@ closing = verdicts.summary(res, ["table8", "table9"],
                            ["normal vs arthritic", "removing the two pooling layers"])
 display(*closing.tables())
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(closing.check)
 
 # %% [markdown]

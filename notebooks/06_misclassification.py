@@ -57,7 +57,7 @@ failures = misclass.failures(run)
 display(present.table(failures, "failure-types", decimals={"share of the true class": 3}))
 ch.finding(misclass.failure_sentence(run))
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(misclass.paper_types_line(failures))
 
 # %% [markdown]
@@ -79,6 +79,7 @@ present.figure("fig-mistakes", misclass.mistakes_figure(model, run, test, mistak
 # %% [markdown]
 # ```{glue:figure} fig-mistakes
 # :name: fig-mistakes
+# :figclass: scan
 # :alt: Whole-body test scans misclassified by dSPIC-AM on D2, one per failure type, each with a Grad-CAM heat map of the predicted class and rectangles around the annotated lesions; titles give the true class, the predicted class and the three probabilities.
 #
 # The paper's Fig. 12, chosen by computation: for each of its failure types, the test scan this run
@@ -103,6 +104,7 @@ present.figure("fig-ma-scans", misclass.both_diseases_figure(model, run, test))
 # %% [markdown]
 # ```{glue:figure} fig-ma-scans
 # :name: fig-ma-scans
+# :figclass: scan
 # :alt: The M&A test scans of this run with Grad-CAM heat maps of their most probable class and their metastasis and arthritis lesions outlined.
 #
 # The paper's Fig. 13 for this run: the test scans with both diseases, Grad-CAM of their most probable
@@ -128,16 +130,19 @@ if games["all"] is not None:
     display(Markdown(misclass.pointing_sentence(games["all"], "diseased test scans, right or wrong", tol)))
 
 # %%
-present.figure("fig-cam-attention", misclass.cam_attention_figure(model, run, test, misclass.attention_example(run)))
+cam_fig, cam_note = misclass.cam_attention(model, run, test, misclass.attention_example(run))
+present.figure("fig-cam-attention", cam_fig)
+present.caption("cam-attention-note", cam_note)
 
 # %% [markdown]
 # ```{glue:figure} fig-cam-attention
 # :name: fig-cam-attention
+# :figclass: scan
 # :alt: One diseased test scan shown three times: plain with its lesion boxes, with the Grad-CAM heat map, and with the spatial attention map of dSPIC-AM's attention module.
 #
 # Two ways to see where dSPIC-AM looks, on one diseased test scan (one it got right when there is
 # one): Grad-CAM at the last convolutional layer, and the spatial attention map that its attention
-# module multiplies into the features (Eq. 8).
+# module multiplies into the features (Eq. 8). {glue:md}`cam-attention-note`
 # ```
 
 # %% tags=["remove-input"]

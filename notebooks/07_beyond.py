@@ -86,7 +86,7 @@ present.figure("fig-intervals", plots_stats.interval_plot(
     beyond.interval_frame(iv), paper="paper", xlabel="score on the test images",
     title="Accuracy and F1 with their intervals"))
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 ends = iv[["low", "high"]].dropna()
 print(f"{len(iv)} intervals of {iv['metric'].nunique()} metrics; every end within [0, 1]: "
       f"{bool(((ends >= 0) & (ends <= 1)).all().all())}")
@@ -125,7 +125,7 @@ display(present.table(comp.drop(columns="method").set_index(["claim", "metric"])
 for sentence in beyond.comparison_sentences(comp):
     ch.finding(sentence)
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 print(f"{len(comp)} paired differences for {comp['claim'].nunique()} claims")
 
 # %% [markdown]

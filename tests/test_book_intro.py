@@ -92,3 +92,25 @@ def test_intro_table_parser_catches_a_missing_and_an_extra_row():
     assert as_toc(missing) != toc_chapters(toc)
     parts = {"parts": [{"caption": "P", "chapters": [{"file": "a", "sections": [{"file": "b"}]}]}]}
     assert toc_chapters(parts) == ["a", "b"]
+
+
+def test_intro_places_the_extra_module_as_table_3_does(root):
+    """Table 3 (and chapter 03) put the attention / residual module after the first pooling layer."""
+    text = " ".join((root / "book" / "intro.md").read_text().split())
+    assert "after the first pooling layer" in text
+    assert "after the first convolution" not in text
+
+
+def test_intro_lists_the_paper_figures_it_does_not_regenerate_with_a_reason_each(root):
+    """Figs 3, 5, 6 and 7 of the paper are drawings or a screenshot: the intro names each, says what it
+    shows and why it is not regenerated (a table row with three non-empty cells)."""
+    lines = (root / "book" / "intro.md").read_text().splitlines()
+    rows = {}
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| Fig. ") and len(cells) == 3:
+            rows[cells[0]] = cells[1:]
+    assert sorted(rows) == ["Fig. 3", "Fig. 5", "Fig. 6", "Fig. 7"], rows
+    for fig, (shows, why) in rows.items():
+        assert len(shows) > 20 and len(why) > 20, fig
+    assert "not public" in rows["Fig. 7"][1] and "drawing" in rows["Fig. 3"][1]

@@ -10,7 +10,12 @@ problems of *all* pages in one assertion message, so one run shows everything:
   ``<figure>`` with a non-empty ``<figcaption>``
 - nothing in the content column (``article.bd-article``) is wider than the column unless a horizontal
   scroll box (``overflow-x: auto|scroll``) inside the column clips it
-- no visible text matches ``NBVAL_|/tmp/|/home/|/work/`` (test markers, paths of the build machine)
+- no code block or table is clipped: none has content wider than itself (``scrollWidth`` above
+  ``clientWidth``) unless it or a box around it scrolls sideways, and code cells wrap their lines so
+  no code hides in a scroll box either (``test_no_code_block_or_table_is_clipped``)
+- every figure that shows scans (``:figclass: scan``) is at least 400 px wide on the page
+- no visible text matches ``NBVAL_|/tmp/|/home/|/work/`` (test markers, paths of the build machine), nor
+  the sanity lines of nbval's check cells (they are tagged ``remove-cell``)
 - every internal link resolves to a file of the built book, and its ``#fragment`` to an id on that page
 
 The checkers are plain functions of a Playwright page; ``test_checkers_*`` run them on small hand-made
@@ -31,10 +36,12 @@ from conftest import serve_directory
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--enable-features=OverlayScrollbar"]   # as many readers' browsers: unstyled scroll bars hide
 VIEWPORT = {"width": 1280, "height": 900}
 CONTENT = "article.bd-article"   # the content column of pydata-sphinx-theme / sphinx-book-theme
-RESIDUE = r"NBVAL_|/tmp/|/home/|/work/"
+RESIDUE = r"NBVAL_|/tmp/|/home/|/work/|every verdict a known one|paper values, \d+ computed"
+SCAN_MIN_PX = 400                # a figure of whole-body scans narrower than this has unreadable boxes
 
 
 def _html_root(root: Path) -> Path:
@@ -123,6 +130,51 @@ HIDDEN_JS = """(sel) => {   // informational: scroll boxes whose content is wide
     });
 }"""
 
+CLIP_JS = """(sel) => {   // code blocks and tables whose content is cut off at their own edge
+  const col = document.querySelector(sel);
+  if (!col) return [`no content column ${sel}`];
+  const scrolls = (el) => /^(auto|scroll)$/.test(getComputedStyle(el).overflowX);
+  const inScroll = (el) => {
+    for (let a = el; a && a !== col; a = a.parentElement) if (scrolls(a)) return true;
+    return false;
+  };
+  const describe = (el) => {
+    let d = el.tagName.toLowerCase();
+    if (el.classList.length) d += '.' + [...el.classList].slice(0, 2).join('.');
+    const sec = el.closest('section[id]');
+    return d + (sec ? ` in #${sec.id}` : '');
+  };
+  const out = [];
+  for (const el of col.querySelectorAll('pre, table, div.highlight, div.output, div.cell_output')) {
+    if (el.clientWidth === 0 || el.scrollWidth <= el.clientWidth + 1) continue;
+    const code = el.tagName === 'PRE' && el.closest('.cell_input');
+    if (code)        // code cells wrap: a scroll box would hide the end of the line as well
+      out.push(`code ${describe(el)}: ${el.scrollWidth - el.clientWidth} px of ${el.scrollWidth} cut off`);
+    else if (!inScroll(el))
+      out.push(`${describe(el)}: content ${el.scrollWidth} px in ${el.clientWidth} px, clipped without a scroll box`);
+  }
+  // a scroll box that hides part of its content must show its scroll bar (an overlay scroll bar is
+  // invisible until touched: the table looks cut at the column edge)
+  for (const el of col.querySelectorAll('*')) {
+    if (!scrolls(el) || el.scrollWidth <= el.clientWidth + 1 || el.closest('.cell_input')) continue;
+    if (el.offsetHeight - el.clientHeight - el.clientTop * 2 < 4)
+      out.push(`${describe(el)}: hides ${el.scrollWidth - el.clientWidth} px with no visible scroll bar`);
+  }
+  return out;
+}"""
+
+SCANS_JS = """([sel, min]) => {   // figures that show scans: at least min px wide
+  const col = document.querySelector(sel) || document.body;
+  const out = [];
+  for (const fig of col.querySelectorAll('figure.scan')) {
+    const img = fig.querySelector('img');
+    if (!img) out.push(`figure.scan${fig.id ? '#' + fig.id : ''}: no image`);
+    else if (img.clientWidth < min)
+      out.push(`figure.scan${fig.id ? '#' + fig.id : ''}: scans shown ${img.clientWidth} px wide (< ${min})`);
+  }
+  return out;
+}"""
+
 IDS_JS = """() => Array.from(document.querySelectorAll('[id], a[name]')).map((e) => e.id || e.getAttribute('name'))"""
 
 
@@ -132,6 +184,14 @@ def check_images(page) -> list[str]:
 
 def check_overflow(page) -> list[str]:
     return page.evaluate(OVERFLOW_JS, CONTENT)
+
+
+def check_clipping(page) -> list[str]:
+    return page.evaluate(CLIP_JS, CONTENT)
+
+
+def check_scan_figures(page) -> list[str]:
+    return page.evaluate(SCANS_JS, [CONTENT, SCAN_MIN_PX])
 
 
 def check_residue(page) -> list[str]:
@@ -221,7 +281,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        # Playwright hides scroll bars in headless mode; a reader's browser shows them (or, with overlay
+        # scroll bars, does not: the check below wants the page to style them visible)
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS,
+                               ignore_default_args=["--hide-scrollbars"])
         yield b
         b.close()
 
@@ -246,8 +309,8 @@ def report(browser, server, root):
     screens = root / "book" / "_build" / "screens"
     shutil.rmtree(screens, ignore_errors=True)
     screens.mkdir(parents=True)
-    checks = {name: {} for name in ("errors", "images", "overflow", "residue", "links")}
-    ids_cache, info = {}, {}
+    checks = {name: {} for name in ("errors", "images", "overflow", "clipping", "scans", "residue", "links")}
+    ids_cache, info, scan_figures = {}, {}, {}
     for page_path in pages:
         page = browser.new_page(viewport=VIEWPORT)
         errors = load(page, f"{base}/{page_path}")
@@ -259,6 +322,10 @@ def report(browser, server, root):
         checks["errors"][page_path] = errors
         checks["images"][page_path] = check_images(page)
         checks["overflow"][page_path] = check_overflow(page)
+        checks["clipping"][page_path] = check_clipping(page)
+        checks["scans"][page_path] = check_scan_figures(page)
+        scan_figures[page_path] = page.evaluate("(sel) => document.querySelectorAll(sel + ' figure.scan').length",
+                                                CONTENT)
         checks["residue"][page_path] = check_residue(page)
         checks["links"][page_path] = check_links(page, html, base, ids_cache)
         info.setdefault("scrolled", {})[page_path] = page.evaluate(HIDDEN_JS, CONTENT)
@@ -266,7 +333,7 @@ def report(browser, server, root):
         page.close()
     # report.json: every check's findings, plus (not a check) the scroll boxes that hide content
     (screens / "report.json").write_text(json.dumps({**checks, "info": info}, indent=1))
-    return checks
+    return {**checks, "scan_figures": scan_figures}
 
 
 def _summary(results: dict[str, list[str]], what: str) -> str:
@@ -296,6 +363,21 @@ def test_images_have_alt_text_and_captions(report):
 def test_nothing_is_wider_than_the_content_column(report):
     results = report["overflow"]
     assert not any(results.values()), _summary(results, "elements wider than the content column")
+
+
+def test_no_code_block_or_table_is_clipped(report):
+    results = report["clipping"]
+    assert not any(results.values()), _summary(results, "clipped code blocks / tables")
+
+
+def test_figures_of_scans_are_at_least_400_px_wide(report, server):
+    results = report["scans"]
+    assert not any(results.values()), _summary(results, "figures of scans too narrow to read")
+    _, pages = server
+    counts = report["scan_figures"]
+    for page_path in pages:   # chapters 01 and 06 show scans: the check must have had figures to look at
+        if re.search(r"0[16]_[a-z]+\.html$", page_path):
+            assert counts[page_path] >= 2, f"{page_path}: no figure marked as showing scans (:figclass: scan)"
 
 
 def test_no_build_residue_in_visible_text(report):
@@ -335,7 +417,8 @@ WIDE = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='
         "<rect width='1200' height='20'/></svg>")
 SHELL = """<!doctype html><html><head><title>t</title><style>
 body {{ margin: 0; }} .bd-main {{ display: flex; }} article.bd-article {{ width: 600px; padding: 0 20px; }}
-.scroll {{ overflow-x: auto; }}</style></head>
+.scroll {{ overflow-x: auto; }} .scroll::-webkit-scrollbar {{ height: 8px; }}
+.scroll::-webkit-scrollbar-thumb {{ background: #999; }}</style></head>
 <body><main class="bd-main"><article class="bd-article">{body}</article></main></body></html>"""
 
 GOOD = SHELL.format(body=f"""
@@ -344,6 +427,8 @@ GOOD = SHELL.format(body=f"""
 <figcaption><p>Fig. 1: an example scan.</p></figcaption></figure>
 <div class="scroll"><table style="width: 2000px"><tr><td>a wide table in its own scroll box</td></tr></table></div>
 <pre class="scroll" style="width: 100%">{"x" * 400}</pre>
+<div class="cell_input"><pre style="white-space: pre-wrap; overflow-wrap: anywhere">{"y" * 400}</pre></div>
+<figure class="scan"><img src="{PIXEL}" alt="Two whole-body scans" width="420"><figcaption>scans</figcaption></figure>
 <p>Results are cached under .dspic/ in the checkout.</p>
 <p><a href="other.html">other</a> <a href="other.html#part-2">part 2</a> <a href="#intro">top</a>
 <a href="#">menu</a> <a href="https://doi.org/10.1186/s12880-021-00653-w">doi</a>
@@ -358,6 +443,11 @@ BAD = SHELL.format(body=f"""
 <figcaption>shrunk to fit</figcaption></figure>
 <table style="width: 2000px"><tr><td>a wide table</td></tr></table>
 <div class="scroll" style="width: 900px"><p>a scroll box itself wider than the column</p></div>
+<pre style="overflow: hidden; width: 300px">{"z" * 400}</pre>
+<div class="cell_input"><pre class="scroll" style="width: 300px">{"w" * 400}</pre></div>
+<div style="overflow-x: auto; width: 300px"><table><tr><td>{"v" * 400}</td></tr></table></div>
+<figure class="scan"><img src="{PIXEL}" alt="Two whole-body scans, drawn small" width="300">
+<figcaption>small scans</figcaption></figure>
 <pre># NBVAL_CHECK_OUTPUT
 data_dir = "/tmp/pytest-of-root/cohort"</pre><p>see /home/user/scans and /work/main</p>
 <p style="display: none">/tmp/hidden is not visible</p>
@@ -389,6 +479,8 @@ def test_checkers_pass_on_a_correct_page(static_page):
     static_page.set_content(GOOD)
     assert check_images(static_page) == []
     assert check_overflow(static_page) == []
+    assert check_clipping(static_page) == []
+    assert check_scan_figures(static_page) == []
     assert check_residue(static_page) == []
 
 
@@ -405,6 +497,13 @@ def test_checkers_fail_on_a_broken_page(static_page):
     assert any(p.startswith("table") for p in overflow), overflow
     assert any(p.startswith("div.scroll") for p in overflow), overflow
     assert any("scrolls sideways" in p for p in overflow), overflow
+    clipped = check_clipping(static_page)
+    assert len(clipped) == 3, clipped
+    assert any(p.startswith("div") and "no visible scroll bar" in p for p in clipped), clipped
+    assert any(p.startswith("pre") and "clipped without a scroll box" in p for p in clipped), clipped
+    assert any(p.startswith("code pre.scroll") and "cut off" in p for p in clipped), clipped
+    scans = check_scan_figures(static_page)
+    assert scans == ["figure.scan: scans shown 300 px wide (< 400)"], scans
     residue = check_residue(static_page)
     assert [r.split(" in:")[0] for r in residue] == ["'NBVAL_'", "'/tmp/'", "'/home/'", "'/work/'"], residue
 

@@ -83,6 +83,19 @@ def _html(markdown: str) -> str:
     return html.split("<main>", 1)[1]
 
 
+def test_a_page_that_reads_no_data_gets_a_models_only_box_naming_no_cohort(tmp_path):
+    """Chapter 03 builds models only: its box said "ran on the synthetic cohort" and then "reads no scans"."""
+    ch = _chapter(tmp_path)
+    assert "synthetic cohort" in ch.banner_text()                 # the default box names the cohort
+    for text in (ch.banner_text(reads_data=False), ch.banner_text(final=False, reads_data=False)):
+        assert text.startswith("::::{admonition} Models only\n:class: note\n")
+        assert "reads no scans" in text and "models only" in text
+        assert "synthetic cohort" not in text and "ran on" not in text and "patients" not in text
+        assert ch.data_fingerprint not in text and "epochs" not in text and f"git commit `{git_commit()}`" in text
+    ch._state["reads_data"] = False                                # as ch.banner(reads_data=False) leaves it
+    assert ch.banner_text().startswith("::::{admonition} Models only")   # so done() rewrites it the same way
+
+
 def test_the_banner_names_profile_seed_fingerprint_commit_versions_device_and_stored_results(tmp_path):
     ch = _chapter(tmp_path)
     ids = _stored(tmp_path, "banner.one", "banner.two")

@@ -103,3 +103,29 @@ def test_leakage_table_flags_a_touched_test_part_and_leaked_patients():
     assert out.index.name == "dataset" and list(out.index) == ["D1", "D2"]
     assert out.loc["D1"].tolist() == [10, 4, True, 0]
     assert out.loc["D2"].tolist() == [30, 2, False, 1]
+
+
+def test_each_panel_of_figs_2_1_and_2_2_states_its_own_maximum(plot_style):
+    """The images reach the figures in file order (iter_pixels), not in pick order: each named line of
+    Fig 2.1 and each panel of Fig 2.2 must state the maximum of the image it draws."""
+    import re
+
+    from dspic_lib.plots import augment as plots_augment
+
+    maxima = [900.0, 150.0, 4321.0, 12345.0, 40.0]
+    table = pd.DataFrame({"label": ["N", "M", "A", "M", "N"], "max_count": maxima})
+    rng = np.random.default_rng(0)
+    images = {i: np.r_[rng.uniform(1, m / 2, 199), m].reshape(8, 25) for i, m in enumerate(maxima)}
+    picks = augmentation.spread_picks(table["max_count"], n=4)
+    file_order = sorted(images.items(), key=lambda kv: -kv[0])                     # not the picks' order
+    raw = augmentation.raw_in_order(iter(file_order), picks)
+    names = augmentation.pick_names(table, picks)
+    fig = plots_augment.eq1_spread(table["max_count"], table["label"], raw, [r / r.max() for r in raw], names)
+    lines = [p for p in fig.get_axes()[1].patches if p.get_label() in names]
+    assert [p.get_label() for p in lines] == names
+    for patch in lines:                        # a step histogram ends at its image's maximum
+        stated = int(re.search(r"max ([\d,]+)", patch.get_label()).group(1).replace(",", ""))
+        assert stated - 1e-6 <= patch.get_path().vertices[:, 0].max() < stated + 1, patch.get_label()
+    fig = plots_augment.before_after(raw[-1], raw[-1] / raw[-1].max(), "raw counts", "D1 (Eq. 1)")
+    titles = [ax.get_title() for ax in fig.get_axes() if ax.get_title()]
+    assert titles == ["raw counts\nmax 12,345", "D1 (Eq. 1)\nmax 1"], titles

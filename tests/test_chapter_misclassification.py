@@ -106,3 +106,38 @@ def test_figures_with_a_model_show_one_heat_map_per_chosen_scan(plot_style, tiny
     fig = misclass.cam_attention_figure(tiny_model, run, test, misclass.attention_example(run))
     assert _titles(fig) == ["scan", "Grad-CAM", "attention\nmin to max"] and _heat_layers(fig) == 2
     assert fig._suptitle.get_text().startswith("true M, pred N")       # no scan right: the first sick one
+
+
+def _body_scan(rows=128, cols=32):
+    """A crafted whole-body scan: a bright body in rows 8-100, columns 8-24, an empty field below."""
+    img = np.zeros((rows, cols), dtype=np.float32)
+    img[8:100, 8:24] = 0.3
+    img[60, 16] = 1.0                                     # the bladder: the scan's maximum
+    img += np.random.default_rng(0).uniform(0, 0.01, img.shape).astype(np.float32)   # background counts
+    return img
+
+
+def test_body_mask_is_the_patient_not_the_empty_field():
+    mask = misclass.body_mask(_body_scan())
+    assert mask[50, 16] and mask[9, 9] and not mask[120, 16] and not mask[50, 2]
+
+
+def test_a_map_peaking_in_the_empty_field_below_the_feet_gets_a_caption_sentence():
+    img = _body_scan()
+    below = np.zeros_like(img)
+    below[120, 16] = 1.0                                  # Fig 6.3: the maximum below the feet
+    on_body = np.zeros_like(img)
+    on_body[40, 12] = 1.0
+    coarse = np.zeros((8, 4))                             # an attention map at feature-map resolution
+    coarse[7, 2] = 1.0                                    # its last row: rows 112-127 of the scan
+    assert misclass.peak_outside_body(img, below) == (120, 16)
+    assert misclass.peak_outside_body(img, on_body) is None
+    assert misclass.peak_outside_body(img, np.zeros_like(img)) is None          # a flat map has no peak
+    assert misclass.peak_outside_body(img, coarse) == (120, 20)
+    note = misclass.outside_body_note(img, {"Grad-CAM": below, "attention": on_body})
+    assert note.startswith("The Grad-CAM map peaks outside the body (pixels above 5% of the scan's maximum)")
+    assert "row 121 of 128, below the feet" in note and "attention" not in note
+    both = misclass.outside_body_note(img, {"Grad-CAM": below, "attention": coarse})
+    assert both.startswith("The Grad-CAM and the attention maps peak outside the body")
+    assert misclass.outside_body_note(img, {"Grad-CAM": on_body, "attention": None}) == (
+        "Each map peaks on the body (pixels above 5% of the scan's maximum).")

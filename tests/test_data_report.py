@@ -113,7 +113,7 @@ def test_chapter_01_tables_on_unlabelled_real_scans_say_what_they_cannot_compute
     assert report.leakage_text(leak).startswith("Not computed: fewer than 4 labelled patients")
     table, images = report.realism(real_ge)
     assert list(table.index.get_level_values(0)) == ["real GE scan", "real GE scan", "allowed range"]
-    assert list(images) == ["real GE scan (JPGExtended)", "real GE scan (JPEG2000)"]
+    assert list(images) == ["real GE scan, JPGExtended", "real GE scan, JPEG2000"]
     assert report.lesion_sites(real_ge).empty
 
 
@@ -135,3 +135,33 @@ def test_the_leakage_check_leaves_unlabelled_images_out():
                           "body_area_px": rng.normal(7e4, 5e3, 50), "age": rng.normal(60, 10, 50)})
     out = report.leakage_check(cohort, feats, folds=4)
     assert np.isfinite(out["accuracy"]).all() and out.iloc[1]["accuracy"] == pytest.approx(0.5)
+
+
+def test_fig_1_5_shows_real_and_synthetic_scans_whole_with_titles_apart(small, plot_style):
+    """Issue acceptance 3 and the physicist's Fig 1.5: pydicom's two real GE scans beside synthetic ones,
+    each at full height (its whole 1024-row field, nothing cropped), and no two panel titles overlapping."""
+    from dspic_lib import plots
+
+    _, images = report.realism(small)
+    titles = list(images)
+    assert titles[:2] == ["real GE scan, JPGExtended", "real GE scan, JPEG2000"]
+    assert len(titles) == 4 and all(t.startswith("synthetic ") for t in titles[2:])
+    assert all(np.asarray(img).shape[0] == 1024 for img in images.values())
+    fig = plots.realism_panels(images)
+    fig.canvas.draw()
+    axes = [ax for ax in fig.get_axes() if ax.get_images()]
+    assert len(axes) == 4
+    for ax, img in zip(axes, images.values()):
+        shown = ax.get_images()[0]
+        rows, cols = np.asarray(img).shape
+        assert shown.get_array().shape == (rows, cols)
+        bottom, top = sorted(ax.get_ylim())
+        left, right = sorted(ax.get_xlim())
+        assert bottom <= -0.5 and top >= rows - 0.5 and left <= -0.5 and right >= cols - 0.5   # not cropped
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.title.get_window_extent(renderer) for ax in axes]
+    page = fig.bbox
+    for i, a in enumerate(boxes):
+        assert a.x0 >= page.x0 - 1 and a.x1 <= page.x1 + 1, f"title {i} runs off the figure"
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two panel titles overlap"

@@ -74,13 +74,32 @@ def test_dominance_finds_when_the_discriminator_won_and_outcome_says_it():
     steps = np.arange(1, 101)
     won = pd.DataFrame({"step": steps, "d_loss": 0.0, "g_loss": 0.0, "d_real": 0.9,
                         "d_fake": np.r_[np.full(40, 0.5), np.full(60, 0.05)]})
-    assert gan_checks.dominance(won)["won from step"] == 51           # rolling median of 20 steps
+    # rolling mean of 2 steps: (0.5 + 0.05) / 2 >= 0.2 at step 41, below from step 42 on
+    assert gan_checks.dominance(won, window=2)["won from step"] == 42
     still = won.assign(d_fake=0.4)
     assert gan_checks.dominance(still)["won from step"] is None
     runs = {"M": type("Run", (), {"history": won})(), "A": type("Run", (), {"history": still})()}
     realism = pd.DataFrame({"gen_nn / real_nn": [2.0, 1.1], "real vs generated AUC": [0.99, 0.6]}, index=["M", "A"])
     table, sentences = gan_checks.outcome(runs, realism)
-    assert table.loc["M", "won from step"] == 51 and pd.isna(table.loc["A", "won from step"])
-    assert "won from step 51 of 100" in sentences[0] and "almost perfectly" in sentences[0]
+    assert table.loc["M", "won from step"] == 42 and pd.isna(table.loc["A", "won from step"])  # window 100 // 50
+    assert "won from step 42 of 100" in sentences[0] and "almost perfectly" in sentences[0]
     assert "did not win outright" in sentences[1] and "only partly" in sentences[1]
     assert len(sentences) == 2          # no verdict on D3 unless every class is separable
+
+
+def test_dominance_names_the_step_after_which_the_plotted_d_generated_stays_below_0_2():
+    """The physicist's case: Fig 2.5 shows D(generated) near 0.1 from about step 100 of 1500, with a
+    slightly higher stretch near the end; the sentence must say ~step 100, not the end of that stretch."""
+    steps = np.arange(1, 1501)
+    d_fake = np.full(1500, 0.08)
+    d_fake[:100] = 0.5                      # steps 1-100: D still fooled half the time
+    d_fake[1439:1466] = 0.15                # steps 1440-1466: a bump, still well below 0.2
+    h = pd.DataFrame({"step": steps, "d_loss": 0.0, "g_loss": 0.0, "d_real": 0.9, "d_fake": d_fake})
+    got = gan_checks.dominance(h)
+    assert got["window"] == 30 == gan_checks.smoothing_window(1500)   # the loss figure's rolling mean
+    # rolling mean of 30 with k steps at 0.08: (0.08 k + 0.5 (30 - k)) / 30 < 0.2 from k = 22, step 122
+    assert got["won from step"] == 122
+    smoothed = h["d_fake"].rolling(30, min_periods=1).mean()
+    assert (smoothed[h["step"] >= 122] < 0.2).all() and smoothed[h["step"] == 121].item() >= 0.2
+    _, sentences = gan_checks.outcome({"M": type("Run", (), {"history": h})()}, pd.DataFrame())
+    assert "won from step 122 of 1500" in sentences[0] and "rolling mean of 30 steps" in sentences[0]

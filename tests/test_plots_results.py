@@ -208,6 +208,30 @@ def test_metric_bars_one_bar_per_model_and_metric_with_error_bars():
     assert all(c.errorbar is None for c in plain.containers if isinstance(c, BarContainer))
 
 
+MIN_HUE_DEGREES = 30.0   # HUSL hue: three oranges (the old "colorblind" pick) lie within 20 degrees
+
+
+def _min_hue_distance(colors) -> float:
+    from seaborn.external import husl
+
+    hues = [husl.hex_to_husl(matplotlib.colors.to_hex(c))[0] for c in colors]
+    return min(min(abs(a - b), 360 - abs(a - b)) for i, a in enumerate(hues) for b in hues[i + 1:])
+
+
+def test_model_colours_have_distinct_hues():
+    """Figs 5.1-5.2 compare up to eight models: any two of their colours differ in hue by more than
+    MIN_HUE_DEGREES, and the bars and curves use exactly those colours."""
+    import seaborn as sns
+
+    assert _min_hue_distance(sns.color_palette("colorblind", 8)) < MIN_HUE_DEGREES   # the measure catches it
+    for n in (2, 5, 8):
+        assert _min_hue_distance(pr._model_colors(n)) > MIN_HUE_DEGREES, n
+    fig = pr.metric_bars(_summaries())
+    bars = [c for c in fig.get_axes()[0].containers if isinstance(c, BarContainer)]
+    drawn = [matplotlib.colors.to_hex(c.patches[0].get_facecolor()) for c in bars]
+    assert drawn == [c.lower() for c in pr._model_colors(len(bars))]
+
+
 def test_roc_curves_one_panel_per_class_with_auc_in_the_legend():
     runs = _runs()[:2]
     fig = pr.roc_curves(runs)

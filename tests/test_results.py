@@ -62,11 +62,31 @@ def test_every_paper_number_gets_a_computed_verdict(res):
     assert set(v["verdict"]) <= {claims.REPRODUCED, claims.CLOSE, claims.NOT_REPRODUCED}
     am = res.summary("dSPIC-AM", "D1")["accuracy"]
     assert v.query("table == 'table5' and dataset == 'D1' and metric == 'accuracy'")["this run"].item() == am
-    assert results.range_check(v).splitlines()[:2] == [f"{len(v)} paper values, {len(v)} computed in this run",
-                                                       f"{len(v)} of them in [0, 1]"]
+    n = len(v) - 6                           # Table 9's "with pooling" row: 6 values printed before
+    assert results.range_check(v).splitlines()[:2] == [
+        f"{n} paper values (6 more printed in two tables, counted once), {n} computed in this run",
+        f"{n} of them in [0, 1]"]
     counts, numbers, claim_rows = results.overview(res)
     assert counts.loc["Table 5", "values"] == 15 and counts.loc["text claims", "values"] == 5
     assert "paper" not in claim_rows.columns and len(numbers) == len(v)
+
+
+def test_the_verdict_tally_counts_each_distinct_paper_value_once(res):
+    """Table 9's "with pooling" row repeats Table 5's dSPIC-AM D2 row and Table 8's dSPIC-AM AUC: the
+    tally of 48 counted those 6 values twice; each distinct paper value counts once (42)."""
+    paper = claims.paper_values()
+    again = claims.repeated(paper)
+    assert len(paper) == 48 and again.sum() == 6 and (~again).sum() == 42
+    assert set(paper[again]["table"]) == {"table9"} and set(paper[again]["model"]) == {"dSPIC-AM"}
+    assert not paper[~again].duplicated(["model", "dataset", "metric"]).any()
+    sentence = results.verdict_sentence(res, ["table8", "table9"])        # chapter 05: 6 + 12 printed
+    assert sentence.startswith("Of the paper's 17 distinct numbers in Table 8 and Table 9 "
+                               "(1 printed twice, counted once): ")
+    assert sum(int(x.split()[0]) for x in sentence.split(": ", 1)[1].rstrip(".").split(", ")) == 17
+    counts, _, claim_rows = results.overview(res)
+    total = counts.loc["all, each value once (6 printed twice)"]
+    assert total["values"] == 42 + len(claim_rows) and counts.loc["Table 9", "values"] == 12
+    assert results.verdict_sentence(res, ["table5", "table6"]).startswith("Of the paper's 30 numbers in ")
 
 
 def test_a_missing_variance_seed_gives_no_tolerance_not_a_crash():

@@ -113,10 +113,10 @@ def realism(cohort: Cohort, per_class: int = 5) -> tuple[pd.DataFrame, dict]:
     out = out.rename(columns={"body_coverage": "body coverage", "hot1_share": "hottest 1 % share",
                               "spine_to_body": "spine / body", "profile_r": "profile r",
                               "all four in range": "all 4 in range"})
-    images = {f"real GE scan ({k})": v for k, v in rl.real_ge_scans().items()}
+    images = {f"real GE scan, {k}": v for k, v in rl.real_ge_scans().items()}
     if chosen:
         normal = [p for p in chosen if t.loc[t["patient"] == p, "label"].iat[0] == "N"] or chosen
-        images.update({f"{t.at[i, 'label']} patient, {t.at[i, 'view']}": pixels[i]
+        images.update({f"synthetic {t.at[i, 'label']}, {t.at[i, 'view']}": pixels[i]
                        for i in t.index[t["patient"] == normal[0]]})
     return out, images
 

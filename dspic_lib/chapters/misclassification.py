@@ -252,16 +252,70 @@ def attention_example(run) -> int:
     return 0
 
 
-def cam_attention_figure(model, run, test, example: int):
+BODY_SHARE = 0.05    # the body: pixels (lightly smoothed) above this share of the scan's maximum
+
+
+def body_mask(image: np.ndarray, share: float = BODY_SHARE) -> np.ndarray:
+    """The body of a whole-body scan: pixels whose 5 x 5 mean exceeds ``share`` of the image's maximum
+    (the empty field around the patient holds background counts only), holes filled."""
+    from scipy import ndimage
+
+    img = np.asarray(image, dtype=np.float32)
+    top = float(img.max()) if img.size else 0.0
+    if top <= 0:
+        return np.zeros(img.shape, dtype=bool)
+    return ndimage.binary_fill_holes(ndimage.uniform_filter(img, 5) > share * top)
+
+
+def peak_outside_body(image: np.ndarray, heat: np.ndarray, share: float = BODY_SHARE) -> tuple[int, int] | None:
+    """``(row, col)`` on the image of the maximum of ``heat`` (a map at the image's or a coarser
+    resolution, scaled onto the image) when it lies outside :func:`body_mask`; ``None`` when the map
+    peaks on the body or is flat (no peak)."""
+    heat = np.asarray(heat, dtype=float)
+    image = np.asarray(image)
+    if not heat.size or not np.isfinite(heat).any() or np.nanmax(heat) == np.nanmin(heat):
+        return None
+    r, c = np.unravel_index(int(np.nanargmax(heat)), heat.shape)
+    rows, cols = image.shape[:2]
+    row = min(int((r + 0.5) * rows / heat.shape[0]), rows - 1)
+    col = min(int((c + 0.5) * cols / heat.shape[1]), cols - 1)
+    return None if body_mask(image, share)[row, col] else (row, col)
+
+
+def outside_body_note(image: np.ndarray, maps: dict[str, np.ndarray | None], share: float = BODY_SHARE) -> str:
+    """A caption sentence for maps that peak outside the body (:func:`peak_outside_body`): where, and
+    that the map is then no reading of the skeleton; or that every map peaks on the body."""
+    rows = np.asarray(image).shape[0]
+    outside = {name: at for name, m in maps.items() if m is not None
+               for at in [peak_outside_body(image, m, share)] if at is not None}
+    body = f"pixels above {share:.0%} of the scan's maximum"
+    if not outside:
+        return f"Each map peaks on the body ({body})."
+    where = "; ".join(f"{name} at row {r + 1} of {rows}, "
+                      f"{'below the feet' if r >= 0.9 * rows else 'above the head' if r < 0.1 * rows else 'beside the body'}"
+                      for name, (r, c) in outside.items())
+    return (f"The {' and the '.join(outside)} map{'s' if len(outside) > 1 else ''} peak{'' if len(outside) > 1 else 's'} "
+            f"outside the body ({body}): {where}. There the scan holds background counts only, so that "
+            "maximum says nothing about the skeleton.")
+
+
+def cam_attention(model, run, test, example: int):
     """One test scan plain, under Grad-CAM and under the first attention module's spatial map (none when
-    the network has no attention module)."""
+    the network has no attention module), and its caption sentence (:func:`outside_body_note`)."""
     from dspic_lib.evaluation import explain
     from dspic_lib.plots import explain as plots_explain
 
     x = test.X[example:example + 1]
     blocks = explain.attention_blocks(model)
     att = explain.attention_map(model, x, blocks[0])[0] if blocks else None
-    return plots_explain.attention_vs_gradcam(
-        x[0, ..., 0], explain.grad_cam(model, x)[0], att, test.meta["boxes"].iloc[example],
+    cam = explain.grad_cam(model, x)[0]
+    fig = plots_explain.attention_vs_gradcam(
+        x[0, ..., 0], cam, att, test.meta["boxes"].iloc[example],
         box_colors=test.meta["diseases"].iloc[example],
         title=plots_explain.prediction_title(run.y_true[example], run.proba[example]).replace("\n", ", "))
+    return fig, outside_body_note(x[0, ..., 0], {"Grad-CAM": cam, "attention": att})
+
+
+def cam_attention_figure(model, run, test, example: int):
+    """:func:`cam_attention` without its caption sentence."""
+    return cam_attention(model, run, test, example)[0]

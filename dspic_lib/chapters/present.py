@@ -24,6 +24,15 @@ def figure(name: str, fig) -> None:
     plt.close(fig)
 
 
+def caption(name: str, markdown: str) -> None:
+    """Glue a computed caption sentence as ``name``; a figure's caption places it with
+    ``{glue:md}`name` ``."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue(name, Markdown(markdown), display=False)
+
+
 def bullets(sentences):
     """``sentences`` as a Markdown list, one item per sentence."""
     from IPython.display import Markdown

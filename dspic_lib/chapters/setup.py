@@ -80,12 +80,21 @@ class Chapter:
                                          "device": provenance.device_text()}
         return self._state["provenance"]
 
-    def banner_text(self, final: bool = True) -> str:
+    def models_statement(self) -> str:
+        """The statement of a page that reads no data (chapter 03): it names no cohort."""
+        return ("This page builds the models only: it reads no scans and no labels, "
+                "and trains nothing. Its numbers (layers, shapes, parameters, operations) "
+                "describe the networks, not any data.")
+
+    def banner_text(self, final: bool = True, reads_data: bool | None = None) -> str:
         """The banner as MyST Markdown: data statement, run profile and provenance. ``final=False``
-        marks the list of stored results as the part known so far (the page has not run to its end)."""
+        marks the list of stored results as the part known so far (the page has not run to its end).
+        ``reads_data=False`` (default: as :meth:`banner` was told) gives the box of a page that reads no
+        data: titled "Models only", without a data statement or fingerprint."""
         p = self.profile
-        kind = "important" if self.synthetic else "note"
-        title = "Synthetic data" if self.synthetic else "Your data"
+        reads_data = self._state.get("reads_data", True) if reads_data is None else reads_data
+        kind = "important" if self.synthetic and reads_data else "note"
+        title = ("Models only" if not reads_data else "Synthetic data" if self.synthetic else "Your data")
         prov = self.provenance()
         ids = self.stored_results()
         more = ""
@@ -98,21 +107,27 @@ class Chapter:
             stored = f"{len(ids)} entries{'' if final else ' so far'}, listed below"
             more = (f":::{{admonition}} Stored results shown on this page ({len(ids)})\n:class: dropdown\n"
                     + "".join(f"- `{i}`\n" for i in ids) + ":::\n")
+        fingerprint = f", data fingerprint `{self.data_fingerprint}`" if reads_data else ""
         lines = [
-            f"- **Run:** profile `{p.name}`, seed {p.seed}, data fingerprint `{self.data_fingerprint}`",
+            f"- **Run:** profile `{p.name}`, seed {p.seed}{fingerprint}",
             f"- **Source:** git commit `{prov['commit']}`",
             f"- **Software:** {prov['software']}",
             f"- **Device:** {prov['device']}",
             f"- **Stored results:** {stored}" + ("" if not ids else " (`dspic store info ID` says what made each)"),
         ]
-        return (f"::::{{admonition}} {title}\n:class: {kind}\n{self.statement()}\n\n"
-                f"Run profile `{p.name}`: model input {p.rows} x {p.cols} pixels, up to {p.epochs} epochs, "
-                f"batch {p.batch_size}, seed {p.seed}.\n\n" + "\n".join(lines) + "\n\n" + more + "::::\n")
+        run = (f"Run profile `{p.name}`: model input {p.rows} x {p.cols} pixels, up to {p.epochs} epochs, "
+               f"batch {p.batch_size}, seed {p.seed}." if reads_data else
+               f"Run profile `{p.name}`: model input {p.rows} x {p.cols} pixels.")
+        statement = self.statement() if reads_data else self.models_statement()
+        return (f"::::{{admonition}} {title}\n:class: {kind}\n{statement}\n\n{run}\n\n"
+                + "\n".join(lines) + "\n\n" + more + "::::\n")
 
-    def banner(self) -> Banner:
-        """Display the banner at the top of the page and keep its display handle for :meth:`done`."""
+    def banner(self, reads_data: bool = True) -> Banner:
+        """Display the banner at the top of the page and keep its display handle for :meth:`done`.
+        ``reads_data=False``: the page reads no scans (chapter 03), so its box names no cohort."""
         from IPython.display import Markdown, display
 
+        self._state["reads_data"] = reads_data
         text = self.banner_text(final=False)
         self._state["handle"] = display(Markdown(text), display_id=True)
         return Banner(text)

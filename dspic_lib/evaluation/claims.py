@@ -64,6 +64,20 @@ def paper_values() -> pd.DataFrame:
     return out
 
 
+def repeated(v: pd.DataFrame) -> pd.Series:
+    """True for each row whose paper value was printed already in an earlier table: the same model,
+    dataset, metric and number (Table 9's "with pooling" row repeats Table 5's D2 row and Table 8's
+    dSPIC-AM AUC). A tally of the paper's values counts each once: ``v[~repeated(v)]``. Rows without
+    a numeric paper value (text claims) and tables without those columns are never repeats."""
+    if not {*KEYS, "paper"} <= set(v.columns):
+        return pd.Series(False, index=v.index)
+    number = pd.to_numeric(v["paper"], errors="coerce")
+    key = v[["model", "dataset", "metric"]].astype(str).assign(paper=number.round(6), table=v["table"].astype(str))
+    key = key[number.notna()].sort_values("table", kind="stable")       # Table 5 before 8 before 9
+    first = ~key.drop(columns="table").duplicated(keep="first")
+    return pd.Series(True, index=v.index).where(v.index.isin(key.index[~first]), False).astype(bool)
+
+
 # ---------------------------------------------------------------------------------------- tolerance
 
 def tolerance(by_seed: pd.DataFrame) -> pd.Series:
@@ -275,7 +289,7 @@ def pair_confusion(cm: pd.DataFrame) -> pd.Series:
 def _claim_normal_vs_arthritic(r: Results):
     """N vs A is the hardest distinction: in dSPIC-AM's D2 confusion matrix, the pair {N, A} has the
     strictly largest :func:`pair_confusion` (a tie for the largest does not hold)."""
-    paper = "Fig. 9: confusion matrix of dSPIC-AM on D2 (its counts are not in targets.json)"
+    paper = "Fig. 9: confusion matrix of dSPIC-AM on D2 (printed as an image; its counts are not transcribed)"
     cm = r.confusion.get(("dSPIC-AM", "D2"))
     if cm is None:
         return (paper, *_missing(["confusion matrix of dSPIC-AM on D2"]))

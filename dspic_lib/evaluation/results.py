@@ -144,6 +144,11 @@ def verdict_counts(v: pd.DataFrame, column: str = "table") -> pd.DataFrame:
     counts.columns = list(counts.columns.astype(str))
     counts.columns.name = None
     counts["values"] = counts.sum(axis=1)
+    again = claims.repeated(v)
+    if again.any():      # a value printed in two tables is in each table's row, and once in the total
+        once = v[~again]["verdict"].value_counts()
+        total = [int(once.get(c, 0)) for c in counts.columns[:-1]]
+        counts.loc[f"all, each value once ({int(again.sum())} printed twice)"] = [*total, sum(total)]
     return counts
 
 
@@ -173,11 +178,14 @@ def range_check(v: pd.DataFrame) -> str:
     """What nbval compares for a verdict table: the values that do not depend on the seed or the CPU
     (which numbers exist, their count, whether each lies in [0, 1] and got a known verdict), never the
     values themselves (training numbers differ between CPU models at the last bits and beyond)."""
+    again = claims.repeated(v)
+    v = v[~again]                          # a value printed in two tables is counted once
     ours = pd.to_numeric(v[claims.THIS_RUN], errors="coerce")
     computed = int(ours.notna().sum())
     inside = int(((ours >= 0) & (ours <= 1)).sum())
     known = bool(v["verdict"].isin(claims.VERDICTS).all())
-    return (f"{len(v)} paper values, {computed} computed in this run\n"
+    twice = f" ({int(again.sum())} more printed in two tables, counted once)" if again.any() else ""
+    return (f"{len(v)} paper values{twice}, {computed} computed in this run\n"
             f"{inside} of them in [0, 1]\n"
             f"every verdict a known one: {'yes' if known else 'NO'}")
 
@@ -277,9 +285,12 @@ def findings(res: Results, tables) -> list[str]:
 def verdict_sentence(res: Results, tables) -> str:
     """How many of the paper's numbers of ``tables`` this run reproduces, one sentence."""
     v = res.verdicts(tables)
+    again = claims.repeated(v)
+    v = v[~again]                          # a value printed in two tables is counted once
     counts = v["verdict"].value_counts()
     names = " and ".join(dict.fromkeys(TABLE_TITLES[t] for t in tables))
-    return (f"Of the paper's {len(v)} numbers in {names}: " + ", ".join(
+    twice = f" ({int(again.sum())} printed twice, counted once)" if again.any() else ""
+    return (f"Of the paper's {len(v)} {'distinct ' if again.any() else ''}numbers in {names}{twice}: " + ", ".join(
         f"{counts.get(k, 0)} {k}" for k in claims.VERDICTS if counts.get(k, 0)) + ".")
 
 
@@ -352,7 +363,7 @@ def overview(res: Results) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     every text claim with its verdict."""
     numbers = res.verdicts()
     claim_rows = claims_for(res, list(claims.CLAIM_CHECKS))
-    both = pd.concat([numbers[["table", "verdict"]],
+    both = pd.concat([numbers[[*claims.KEYS, "paper", "verdict"]],
                       claim_rows[["verdict"]].assign(table="text claims")], ignore_index=True)
     numbers = numbers.assign(table=numbers["table"].map(TABLE_TITLES))
     return (verdict_counts(both),

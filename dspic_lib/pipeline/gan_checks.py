@@ -122,25 +122,38 @@ def distance_frame(train: np.ndarray, train_labels, train_groups, generated: np.
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["class", "kind", "distance"])
 
 
-def dominance(history: pd.DataFrame, *, threshold: float = 0.1, window: int = 20) -> dict:
-    """When the discriminator won: the first step from which the rolling median (``window`` steps) of
-    its output on generated images stays below ``threshold`` to the end (None if it never did), and
-    the median outputs over the last ``window`` steps (the same statistic, so the two agree)."""
-    fake = history["d_fake"].rolling(window, min_periods=1).median().to_numpy()
+WON_BELOW = 0.2   # D(generated) below this, for good, counts as the discriminator having won
+
+
+def smoothing_window(n_steps: int) -> int:
+    """The rolling-mean window of the loss figure (Fig 2.5) for a history of ``n_steps`` steps, so a
+    sentence about the curves reads them exactly as the figure draws them."""
+    return max(1, n_steps // 50)
+
+
+def dominance(history: pd.DataFrame, *, threshold: float = WON_BELOW, window: int | None = None) -> dict:
+    """When the discriminator won: the first step after which D(generated), smoothed as the figure
+    smooths it (rolling mean over ``window`` steps, :func:`smoothing_window` by default), stays below
+    ``threshold`` to the end (None if it ends above), and the median outputs over the last ``window``
+    steps."""
+    window = window or smoothing_window(len(history))
+    fake = history["d_fake"].rolling(window, min_periods=1).mean().to_numpy()
     below = fake < threshold
-    stays = np.flatnonzero(~below)
-    first = (int(stays[-1]) + 1 if len(stays) else 0) if below[-1] else None
+    above = np.flatnonzero(~below)
+    first = (int(above[-1]) + 1 if len(above) else 0) if len(below) and below[-1] else None
     tail = history.tail(window)
     return {"steps": len(history),
             "won from step": None if first is None else int(history["step"].iloc[first]),
+            "window": window,
             "D(real), last steps": float(tail["d_real"].median()),
             "D(generated), last steps": float(tail["d_fake"].median())}
 
 
-def outcome(runs: Mapping[str, GanRun], realism: pd.DataFrame, *, threshold: float = 0.1) -> tuple[pd.DataFrame, list[str]]:
+def outcome(runs: Mapping[str, GanRun], realism: pd.DataFrame, *, threshold: float = WON_BELOW) -> tuple[pd.DataFrame, list[str]]:
     """What happened in this run's DCGAN training, per class, as a table and as sentences written from
     its numbers: whether and when the discriminator won, and how separable generated scans are."""
     rows = {c: dominance(r.history, threshold=threshold) for c, r in runs.items()}
+    windows = {c: r.pop("window") for c, r in rows.items()}
     table = pd.DataFrame(rows).T.astype({"steps": "Int64", "won from step": "Int64",
                                          "D(real), last steps": float, "D(generated), last steps": float})
     if len(realism):
@@ -148,9 +161,9 @@ def outcome(runs: Mapping[str, GanRun], realism: pd.DataFrame, *, threshold: flo
     sentences = []
     for c, row in table.iterrows():
         won = row["won from step"]
-        part = (f"{c}: the discriminator won from step {int(won)} of {int(row['steps'])} (the median of its "
-                f"output on generated scans stayed below {threshold:g} from there on; "
-                f"{row['D(generated), last steps']:.3f} over the last steps)"
+        part = (f"{c}: the discriminator won from step {int(won)} of {int(row['steps'])} (its output on "
+                f"generated scans, a rolling mean of {windows[c]} steps as in the loss figure, stayed below "
+                f"{threshold:g} after that step; median {row['D(generated), last steps']:.3f} over the last steps)"
                 if won is not None and not pd.isna(won) else
                 f"{c}: the discriminator did not win outright (its output on generated scans ended at "
                 f"{row['D(generated), last steps']:.2f}, on real ones at {row['D(real), last steps']:.2f})")

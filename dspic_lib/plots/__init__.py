@@ -244,14 +244,16 @@ def leakage_features(features: pd.DataFrame, labels: pd.Series, columns: list[st
 def realism_panels(images, *, window: float = 0.4):
     """Real and synthetic whole-body scans side by side at one display scale: each image divided by its
     own maximum, then shown from 0 to ``window`` of it (inverted grey), so that soft tissue, bone and
-    the hottest spots compare directly. ``images``: ``{title: counts}``, real scans first."""
+    the hottest spots compare directly. ``images``: ``{title: counts}``, real scans first. Every image
+    is shown whole (all its rows, nothing cropped); a title breaks after each comma so that neighbouring
+    titles do not run into each other."""
     items = list(images.items())
-    fig, axes = plt.subplots(1, len(items), figsize=(COLUMN_INCHES, 6.4), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(1, len(items), figsize=(COLUMN_INCHES, 6.8), layout="constrained", squeeze=False)
     for ax, (title, img) in zip(axes[0], items):
         x = np.asarray(img, float)
         ax.imshow(x / max(float(x.max()), 1e-12), cmap=SCAN_CMAP, vmin=0.0, vmax=window,
                   interpolation="antialiased", aspect="equal")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title.replace(", ", "\n"), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
         for side in ax.spines.values():

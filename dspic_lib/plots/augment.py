@@ -17,6 +17,7 @@ from matplotlib.colors import PowerNorm
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from dspic_lib.pipeline import gan_checks
 from dspic_lib.pipeline.augment import Transform, apply_boxes, apply_image
 from dspic_lib.plots import COLUMN_INCHES, SCAN_CMAP, _off, class_handles, disease_handles, plain_log
 from dspic_lib.palette import CLASS_COLORS, DISEASE_COLORS
@@ -77,14 +78,15 @@ def before_after(raw: np.ndarray, normalized: np.ndarray, title_raw: str, title_
                  gamma: float = GAMMA):
     """One scan, raw counts and the model input (Eq. 1 at the profile's resolution). Both in inverted
     grey with ``gamma``, each from 0 to its own maximum: Eq. 1 is linear, so this is one display
-    window, and the colour bars give each its units."""
+    window, and the colour bars give each its units. Each title ends with its own image's maximum."""
     fig, axes = plt.subplots(1, 2, figsize=(5.0, 6.0), layout="constrained")
     for ax, img, title in zip(axes, (raw, normalized), (title_raw, title_norm)):
         img = np.asarray(img).squeeze()
+        top = float(img.max())
         im = ax.imshow(img, cmap=SCAN_CMAP, aspect="auto",
-                       norm=PowerNorm(gamma, vmin=0.0, vmax=float(img.max()) if img.max() > 0 else 1.0))
+                       norm=PowerNorm(gamma, vmin=0.0, vmax=top if top > 0 else 1.0))
         fig.colorbar(im, ax=ax, fraction=0.1, pad=0.03)
-        ax.set_title(title)
+        ax.set_title(f"{title}\nmax {top:,.0f}" if top >= 10 else f"{title}\nmax {top:.3g}")
         _off(ax)
     return fig
 
@@ -148,7 +150,7 @@ def gan_losses(history: pd.DataFrame, window: int | None = None):
                              layout="constrained")
     for j, c in enumerate(classes):
         h = history[history["label"] == c]
-        w = window or max(1, len(h) // 50)
+        w = window or gan_checks.smoothing_window(len(h))   # the window the DCGAN sentences read
         for (col, name), color, ls in zip((("d_loss", "D loss"), ("g_loss", "G loss")), _NEUTRAL, ("-", "--")):
             axes[0, j].plot(h["step"], h[col].rolling(w, min_periods=1).mean(), label=name, color=color, ls=ls)
         for (col, name), color, ls in zip((("d_real", "D(real)"), ("d_fake", "D(generated)")), _NEUTRAL, ("-", "--")):

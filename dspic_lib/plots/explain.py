@@ -7,7 +7,9 @@ station (inverted grey, hot = black, 0 up to the 99.5th percentile of its positi
 lies on top in ``viridis`` whose opacity grows with the value (0 transparent, 1 at
 :data:`HEAT_ALPHA`), so low values leave the scan readable, and the colour bar shows the same ramp.
 Whole-body images are about four times taller than wide: each column is at most :data:`PANEL_INCHES`
-wide, at most :data:`MAX_PER_ROW` per row, and more images wrap onto further rows.
+wide (:data:`FEW_PANEL_INCHES` when there are at most three, so that few scans are not drawn small), at
+most :data:`MAX_PER_ROW` per row, and more images wrap onto further rows. A figure of scans is at least
+:data:`SCAN_FIGURE_INCHES` wide (400 px and more on the page: the boxes stay readable).
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from dspic_lib.palette import DISEASE_COLORS
 from dspic_lib.vocab import OUTPUTS
 
 PANEL_INCHES = 1.05     # one whole-body column: six fit the text column
+FEW_PANEL_INCHES = 2.0  # one of at most three columns: big enough to read the boxes
+SCAN_FIGURE_INCHES = 4.2   # the narrowest figure of scans: 420 px at 100 dpi (chapter 06 had 265-341 px)
 MAX_PER_ROW = 6
 HEAT_ALPHA = 0.7        # opacity of the heat map at its maximum
 _TITLE_PT = 9.0         # the smallest text the book allows; titles of narrow columns need every point
@@ -81,8 +85,8 @@ def overlay_panel(images, maps, boxes_list, titles, *, box_colors=None, map_labe
     per_row = min(n, MAX_PER_ROW)
     nrows = math.ceil(n / per_row)
     lines = max(str(t).count("\n") + 1 for t in titles) if any(str(t) for t in titles) else 0
-    panel = min(PANEL_INCHES, COLUMN_INCHES / per_row - 0.05)
-    width = min(COLUMN_INCHES, max(per_row * (panel + 0.05), 2.9))
+    panel = min(FEW_PANEL_INCHES if per_row <= 3 else PANEL_INCHES, COLUMN_INCHES / per_row - 0.05)
+    width = min(COLUMN_INCHES, max(per_row * (panel + 0.05), SCAN_FIGURE_INCHES))
     height = nrows * (panel * rows / cols + lines * _LINE_INCHES + 0.1) + 1.0
     fig = plt.figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows, per_row, squeeze=False)
@@ -116,6 +120,9 @@ def overlay_panel(images, maps, boxes_list, titles, *, box_colors=None, map_labe
         ordered = [d for d in DISEASE_COLORS if d in named]
         fig.legend(handles=disease_handles(ordered), loc="outside lower center", ncol=len(ordered),
                    frameon=False, title="boxes")
+    # the page saves figures with a tight bounding box, which would crop one or two narrow columns back
+    # to 250-370 px: an invisible frame over the whole figure keeps its SCAN_FIGURE_INCHES width
+    fig.add_artist(patches.Rectangle((0, 0), 1, 1, transform=fig.transFigure, fill=False, ec="none", zorder=-10))
     return fig
 
 

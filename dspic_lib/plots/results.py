@@ -4,8 +4,8 @@ and Table 9). Each function returns a matplotlib figure.
 
 Like :mod:`dspic_lib.plots`: at most :data:`~dspic_lib.plots.COLUMN_INCHES` wide, constrained layout,
 text of 9 pt and up, no figure numbers in titles, every colour named in a legend. Classes take their
-colours from :mod:`dspic_lib.vocab`; models (runs) take theirs from seaborn's ``colorblind`` palette,
-in the order given. Every number comes from :mod:`dspic_lib.evaluation.metrics` (the 3-class images: M&A images
+colours from :mod:`dspic_lib.palette`; models (runs) take theirs from ``palette.MODEL_COLORS`` (distinct
+hues), in the order given. Every number comes from :mod:`dspic_lib.evaluation.metrics` (the 3-class images: M&A images
 are left out, as the metrics leave them out); ROC points from ``sklearn.metrics.roc_curve``.
 
 A *run* is a :class:`dspic_lib.pipeline.train.Run`.
@@ -26,7 +26,7 @@ from sklearn.metrics import roc_curve
 
 from dspic_lib.evaluation import metrics
 from dspic_lib.plots import COLUMN_INCHES, class_handles
-from dspic_lib.palette import CLASS_COLORS
+from dspic_lib.palette import CLASS_COLORS, MODEL_COLORS
 
 # how each metric is written on an axis
 from dspic_lib.vocab import CLASS_NAMES, OUTPUTS
@@ -39,8 +39,11 @@ _INK = "black"                  # what is not a class or a model: line styles, m
 
 
 def _model_colors(n: int) -> list:
-    """One colour per model or run, in the order given (seaborn's colour-blind-safe palette)."""
-    return sns.color_palette("colorblind", n_colors=max(n, 1))
+    """One colour per model or run, in the order given: :data:`~dspic_lib.palette.MODEL_COLORS` (eight
+    distinct hues); more models than that share the HUSL circle evenly."""
+    if n <= len(MODEL_COLORS):
+        return list(MODEL_COLORS[:max(n, 1)])
+    return sns.color_palette("husl", n_colors=n).as_hex()
 
 
 def _run_labels(runs, *, dataset: bool | None = None) -> list[str]:
