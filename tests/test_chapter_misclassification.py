@@ -1,4 +1,4 @@
-"""Chapter 06's figures and selections (dspic_lib.chapters.misclassification, plots.explain.test_scans_panel):
+"""Chapter 06's figures and selections (dspic_lib.chapters.misclassification, plots.explain.panel_of_test_scans):
 the panel with its fallbacks, on tiny scans and a tiny dSPIC-AM."""
 from types import SimpleNamespace
 
@@ -41,14 +41,14 @@ def _heat_layers(fig):
 
 def test_panel_of_no_scan_shows_the_first_scan_alone_with_the_reason(plot_style):
     test = _test_part(["N", "M"])
-    fig = plots_explain.test_scans_panel(test.X, test.meta, [], [], [], "nothing to show\nhere")
+    fig = plots_explain.panel_of_test_scans(test.X, test.meta, [], [], [], "nothing to show\nhere")
     assert _titles(fig) == ["nothing to show\nhere"] and _heat_layers(fig) == 0
 
 
 def test_panel_shows_each_position_with_its_map_and_title(plot_style):
     test = _test_part(["N", "M", "A"])
     maps = [np.ones((N_ROWS, N_COLS)) * 0.5] * 2
-    fig = plots_explain.test_scans_panel(test.X, test.meta, np.array([2, 1]), maps, ["a", "b"], "unused")
+    fig = plots_explain.panel_of_test_scans(test.X, test.meta, np.array([2, 1]), maps, ["a", "b"], "unused")
     assert _titles(fig) == ["a", "b"] and _heat_layers(fig) == 2
     shown = [ax.get_images()[0].get_array() for ax in fig.axes if ax.get_visible() and ax.get_images()]
     assert np.allclose(shown[0], test.X[2, ..., 0]) and np.allclose(shown[1], test.X[1, ..., 0])

@@ -463,6 +463,6 @@ def test_every_public_figure_function_is_covered_and_no_colour_is_made_up():
     from pathlib import Path
 
     public = {n for n, f in inspect.getmembers(pe, inspect.isfunction) if f.__module__ == pe.__name__ and n[0] != "_"}
-    assert public == {"overlay_panel", "attention_vs_gradcam", "prediction_title"}
+    assert public == {"overlay_panel", "attention_vs_gradcam", "prediction_title", "panel_of_test_scans"}
     for hexcode in re.findall(r"#[0-9a-fA-F]{6}\b", Path(pe.__file__).read_text()):
         assert hexcode[1:3] == hexcode[3:5] == hexcode[5:7], f"plots_explain defines colour {hexcode}"

@@ -214,7 +214,7 @@ def mistakes_figure(model, run, test, mistakes: pd.DataFrame):
 
     pos = mistakes["position"].to_numpy()
     cams = _grad_cam(model, test.X[pos], [OUTPUTS.index(c) for c in mistakes["predicted"]]) if len(pos) else []
-    return plots_explain.test_scans_panel(
+    return plots_explain.panel_of_test_scans(
         test.X, test.meta, pos, cams, [plots_explain.prediction_title(run.y_true[i], run.proba[i]) for i in pos],
         f"no mistake of the paper's types\n(true {run.y_true[0]})")
 
@@ -231,7 +231,7 @@ def both_diseases_figure(model, run, test):
 
     both = both_diseases(run, plots_explain.MAX_PER_ROW)
     cams = _grad_cam(model, test.X[both]) if both else []
-    return plots_explain.test_scans_panel(
+    return plots_explain.panel_of_test_scans(
         test.X, test.meta, both, cams, [plots_explain.prediction_title(metrics.BOTH, run.proba[i]) for i in both],
         "this run's test part\nholds no M&A scan")
 

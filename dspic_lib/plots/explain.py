@@ -140,7 +140,7 @@ def attention_vs_gradcam(image, cam, attention, boxes, *, box_colors=None, title
     return fig
 
 
-def test_scans_panel(X, meta, positions, maps, titles, empty_title: str) -> Figure:
+def panel_of_test_scans(X, meta, positions, maps, titles, empty_title: str) -> Figure:
     """:func:`overlay_panel` of the test scans at ``positions`` (``X``: ``(n, rows, cols, 1)``; ``meta``: their
     ``boxes`` and ``diseases``), with ``maps[i]`` and ``titles[i]`` for the scan at ``positions[i]``.
 
