@@ -393,13 +393,6 @@ def sweep_key(store: Store, *, cols: int, n_folds: int = 3, seed: int = 0, t_gri
     return as_store(store).key("augment.sweep", args, code=[select_parameters], data=data, parents=parents)
 
 
-def read_sweep(entry) -> SweepResult:
-    """A stored sweep's table and its choice."""
-    table = pd.read_csv(entry.file("sweep.csv"))
-    t, r = choose(table)
-    return SweepResult(t=t, r=r, table=table, cached=True)
-
-
 def select_parameters(X: np.ndarray, labels, groups, *, cols: int, store: Store | Path | None = None,
                       n_folds: int = 3, seed: int = 0, t_grid: Sequence[int] | None = None,
                       r_grid: Sequence[float] = R_GRID, parents=None) -> SweepResult:

@@ -87,11 +87,6 @@ def of(ctx_or_profile, data_dir=None, results_dir=None) -> Context:
     return _CONTEXTS[key]
 
 
-def lookup(profile, results_dir=None) -> Context | None:
-    """The process's context of ``profile`` (and ``results_dir``) if one was made; never makes one."""
-    return _CONTEXTS.get((profile, None, str(results_dir) if results_dir else None))
-
-
 def results_dir_of(profile, results_dir=None) -> Path:
     """``results_dir``, or the default results folder of ``profile`` (the one place that decides it)."""
     from dspic_lib.paths import default_results_dir

@@ -54,7 +54,6 @@ from dspic_lib.errors import DataError
 from dspic_lib.outputs import atomic_write
 from dspic_lib.vocab import OUTPUTS, UNKNOWN_VIEW
 
-DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 OTHER_SUFFIX = "not a scan or an annotation"      # data.cohort.walk's reason for any other suffix
 BATCH_SIZE = 32
