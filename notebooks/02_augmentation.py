@@ -33,14 +33,11 @@ seed = None
 overrides = {}
 
 # %%
-import numpy as np
-import pandas as pd
 
 from dspic_lib.pipeline import augment, datasets, gan_checks, lineage
 from dspic_lib.chapters import setup as chapter, present
 from dspic_lib.plots import augment as plots_augment
 from dspic_lib.data import cohort as cohort_mod
-from dspic_lib.vocab import CLASSES
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 cohort, d1 = lineage.cohort_and_d1(ch.ctx)

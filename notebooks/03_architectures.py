@@ -26,8 +26,6 @@ seed = None
 overrides = {}
 
 # %%
-import inspect
-import re
 
 import pandas as pd
 from IPython.display import Markdown, display

@@ -28,7 +28,7 @@ seed = None
 overrides = {}
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from dspic_lib.chapters import setup as chapter, present
 from dspic_lib.plots import results as plots_results

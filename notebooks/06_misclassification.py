@@ -34,8 +34,6 @@ from IPython.display import Markdown, display
 
 from dspic_lib.chapters import setup as chapter, misclassification as misclass, present
 from dspic_lib.evaluation import explain, results
-from dspic_lib.plots import explain as plots_explain
-from dspic_lib.vocab import OUTPUTS
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()
