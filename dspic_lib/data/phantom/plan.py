@@ -9,7 +9,7 @@ import numpy as np
 from ...errors import DataError
 from .. import dicom
 
-PHANTOM_VERSION = 7
+PHANTOM_VERSION = 8
 TRUTH_CSV = "phantom_truth.csv"        # the generator's per-patient parameters (never a model input)
 # The difficulty knob: 0 = easiest, 1 = hardest; 2/3 gives the nominal values of PHANTOM.md
 # (metastases 3-6x local bone, arthritis ~2x, base confounder rates). Its default was set from
