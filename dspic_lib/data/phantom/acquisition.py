@@ -121,10 +121,11 @@ class Canvas:
             prof /= max(float(np.sqrt(1 - shell * shell)), 1e-3)
         self._deposit(box, prof.astype(np.float32), amp, z, thick_cm, bone_cm)
 
-    def chain(self, points, radius, amp, z, thick_cm, bone_cm=0.0, shell=0.0):
+    def chain(self, points, radius, amp, z, thick_cm, bone_cm=0.0, shell=0.0, flat_start=False):
         """A tube along a polyline of (row, col) points: radius, amplitude and z per point or scalar.
         ``shell`` > 0 makes it a hollow tube (inner/outer radius ratio): the cortex of a long bone,
-        brighter at its edges than along its axis."""
+        brighter at its edges than along its axis. ``flat_start`` cuts the tube square at its first
+        point instead of rounding it (the top of the trunk at the shoulders)."""
         pts = np.asarray(points, np.float32)
         n = len(pts)
         radius = np.broadcast_to(np.asarray(radius, np.float32), (n,))
@@ -145,6 +146,10 @@ class Canvas:
             prof = prof - shell * np.sqrt(np.clip(1.0 - rho2 / (shell * shell), 0.0, None))
             prof /= max(float(np.sqrt(1 - shell * shell)), 1e-3)
         prof = prof.astype(np.float32)
+        if flat_start:
+            ab = pts[1] - pts[0]
+            before = ((self._ys[r0:r1, None] - pts[0, 0]) * ab[0] + (self._xs[None, c0:c1] - pts[0, 1]) * ab[1]) < 0
+            prof[before] = 0.0
         if not np.all(amps == amps[0]):
             prof *= (amps[k] * (1 - tk) + amps[k1] * tk) / np.float32(amps[0] if amps[0] else 1.0)
         zz = float(zs[0]) if np.all(zs == zs[0]) else (zs[k] * (1 - tk) + zs[k1] * tk).astype(np.float32)

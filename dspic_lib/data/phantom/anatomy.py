@@ -131,7 +131,7 @@ SOFT_TISSUE_UPTAKE = 0.42
 # Urine in the bladder (median; lognormal sd 0.6 between patients): the hottest spot of most real
 # anterior scans. v6 used 9, which left the bladder fainter than the knees once the collimator blur
 # was realistic.
-BLADDER_UPTAKE = 56.0
+BLADDER_UPTAKE = 60.0
 KIDNEY_UPTAKE = 7.0       # per ~1 cm, like the bones; v6 used 2.5 (kidneys are ~5 cm thick)
 BLADDER_SD = 0.3         # lognormal sd between patients
 KIDNEY_SD = 0.3
@@ -155,10 +155,10 @@ def soft_tissue(cv: Canvas, body: Body, pose: Pose) -> None:
     cv.ellipse(P(0.065, hs), r(0.052), r(0.068), body.tilt, 1.0 * c * slab(T0(0.065)), 0.5, T0(0.065))
     # the neck: narrower than the head, widening into the trapezius slope of the shoulders
     cv.chain([P(0.115, hs * 0.5), P(0.15, 0)], [r(0.03), r(0.034)], c * slab(T0(0.15)), 0.5, T0(0.15))
-    torso = [(0.148, 0.07), (0.162, 0.128), (0.185, 0.135), (0.27, 0.118), (0.33, 0.104), (0.40, 0.096),
+    torso = [(0.138, 0.075), (0.158, 0.13), (0.185, 0.135), (0.27, 0.118), (0.33, 0.104), (0.40, 0.096),
              (0.45, 0.1), (0.47, 0.09)]
     cv.chain([P(uy, 0) for uy, _ in torso], [r(hw * body.b(uy) * body.girth ** 0.5) for uy, hw in torso],
-             c * slab(T0(0.35)), 0.5, T0(0.35))
+             c * slab(T0(0.35)), 0.5, T0(0.35), flat_start=True)
     for s in (-1, 1):
         ap = [P(y, x, 1.0) for y, x in pose.arm[s]]
         lp = [P(y, x, 1.0) for y, x in pose.leg[s]]
@@ -169,7 +169,7 @@ def soft_tissue(cv: Canvas, body: Body, pose: Pose) -> None:
         cv.ellipse(P(pose.arm[s][5][0] - 0.01, pose.arm[s][5][1], 1.0), r(0.022), r(0.045), 0.0,
                    c * slab(4.0), 0.5, 4.0)                                   # hand
         thigh_top = P(pose.leg[s][0][0] + 0.045, pose.leg[s][0][1] - s * 0.008, 1.0)   # below the torso's end
-        cv.chain([thigh_top, lp[1], lp[3]], [r(0.04 * g), r(0.032 * g), r(0.022 * g)], c * slab(T0(0.7)), 0.5,
+        cv.chain([thigh_top, lp[1], lp[3]], [r(0.037 * g), r(0.032 * g), r(0.022 * g)], c * slab(T0(0.7)), 0.5,
                  T0(0.7))
         cv.ellipse(P(pose.leg[s][4][0] + 0.008, pose.leg[s][4][1] + s * 0.006, 1.0), r(0.026), r(0.03),
                    s * 0.2, c * slab(8.0), 0.5, 8.0)                          # foot
@@ -181,12 +181,12 @@ def organs(cv: Canvas, body: Body, rng: np.random.Generator, superscan: bool) ->
     kid = float(rng.lognormal(math.log(KIDNEY_UPTAKE), KIDNEY_SD)) * (0.15 if superscan else 1.0)
     boxes = []
     for s in (-1, 1):
-        centre, ax, ay = P(0.335 + 0.008 * (s > 0), s * 0.05), r(0.021), r(0.034)
+        centre, ax, ay = P(0.335 + 0.008 * (s > 0), s * 0.05), r(0.019), r(0.031)
         cv.ellipse(centre, ax, ay, s * 0.3 + body.tilt, kid, 0.72, T0(0.34))
         boxes.append(_organ_box(centre, ax, ay))
     fill = float(rng.uniform(0.35, 1.0))
     bladder_amp = float(rng.lognormal(math.log(BLADDER_UPTAKE), BLADDER_SD)) * (0.15 if superscan else 1.0)
-    centre, ax, ay = P(0.462 - 0.01 * fill, 0), r(0.015 + 0.018 * fill), r(0.011 + 0.015 * fill)
+    centre, ax, ay = P(0.462 - 0.01 * fill, 0), r(0.013 + 0.016 * fill), r(0.010 + 0.013 * fill)
     cv.ellipse(centre, ax, ay, body.tilt, bladder_amp, 0.45, T0(0.46))   # centre ~9 cm behind the skin
     boxes.append(_organ_box(centre, ax, ay))
     return {"kidney": kid, "bladder": bladder_amp, "bladder_fill": fill,
@@ -258,7 +258,7 @@ def pelvis(cv: Canvas, body: Body, pose: Pose) -> None:
     P, r, T0, B = body.px, body.r, body.thick, pose.scale
     for s in (-1, 1):
         a = pose.asym[s]
-        cv.ellipse(P(0.43, s * 0.066), r(0.044), r(0.03), body.tilt - s * 0.45, 6.0 * B * a, 0.55, T0(0.43),
+        cv.ellipse(P(0.43, s * 0.066), r(0.044), r(0.03), body.tilt - s * 0.45, 7.0 * B * a, 0.55, T0(0.43),
                    1.5, shell=0.65)
         cv.chain([P(0.405, s * 0.03), P(0.398, s * 0.07), P(0.415, s * 0.105)], r(0.005), 5.0 * B * a,
                  0.5, T0(0.41), 1.0)
