@@ -56,12 +56,12 @@ def draw_lesion(cv: Canvas, body: Body, st: Site, rng, contrast: float, r_cm: fl
 
 # Metastasis uptake over the local bone, from faint to intense (phantom v8; v7 drew 1 + U(2, 5)): the
 # excess X = ratio - 1 is lognormal, median METASTASIS_EXCESS_MEDIAN, log-sd METASTASIS_EXCESS_SD,
-# clipped to METASTASIS_EXCESS_RANGE; the difficulty knob multiplies X (strength 2.5 - 2.25 d). At the
-# nominal knob (strength 1) the lesion-to-bone ratio 1 + X has median 2.4, 10-90 % 1.7-3.7, range
-# 1.6-7; at the default d = 0.1 (strength 2.275) median 4.2, 10-90 % 2.7-7.1. With it (and 1 +
-# Poisson(1.2 x strength) lesions per M patient) a lesion outshines the bladder or kidneys in a
-# minority of M scans, as in real bone scans: 16 % of the M images of the cpu cohort (v7: 62-73 %).
-METASTASIS_EXCESS_MEDIAN = 1.4
+# clipped to METASTASIS_EXCESS_RANGE; the difficulty knob multiplies X (strength 5 ** (1.5 (2/3 - d))).
+# At the nominal knob (strength 1) the lesion-to-bone ratio 1 + X has median 2.0, 10-90 % 1.5-2.9,
+# range 1.6-7; at d = 0.2 (strength 3.1) median 4.1, 10-90 % 2.6-6.9. Lesions are 0.9-2.0 cm in
+# radius (v7: 0.6-1.4), 1 + Poisson(1.6 x strength) per M patient. With the bladder at ~60 a lesion
+# outshines the bladder or kidneys in a minority of M scans, as in real bone scans (v7: 62-73 %).
+METASTASIS_EXCESS_MEDIAN = 1.0
 METASTASIS_EXCESS_SD = 0.5
 METASTASIS_EXCESS_RANGE = (0.6, 6.0)
 
@@ -74,13 +74,13 @@ def metastasis_excess(r) -> float:
 
 def metastases(cv: Canvas, body: Body, label: str, seed: int, index: int, rng_les, strength: float,
                boxes: list) -> None:
-    lam = (1.2 if label == "M" else 0.5) * strength
+    lam = (1.6 if label == "M" else 0.5) * strength
     n = 1 + int(min(poisson.ppf(rng_les.random(), lam), 9))
     for k, st in enumerate(choose_sites(rng_les, body, METASTASIS_SITES, 10)[:n]):
         r = np.random.default_rng([seed, index, 20, k])
         cold = st.name in ("vertebra", "pelvis", "femur") and bool(r.random() < 0.06)
         contrast = 1.0 + metastasis_excess(r) * strength
-        draw_lesion(cv, body, st, r, 0.3 if cold else contrast, float(r.uniform(0.6, 1.4)), "metastasis", boxes,
+        draw_lesion(cv, body, st, r, 0.3 if cold else contrast, float(r.uniform(0.9, 2.0)), "metastasis", boxes,
                     bool(r.random() < 0.25))
 
 
