@@ -58,7 +58,7 @@ def draw_lesion(cv: Canvas, body: Body, st: Site, rng, contrast: float, r_cm: fl
 # excess X = ratio - 1 is lognormal, median METASTASIS_EXCESS_MEDIAN, log-sd METASTASIS_EXCESS_SD,
 # clipped to METASTASIS_EXCESS_RANGE; the difficulty knob multiplies X (strength 5 ** (1.5 (2/3 - d))).
 # At the nominal knob (strength 1) the lesion-to-bone ratio 1 + X has median 2.0, 10-90 % 1.5-2.9,
-# range 1.6-7; at d = 0.2 (strength 3.1) median 4.1, 10-90 % 2.6-6.9. Lesions are 0.9-2.0 cm in
+# range 1.6-7; at the default d = 0.25 (strength 2.73) median 3.7, 10-90 % 2.4-6.2. Lesions are 0.9-2.0 cm in
 # radius (v7: 0.6-1.4), 1 + Poisson(1.6 x strength) per M patient. With the bladder at ~60 a lesion
 # outshines the bladder or kidneys in a minority of M scans, as in real bone scans (v7: 62-73 %).
 METASTASIS_EXCESS_MEDIAN = 1.0
