@@ -27,10 +27,11 @@ import pandas as pd
 
 from dspic_lib.data import phantom
 from dspic_lib.data.cohort import Cohort, pseudonym
+from dspic_lib.vocab import OUTPUTS
 
 LESION, ORGAN, ELSEWHERE, UNKNOWN = "lesion", "bladder or kidneys", "elsewhere", "elsewhere (organ unknown)"
 PLACES = (LESION, ORGAN, ELSEWHERE, UNKNOWN)
-MAX_CLASSES = ("N", "M", "A")       # the classes the one-feature classifier is scored on (M&A: 4 patients)
+MAX_CLASSES = OUTPUTS              # the classes the one-feature classifier is scored on (M&A: 4 patients)
 LEAK_MARGIN = 0.10                  # accuracy above the majority share that counts as a leak
 
 
