@@ -101,6 +101,7 @@ def test_organ_boxes_are_read_from_a_written_cohort_and_mirrored_for_the_posteri
         assert len(boxes) == 3 and [256 - b[2] for b in boxes] == pytest.approx([b[0] for b in other])
     table, result, text = cl.class_leak(cohort, folds=2, seed=0)
     assert table["images"].sum() == len(cohort.table) and "bladder or kidneys" in text
+    assert result["images"] == int(cohort.table["label"].isin(cl.MAX_CLASSES).sum())
     normals = cl.hottest_locations(cohort.table, organs).query("label == 'N'")
     assert len(normals) and (normals["place"] == cl.ORGAN).mean() >= 0.5
     (out / phantom.TRUTH_CSV).unlink()
