@@ -120,7 +120,10 @@ def max_classifier(locations: pd.DataFrame, *, folds: int = 5, seed: int = 0, n_
     cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pred = cross_val_predict(LogisticRegression(max_iter=1000), x, y, groups=groups, cv=cv)
+        try:
+            pred = cross_val_predict(LogisticRegression(max_iter=1000), x, y, groups=groups, cv=cv)
+        except ValueError:      # a training fold with a single class (a tiny cohort): nothing to say
+            return out
     correct = pd.Series(pred == y).groupby(groups)
     hits, n = correct.sum().to_numpy(float), correct.size().to_numpy(float)
     rng = np.random.default_rng(seed)
@@ -150,8 +153,9 @@ def class_leak_text(table: pd.DataFrame, result: dict, margin: float = LEAK_MARG
     parts = []
     if ORGAN in table.columns:
         lowest = min(table.index, key=lambda c: share(c, ORGAN))
-        parts.append(f"The hottest pixel lies in the bladder or kidneys in {share(lowest, ORGAN):.0%} or more of "
-                     f"the images of every class (fewest: {lowest})")
+        highest = max(table.index, key=lambda c: share(c, ORGAN))
+        parts.append(f"Per class, the hottest pixel lies in the bladder or kidneys in {share(lowest, ORGAN):.0%} "
+                     f"({lowest}) to {share(highest, ORGAN):.0%} ({highest}) of the images")
     else:
         parts.append("Where the organs are is not known for this folder, so only lesion boxes are checked")
     if "M" in table.index:
