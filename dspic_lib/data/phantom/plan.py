@@ -20,6 +20,7 @@ TRUTH_CSV = "phantom_truth.csv"        # the generator's per-patient parameters 
 # split/initialization seed 0 1 2:
 #   phantom v8 as committed, knob 5 ** (1.5 (2/3 - d)):
 #     d=0.20: 0.791 0.704 0.813 (mean 0.770)   d=0.25: 0.757 0.678 0.791 (mean 0.742)
+#     d=0.30: 0.443 0.696 0.717 (mean 0.619; seed 0 answered the majority class)
 #   phantom v8 with larger lesions not yet made (0.6-1.4 cm, X median 1.4, 1 + Poisson(1.2 s)) and v7's
 #   knob (2.5 - 2.25 d): d=0.1: 0.443 0.443 0.443 (every test image called N: the majority class)
 #   phantom v7 (knob 2.5 - 2.25 d): d=0.0 mean 0.820, d=0.1 0.759 (0.743 0.770 0.765), d=0.2 0.712
