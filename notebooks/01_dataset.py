@@ -225,6 +225,29 @@ present.table(leak, "leakage", decimals=3)
 Markdown(report.leakage_text(leak))
 
 # %% [markdown]
+# ## Class-leak check: does the hottest pixel give the class away?
+#
+# Eq. 1 divides every image by its maximum. In real bone scans the bladder or the kidneys are usually
+# the hottest spot; if instead a lesion were the hottest pixel of most abnormal scans, the scale of
+# the normalized image, or the maximum itself, would carry the class. Below: where the hottest pixel
+# of each image lies, per class (the synthetic cohort knows its bladder and kidneys; in your own
+# folder only the lesion boxes are known, so the rest reads "organ unknown"), and how well the image
+# maximum alone predicts N/M/A (a logistic regression on it, cross-validated with patients kept
+# together, with a patient-bootstrap interval) beside always answering the most frequent class.
+
+# %%
+from dspic_lib.chapters import class_leak
+
+hot_places, max_only, class_leak_sentence = class_leak.class_leak(cohort, folds=ch.profile.cv_folds, seed=ch.seed)
+present.table(hot_places, "class-leak-hottest", decimals=2)
+
+# %%
+present.table(class_leak.max_classifier_table(max_only), "class-leak-maximum", decimals=3)
+
+# %%
+Markdown(class_leak_sentence)
+
+# %% [markdown]
 # ## Answer
 #
 # The cohort has the paper's structure: two views per patient, four classes with the paper's counts

@@ -24,17 +24,22 @@ SUBCOMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with ``command`` (a subcommand's name) only that subcommand's: registering
+    ``train`` imports the model zoo and with it TensorFlow (~4 s of CPU), which ``dspic data synth``
+    has no use for."""
     parser = argparse.ArgumentParser(
         prog="dspic", description="dSPIC companion book: data, models, experiments and the book.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    modules = [m for m in SUBCOMMAND_MODULES if m.rsplit(".", 1)[-1] == command] or SUBCOMMAND_MODULES
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -32,22 +32,49 @@ WINDOW = (f"linear, inverted grey (hot is black, as on a reading station): 0 cou
 SOFTWARE = "dspic-book"        # the PNG's Software text chunk: what export-png may overwrite
 
 
+def _integer_counts(px: np.ndarray) -> bool:
+    return px.dtype.kind in "ub" and px.size > 0
+
+
 def window_top(counts: np.ndarray) -> float:
     """The count shown black: the :data:`WINDOW_PERCENTILE` th percentile of the positive counts (so
-    the bladder or an injection site does not wash out the skeleton), 1 for an image without any."""
-    px = np.asarray(counts, dtype=np.float64)
+    the bladder or an injection site does not wash out the skeleton), 1 for an image without any.
+
+    For unsigned integer counts (every DICOM frame) the percentile is read from the histogram of
+    counts (one pass, no sort), with numpy's linear interpolation between the two order statistics
+    around the percentile's position: the same value as ``np.percentile``."""
+    px = np.asarray(counts)
+    if _integer_counts(px):
+        hist = np.bincount(px.ravel())
+        hist[0] = 0
+        n = int(hist.sum())
+        if not n:
+            return 1.0
+        pos = WINDOW_PERCENTILE / 100.0 * (n - 1)
+        lo = int(np.floor(pos))
+        cum = np.cumsum(hist)
+        v_lo, v_hi = np.searchsorted(cum, [lo + 1, min(lo + 2, n)])
+        top = float(v_lo + (float(v_hi) - float(v_lo)) * (pos - lo))
+        return top if top > 0 else 1.0
+    px = px.astype(np.float64)
     pos = px[px > 0]
     top = float(np.percentile(pos, WINDOW_PERCENTILE)) if len(pos) else 1.0
     return top if top > 0 else 1.0
 
 
 def grey_levels(counts: np.ndarray) -> tuple[np.ndarray, float]:
-    """(8-bit picture, window top in counts) of one frame, as :data:`WINDOW` says."""
-    px = np.asarray(counts, dtype=np.float64)
+    """(8-bit picture, window top in counts) of one frame, as :data:`WINDOW` says. Integer counts go
+    through a look-up table of the same formula (one entry per count value): the 768 views of the
+    synthetic cohort cost a third of the time."""
+    px = np.asarray(counts)
     if px.ndim != 2:
         raise DataError(f"a display rendering needs one frame (rows x columns), got shape {px.shape}")
     top = window_top(px)
-    level = np.clip(px / top, 0.0, 1.0)
+    if _integer_counts(px):
+        values = np.arange(int(px.max()) + 1, dtype=np.float64)
+        lut = (255 - np.rint(np.clip(values / top, 0.0, 1.0) * 255)).astype(np.uint8)
+        return lut[px], top
+    level = np.clip(px.astype(np.float64) / top, 0.0, 1.0)
     return (255 - np.rint(level * 255)).astype(np.uint8), top
 
 

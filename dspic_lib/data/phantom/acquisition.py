@@ -29,9 +29,11 @@ def _bin_mid_depths() -> list[float]:
         + [DEPTH_BINS_CM[-1] + 5.0]
 
 
-def _segment_distance2(pts: np.ndarray, py: np.ndarray, px: np.ndarray):
+def _segment_distance2(pts: np.ndarray, py: np.ndarray, px: np.ndarray, reach: float = np.inf):
     """Squared distance from each pixel to a polyline, the index of the nearest segment and the
-    position along it (0..1)."""
+    position along it (0..1). Each segment is measured only over its own bounding box grown by
+    ``reach`` (pixels farther from every segment keep an infinite distance): a long chain costs the
+    sum of its segments' boxes, not segments x the whole chain's box."""
     n = len(pts)
     if n <= 2:   # one segment (most bones): no nearest-segment search needed
         a, b = pts[0], pts[-1]
@@ -41,18 +43,28 @@ def _segment_distance2(pts: np.ndarray, py: np.ndarray, px: np.ndarray):
         dy = py - (a[0] + tk * ab[0])
         dx = px - (a[1] + tk * ab[1])
         return dy * dy + dx * dx, 0, tk
-    a, b = pts[:-1], pts[1:]
-    ab = b - a
-    len2 = np.maximum((ab ** 2).sum(1), 1e-6)[:, None, None]
-    py, px = py[None], px[None]
-    t = ((py - a[:, 0, None, None]) * ab[:, 0, None, None]
-         + (px - a[:, 1, None, None]) * ab[:, 1, None, None]) / len2
-    t = np.clip(t, 0.0, 1.0)
-    dy = py - (a[:, 0, None, None] + t * ab[:, 0, None, None])
-    dx = px - (a[:, 1, None, None] + t * ab[:, 1, None, None])
-    d2 = dy * dy + dx * dx
-    k = np.argmin(d2, axis=0)
-    return np.take_along_axis(d2, k[None], 0)[0], k, np.take_along_axis(t, k[None], 0)[0]
+    ys, xs = py[:, 0], px[0]
+    d2 = np.full((len(ys), len(xs)), np.inf, np.float32)
+    k = np.zeros(d2.shape, np.intp)
+    t = np.zeros(d2.shape, np.float32)
+    for i in range(n - 1):
+        a, b = pts[i], pts[i + 1]
+        r0, r1 = np.searchsorted(ys, [min(a[0], b[0]) - reach, max(a[0], b[0]) + reach])
+        c0, c1 = np.searchsorted(xs, [min(a[1], b[1]) - reach, max(a[1], b[1]) + reach])
+        if r1 <= r0 or c1 <= c0:
+            continue
+        ab = b - a
+        len2 = max(float((ab ** 2).sum()), 1e-6)
+        sy, sx = ys[r0:r1, None], xs[None, c0:c1]
+        ti = np.clip(((sy - a[0]) * ab[0] + (sx - a[1]) * ab[1]) / len2, 0.0, 1.0)
+        dy = sy - (a[0] + ti * ab[0])
+        dx = sx - (a[1] + ti * ab[1])
+        di = dy * dy + dx * dx
+        better = di < d2[r0:r1, c0:c1]
+        d2[r0:r1, c0:c1][better] = di[better]
+        k[r0:r1, c0:c1][better] = i
+        t[r0:r1, c0:c1][better] = ti[better]
+    return d2, k, t
 
 
 class Canvas:
@@ -109,24 +121,39 @@ class Canvas:
             prof /= max(float(np.sqrt(1 - shell * shell)), 1e-3)
         self._deposit(box, prof.astype(np.float32), amp, z, thick_cm, bone_cm)
 
-    def chain(self, points, radius, amp, z, thick_cm, bone_cm=0.0):
-        """A tube along a polyline of (row, col) points: radius and z per point or scalar."""
+    def chain(self, points, radius, amp, z, thick_cm, bone_cm=0.0, shell=0.0, flat_start=False):
+        """A tube along a polyline of (row, col) points: radius, amplitude and z per point or scalar.
+        ``shell`` > 0 makes it a hollow tube (inner/outer radius ratio): the cortex of a long bone,
+        brighter at its edges than along its axis. ``flat_start`` cuts the tube square at its first
+        point instead of rounding it (the top of the trunk at the shoulders)."""
         pts = np.asarray(points, np.float32)
         n = len(pts)
         radius = np.broadcast_to(np.asarray(radius, np.float32), (n,))
         zs = np.broadcast_to(np.asarray(z, np.float32), (n,))
+        amps = np.broadcast_to(np.asarray(amp, np.float32), (n,))
         ext = float(radius.max()) + 1
         box = self._box(pts[:, 0].min() - ext, pts[:, 0].max() + ext, pts[:, 1].min() - ext,
                         pts[:, 1].max() + ext)
         if box is None:
             return
         r0, r1, c0, c1 = box
-        d2, k, tk = _segment_distance2(pts, self._ys[r0:r1, None], self._xs[None, c0:c1])
+        d2, k, tk = _segment_distance2(pts, self._ys[r0:r1, None], self._xs[None, c0:c1], ext)
         k1 = np.minimum(k + 1, n - 1)
         rad = radius[0] if np.all(radius == radius[0]) else radius[k] * (1 - tk) + radius[k1] * tk
-        prof = np.sqrt(np.clip(1.0 - d2 / (rad * rad), 0.0, None)).astype(np.float32)
+        rho2 = d2 / (rad * rad)
+        prof = np.sqrt(np.clip(1.0 - rho2, 0.0, None))
+        if shell:
+            prof = prof - shell * np.sqrt(np.clip(1.0 - rho2 / (shell * shell), 0.0, None))
+            prof /= max(float(np.sqrt(1 - shell * shell)), 1e-3)
+        prof = prof.astype(np.float32)
+        if flat_start:
+            ab = pts[1] - pts[0]
+            before = ((self._ys[r0:r1, None] - pts[0, 0]) * ab[0] + (self._xs[None, c0:c1] - pts[0, 1]) * ab[1]) < 0
+            prof[before] = 0.0
+        if not np.all(amps == amps[0]):
+            prof *= (amps[k] * (1 - tk) + amps[k1] * tk) / np.float32(amps[0] if amps[0] else 1.0)
         zz = float(zs[0]) if np.all(zs == zs[0]) else (zs[k] * (1 - tk) + zs[k1] * tk).astype(np.float32)
-        self._deposit(box, prof, amp, zz, thick_cm, bone_cm)
+        self._deposit(box, prof, float(amps[0]) if amps[0] else 1.0, zz, thick_cm, bone_cm)
 
     def attenuate_anterior(self, center, ax, ay, factor):
         """Multiply the anterior view by ``factor`` inside a soft ellipse (breast tissue in front)."""
