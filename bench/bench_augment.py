@@ -17,11 +17,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-from dspic_lib.cli.bench import load_average  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from dspic_lib.cli.bench import load_average  # noqa: E402
 
 
 def main() -> None:

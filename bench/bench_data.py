@@ -35,7 +35,6 @@ import numpy as np
 from dspic_lib.cli.bench import load_average
 
 
-
 def bench_timing() -> None:
     from dspic_lib.data import phantom
     from dspic_lib.data.cohort import load_all, scan

@@ -31,8 +31,8 @@ def _quiet_fd2():
 
 
 with _quiet_fd2():
-    import tensorflow as tf  # noqa: E402
     import keras  # noqa: E402
+    import tensorflow as tf  # noqa: E402
 
     tf.config.list_physical_devices()
     tf.constant(0.0) + 1.0  # creates the eager context, which logs the second notice

@@ -25,7 +25,8 @@ seed = None
 overrides = {}
 
 # %%
-from dspic_lib.chapters import setup as chapter, environment, present
+from dspic_lib.chapters import environment, present
+from dspic_lib.chapters import setup as chapter
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()

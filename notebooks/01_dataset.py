@@ -34,10 +34,12 @@ overrides = {}
 # %%
 from IPython.display import Markdown
 
-from dspic_lib.chapters import setup as chapter, present, cohort_report as report
-from dspic_lib.pipeline import datasets, lineage
 from dspic_lib import plots
+from dspic_lib.chapters import cohort_report as report
+from dspic_lib.chapters import present
+from dspic_lib.chapters import setup as chapter
 from dspic_lib.data import cohort as cohort_mod
+from dspic_lib.pipeline import lineage
 from dspic_lib.vocab import CLASSES
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)

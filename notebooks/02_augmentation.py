@@ -34,10 +34,11 @@ overrides = {}
 
 # %%
 
-from dspic_lib.pipeline import augment, datasets, gan_checks, lineage
-from dspic_lib.chapters import setup as chapter, present
-from dspic_lib.plots import augment as plots_augment
+from dspic_lib.chapters import present
+from dspic_lib.chapters import setup as chapter
 from dspic_lib.data import cohort as cohort_mod
+from dspic_lib.pipeline import augment, datasets, gan_checks, lineage
+from dspic_lib.plots import augment as plots_augment
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 cohort, d1 = lineage.cohort_and_d1(ch.ctx)

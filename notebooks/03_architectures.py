@@ -30,8 +30,9 @@ overrides = {}
 import pandas as pd
 from IPython.display import Markdown, display
 
-from dspic_lib.chapters import setup as chapter, present
 from dspic_lib import models
+from dspic_lib.chapters import present
+from dspic_lib.chapters import setup as chapter
 from dspic_lib.config import PROFILES
 from dspic_lib.models import summary
 from dspic_lib.paper import targets

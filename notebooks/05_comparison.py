@@ -30,10 +30,11 @@ overrides = {}
 # %%
 from IPython.display import display
 
-from dspic_lib.chapters import setup as chapter, present
-from dspic_lib.plots import results as plots_results
+from dspic_lib.chapters import present
+from dspic_lib.chapters import setup as chapter
 from dspic_lib.evaluation import results
 from dspic_lib.pipeline.experiments import EXPERIMENTS
+from dspic_lib.plots import results as plots_results
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
 ch.banner()

@@ -32,7 +32,9 @@ overrides = {}
 # %%
 from IPython.display import Markdown, display
 
-from dspic_lib.chapters import setup as chapter, misclassification as misclass, present
+from dspic_lib.chapters import misclassification as misclass
+from dspic_lib.chapters import present
+from dspic_lib.chapters import setup as chapter
 from dspic_lib.evaluation import explain, results
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)

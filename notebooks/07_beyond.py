@@ -31,7 +31,8 @@ overrides = {}
 # %%
 from IPython.display import Markdown, display
 
-from dspic_lib.chapters import beyond, setup as chapter, present
+from dspic_lib.chapters import beyond, present
+from dspic_lib.chapters import setup as chapter
 from dspic_lib.plots import stats as plots_stats
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)

@@ -2,9 +2,9 @@ import functools
 import http.server
 import os
 import shutil
-import threading
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.pipeline import augment
 from dspic_lib.pipeline.augment import Transform, apply_boxes, apply_image, candidate_transforms
-from dspic_lib.errors import ConfigError, DataError
 
 
 def test_mirror_twice_is_the_identity():

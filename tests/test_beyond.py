@@ -3,10 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib.chapters import beyond, misclassification as misclass
-from dspic_lib.evaluation import results
+from dspic_lib.chapters import beyond
+from dspic_lib.chapters import misclassification as misclass
 from dspic_lib.config import get_profile
 from dspic_lib.errors import DataError
+from dspic_lib.evaluation import results
 from dspic_lib.pipeline.train import Run
 
 P = get_profile("smoke", use_env=False)

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_public_layouts import voc, write_jpeg, write_png16
 
 from dspic_lib import cli
-from dspic_lib.pipeline import datasets, lineage
-from dspic_lib.evaluation import metrics, stats
-from dspic_lib.predict import card as modelcard
 from dspic_lib.config import get_profile
 from dspic_lib.errors import ConfigError, DataError
+from dspic_lib.evaluation import metrics, stats
+from dspic_lib.pipeline import datasets, lineage
+from dspic_lib.predict import card as modelcard
 from dspic_lib.vocab import BINARY_CLASSES
-from test_public_layouts import voc, write_jpeg, write_png16
 
 N_PER_CLASS = 6
 

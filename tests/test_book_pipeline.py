@@ -6,8 +6,8 @@ import textwrap
 import jupytext
 import nbformat
 import pytest
-
 from conftest import run_cmd
+
 from dspic_lib.chapters import build as book
 
 BOOM = textwrap.dedent('''\

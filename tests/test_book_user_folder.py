@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pydicom
 import pytest
-
 from conftest import GE_SCANS, copy_pydicom, run_cmd
+
 from dspic_lib.chapters import build as book
 from dspic_lib.data import phantom
 

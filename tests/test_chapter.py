@@ -7,13 +7,13 @@ import shutil
 import numpy as np
 import pytest
 
-from dspic_lib.chapters import setup as chapter
 from dspic_lib import provenance, store
-from dspic_lib.provenance import git_commit
+from dspic_lib.chapters import setup as chapter
 from dspic_lib.config import get_profile
 from dspic_lib.data import phantom
 from dspic_lib.data.cohort import folder_fingerprint, scan
 from dspic_lib.errors import DataError
+from dspic_lib.provenance import git_commit
 
 
 def test_a_fresh_synthetic_cohort_is_announced_as_synthetic(tmp_path, monkeypatch):

@@ -1,11 +1,10 @@
 """The verdict blocks of chapters 04 and 05 (dspic_lib.chapters.verdicts), on the fake runs of test_results."""
 import pytest
+from test_results import P, fake_run
 
 from dspic_lib.chapters import present, verdicts
 from dspic_lib.evaluation import results
 from dspic_lib.pipeline import experiments
-
-from test_results import P, fake_run
 
 
 @pytest.fixture(scope="module")

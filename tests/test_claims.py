@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dspic_lib.errors import DataError
 from dspic_lib.evaluation import claims as C
 from dspic_lib.evaluation import metrics
-from dspic_lib.errors import DataError
 from dspic_lib.paper import leaves, targets
 
 T = targets()

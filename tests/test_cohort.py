@@ -15,9 +15,9 @@ from dspic_lib.config import get_profile
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.data import dicom, phantom
 from dspic_lib.data.cohort import load_all, load_pixels, scan
-from dspic_lib.pipeline.datadir import ensure_cohort
 from dspic_lib.data.labelme import Lesion
 from dspic_lib.errors import DataError
+from dspic_lib.pipeline.datadir import ensure_cohort
 
 
 @pytest.fixture(scope="module")

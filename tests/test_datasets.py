@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from helpers import toy_d1
 
-from dspic_lib.pipeline import datasets, lineage, split
 from dspic_lib.config import get_profile
 from dspic_lib.errors import ConfigError, DataError
-from helpers import toy_d1
+from dspic_lib.pipeline import datasets, lineage, split
 
 TOY = dict(rows=32, cols=8, gan_steps=3, gan_batch_size=2)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from helpers import read_header
 from pydicom.encaps import encapsulate, generate_frames
-from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, RLELossless, UID
+from pydicom.uid import UID, JPEG2000Lossless, JPEGBaseline8Bit, RLELossless
 
 from dspic_lib.data import dicom
 from dspic_lib.errors import DataError
-from helpers import read_header
 
 PATIENT = dicom.PatientInfo(patient_id="T0001", name="TEST^ONE", sex="F", age=61, study_date="20180301")
 SMALL = (64, 32)

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from conftest import GE_SCANS, copy_pydicom
 from pydicom.tag import Tag
 
-from conftest import GE_SCANS, copy_pydicom
 from dspic_lib import cli
 from dspic_lib.data import dicom
 from dspic_lib.data.cohort import scan

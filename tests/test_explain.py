@@ -6,22 +6,21 @@ autograd (the receptive field of a cell); the stretch of ``align=False`` against
 """
 from __future__ import annotations
 
+import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_fits_the_column
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
-import matplotlib.colors as mcolors
 
-from dspic_lib.evaluation import explain
 from dspic_lib import models
-from dspic_lib.plots import explain as pe
 from dspic_lib._tf import keras, tf
 from dspic_lib.errors import ConfigError, DataError
+from dspic_lib.evaluation import explain
 from dspic_lib.palette import DISEASE_COLORS
-
-from conftest import assert_fits_the_column
+from dspic_lib.plots import explain as pe
 
 L = keras.layers
 

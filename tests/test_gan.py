@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib.pipeline import gan, gan_checks
 from dspic_lib.errors import ConfigError, DataError
+from dspic_lib.pipeline import gan, gan_checks
 
 
 @pytest.mark.parametrize("shape,expected", [((128, 32), (8, 2, 4)), ((256, 64), (8, 2, 5)),

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from conftest import GE_SCANS, copy_pydicom
 from PIL import Image
 
-from conftest import GE_SCANS, copy_pydicom
 from dspic_lib import cli
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.data import dicom, public

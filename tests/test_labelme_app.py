@@ -11,15 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import GE_SCANS, copy_pydicom
 from PIL import Image
 
-from conftest import GE_SCANS, copy_pydicom
 from dspic_lib import cli
 from dspic_lib.cli import data as cli_data
 from dspic_lib.data import display, phantom
 from dspic_lib.data.cohort import scan
 from dspic_lib.data.export_png import export_png
-
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
-from dspic_lib.evaluation import metrics
 from dspic_lib.errors import DataError
+from dspic_lib.evaluation import metrics
 from dspic_lib.paper import targets
 from dspic_lib.vocab import CLASSES, OUTPUTS
 

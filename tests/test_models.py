@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import paper_layers
 
-from dspic_lib._tf import keras, tf
 from dspic_lib import models
+from dspic_lib._tf import keras, tf
 from dspic_lib.config import PROFILES
 from dspic_lib.errors import ConfigError, DataError
 from dspic_lib.models import summary
-from helpers import paper_layers
 
 RESOLUTIONS = {name: PROFILES[name].input_shape for name in ("smoke", "cpu", "paper")}
 SMOKE = RESOLUTIONS["smoke"]

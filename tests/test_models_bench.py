@@ -1,8 +1,8 @@
 """The benchmark's plumbing (its figures are printed by `dspic bench`, never asserted)."""
 from __future__ import annotations
 
-from dspic_lib.cli import bench
 from dspic_lib import cli
+from dspic_lib.cli import bench
 from dspic_lib.models import build, summary
 
 

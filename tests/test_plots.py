@@ -15,17 +15,17 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from conftest import assert_fits_the_column  # noqa: E402
+from helpers import toy_d1  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.colors import PowerNorm  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from dspic_lib.pipeline import augment  # noqa: E402
 from dspic_lib import plots  # noqa: E402
-from dspic_lib.plots import augment as pa  # noqa: E402
 from dspic_lib.data.labelme import Lesion  # noqa: E402
-from helpers import toy_d1  # noqa: E402
 from dspic_lib.palette import CLASS_COLORS, DISEASE_COLORS  # noqa: E402
+from dspic_lib.pipeline import augment  # noqa: E402
+from dspic_lib.plots import augment as pa  # noqa: E402
 from dspic_lib.vocab import CLASS_NAMES, CLASSES  # noqa: E402
 
 MIN_PT = 9.0

@@ -21,9 +21,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from dspic_lib.evaluation import metrics  # noqa: E402
-from dspic_lib.plots import results as pr  # noqa: E402
-from dspic_lib.pipeline.train import Run  # noqa: E402
 from dspic_lib.palette import CLASS_COLORS  # noqa: E402
+from dspic_lib.pipeline.train import Run  # noqa: E402
+from dspic_lib.plots import results as pr  # noqa: E402
 from dspic_lib.vocab import CLASS_NAMES, OUTPUTS  # noqa: E402
 
 MIN_PT = 9.0

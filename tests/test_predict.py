@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import CORRUPT, GE_SCANS, copy_pydicom
+
 from dspic_lib import cli
-from dspic_lib.predict import checks as input_checks, card as modelcard, scans as predict
 from dspic_lib.data import dicom
+from dspic_lib.predict import card as modelcard
+from dspic_lib.predict import checks as input_checks
+from dspic_lib.predict import scans as predict
 from dspic_lib.vocab import OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,8 +230,8 @@ def test_model_dir_problems_and_bad_options_exit_2(home, trained, tmp_path, caps
 def test_a_fresh_process_predicts_from_the_folder_exactly_what_the_store_weights_give(home, trained, tmp_path):
     """Acceptance 4: model.json + model.keras rebuild the preprocessing and the network exactly."""
     from dspic_lib import models
-    from dspic_lib.pipeline import train
     from dspic_lib.config import get_profile
+    from dspic_lib.pipeline import train
     from dspic_lib.pipeline.preprocess import preprocess_image
     from dspic_lib.store import Store
 

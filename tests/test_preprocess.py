@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib.pipeline import preprocess
 from dspic_lib.errors import DataError
+from dspic_lib.pipeline import preprocess
 
 
 def test_eq1_maps_min_to_0_and_max_to_1_in_float32():

@@ -11,11 +11,11 @@ from PIL import Image
 
 from dspic_lib import cli
 from dspic_lib.cli import data as cli_data
-from dspic_lib.pipeline import datasets
 from dspic_lib.data import cohort as cohort_mod
 from dspic_lib.data import public
 from dspic_lib.data.cohort import folder_fingerprint, iter_pixels, load_pixels, scan
 from dspic_lib.errors import ConfigError, DataError, DataWarning
+from dspic_lib.pipeline import datasets
 from dspic_lib.vocab import ABNORMAL, UNLABELLED
 
 SHAPE = (1024, 256)

@@ -8,17 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import CORRUPT, GE_SCANS, copy_pydicom
+
 from dspic_lib import cli
-from dspic_lib.pipeline import datasets, lineage, split
 from dspic_lib.chapters import cohort_report as report
 from dspic_lib.config import get_profile
 from dspic_lib.data import dicom, phantom
 from dspic_lib.data.cohort import Cohort, scan
 from dspic_lib.errors import DataError, DataWarning
+from dspic_lib.pipeline import datasets, lineage, split
 from dspic_lib.vocab import UNKNOWN_VIEW, UNLABELLED
-
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dspic_lib.evaluation import claims, results
-from dspic_lib.pipeline import experiments
 from dspic_lib.config import get_profile
 from dspic_lib.errors import DataError
+from dspic_lib.evaluation import claims, results
+from dspic_lib.pipeline import experiments
 from dspic_lib.pipeline.train import Run
 
 P = get_profile("smoke", use_env=False)

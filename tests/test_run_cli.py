@@ -6,8 +6,8 @@ import sys
 import time
 
 import pytest
-
 from conftest import run_cmd
+
 from dspic_lib.store import Store
 
 METRIC_LINE = re.compile(r"^\s*(\S+) on (D\d), seed (\d+): .*test accuracy ([\d.]+), F1 ([\d.]+), AUC (\S+) \((.*)\)$")

@@ -1,13 +1,14 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
-
-from dspic_lib.pipeline import split
-from dspic_lib.pipeline.datasets import add_copies
-from dspic_lib.pipeline.augment import paper_table, scaled_targets
-from dspic_lib.errors import ConfigError, DataError
 from helpers import toy_d1
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dspic_lib.errors import ConfigError, DataError
+from dspic_lib.pipeline import split
+from dspic_lib.pipeline.augment import paper_table, scaled_targets
+from dspic_lib.pipeline.datasets import add_copies
 
 
 def cohort_table(n_patients: int, seed: int) -> pd.DataFrame:

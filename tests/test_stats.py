@@ -17,9 +17,9 @@ from conftest import assert_fits_the_column  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
+from dspic_lib.errors import ConfigError, DataError  # noqa: E402
 from dspic_lib.evaluation import metrics, stats  # noqa: E402
 from dspic_lib.plots import stats as ps  # noqa: E402
-from dspic_lib.errors import ConfigError, DataError  # noqa: E402
 from dspic_lib.vocab import OUTPUTS  # noqa: E402
 
 Z975 = sps.norm.ppf(0.975)

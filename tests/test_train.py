@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from dspic_lib.pipeline import datasets, train
-from dspic_lib.config import get_profile
-from dspic_lib.store import Store
 from helpers import toy_d1
+
+from dspic_lib.config import get_profile
+from dspic_lib.pipeline import datasets, train
+from dspic_lib.store import Store
 
 PROFILE = get_profile("smoke", use_env=False, epochs=2, batch_size=8)
 

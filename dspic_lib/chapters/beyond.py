@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dspic_lib.evaluation import metrics, results, stats
 from dspic_lib.config import Profile
 from dspic_lib.errors import DataError
+from dspic_lib.evaluation import metrics, results, stats
 from dspic_lib.pipeline.train import SIGMOID_OUTPUTS
 from dspic_lib.vocab import CLASSES
 
@@ -93,9 +93,8 @@ def run(ctx, *, data_dir=None, results_dir=None, progress: bool = True) -> Beyon
     folders as keywords)."""
     from tqdm import tqdm
 
-    from dspic_lib.pipeline import train
+    from dspic_lib.pipeline import lineage, train
     from dspic_lib.pipeline.context import of
-    from dspic_lib.pipeline import lineage
 
     c = of(ctx, data_dir, results_dir)
     profile, lin, store = c.profile, lineage.of(c), c.store

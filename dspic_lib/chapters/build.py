@@ -139,7 +139,7 @@ def execution_key(py: Path, parameters: dict, context: dict) -> str:
     """What an executed chapter depends on: its source, every source file of the package, the
     parameters, ``context`` (the effective profile, the data folder's fingerprint) and the package
     versions. Equal keys mean that executing the chapter again would only repeat it."""
-    from dspic_lib.store import PACKAGE_DIR, source_snapshot, environment, fingerprint
+    from dspic_lib.store import PACKAGE_DIR, environment, fingerprint, source_snapshot
 
     package = {str(path.relative_to(PACKAGE_DIR)): body for path, body in source_snapshot().items()}
     return fingerprint(py.read_bytes(), sorted(package.items()), json.dumps(parameters, sort_keys=True),

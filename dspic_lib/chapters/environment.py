@@ -10,6 +10,7 @@ from dspic_lib.chapters.setup import Chapter, read_build_log
 from dspic_lib.config import PROFILES, Profile
 from dspic_lib.provenance import PACKAGES, git_commit, versions
 
+
 def profiles_table(effective: Profile | None = None) -> pd.DataFrame:
     """Every field of every profile; the profile of this build with its effective (overridden) values."""
     profiles = {p.name: p for p in PROFILES.values()}

@@ -11,12 +11,11 @@ the maximum of its map falls inside a lesion box.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
-from dspic_lib.evaluation import metrics
 from dspic_lib.errors import DataError
+from dspic_lib.evaluation import metrics
 from dspic_lib.vocab import CLASS_NAMES, OUTPUTS
 
 CELL = ("dSPIC-AM", "D2")
@@ -34,8 +33,7 @@ def test_images(ctx, run):
     """The test images of a stored run (the patient split's test part, the same patients for D1, D2 and
     D3) with their preprocessed pixels and boxes, read by id from the ``preprocessed`` entry of ``ctx``'s
     lineage: nothing is scanned, decoded or split again."""
-    from dspic_lib.pipeline import datasets
-    from dspic_lib.pipeline import lineage
+    from dspic_lib.pipeline import datasets, lineage
     from dspic_lib.pipeline.preprocess import read_rows
 
     entry = ctx.store.get(lineage.of(ctx).preprocessed_key())
@@ -202,7 +200,7 @@ def paper_types_line(failures: pd.DataFrame) -> str:
 
 
 def _grad_cam(model, X, class_index=None):
-    from dspic_lib.evaluation import explain     # TensorFlow: only when there is a scan to explain
+    from dspic_lib.evaluation import explain  # TensorFlow: only when there is a scan to explain
 
     return explain.grad_cam(model, X, class_index=class_index)
 

@@ -67,7 +67,8 @@ def run(args) -> int:
 
     from dspic_lib.errors import OutputError
     from dspic_lib.outputs import atomic_write, check_file_target, check_folder_target
-    from dspic_lib.predict import card as modelcard, scans as predict
+    from dspic_lib.predict import card as modelcard
+    from dspic_lib.predict import scans as predict
 
     if args.out is not None and args.out.suffix.lower() not in FORMATS:
         return _usage(f"--out {args.out}: the suffix must be .csv or .json")

@@ -16,8 +16,8 @@ RELOAD_ATOL = 1e-5        # the reloaded network must predict the stored test pr
 
 def register(sub) -> None:
     from dspic_lib.cli import add_profile_options
-    from dspic_lib.pipeline.datasets import NAMES
     from dspic_lib.models import names
+    from dspic_lib.pipeline.datasets import NAMES
 
     p = sub.add_parser("train", help="train one model on D1, D2 or D3 and export it (model.keras + model.json)",
                        description=_plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,14 +48,14 @@ def train_and_export(model_name: str, dataset: str, profile, out: Path, *, data_
     """Train (or read from the store) ``model_name`` on ``dataset`` and export it to ``out``; the card."""
     import numpy as np
 
-    from dspic_lib.pipeline import datasets, lineage, train
     from dspic_lib import models
-    from dspic_lib.predict import card as modelcard
-    from dspic_lib.evaluation import results
     from dspic_lib.errors import DataError
+    from dspic_lib.evaluation import results
     from dspic_lib.options import look_up_option
     from dspic_lib.outputs import check_folder_target, check_free_space
+    from dspic_lib.pipeline import datasets, lineage, train
     from dspic_lib.pipeline.context import results_dir_of
+    from dspic_lib.predict import card as modelcard
     from dspic_lib.store import for_results
 
     look_up_option(model_name, models.names(), what="model")

@@ -535,7 +535,7 @@ def build_nm_dataset(frames: list[tuple[str, np.ndarray]], patient: PatientInfo,
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
     from pydicom.tag import Tag
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
     if not 1 <= len(frames) <= 2:
         raise DataError(f"an NM whole-body file holds 1 or 2 views, got {len(frames)}")

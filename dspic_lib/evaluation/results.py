@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dspic_lib.evaluation import claims, metrics
 from dspic_lib.config import Profile
 from dspic_lib.errors import DataError
+from dspic_lib.evaluation import claims, metrics
 from dspic_lib.paper import targets
 from dspic_lib.pipeline.experiments import EXPERIMENTS, VARIANCE_CELL, cells
 from dspic_lib.pipeline.train import VAL_FRACTION as VAL_SHARE

@@ -39,9 +39,9 @@ import pandas as pd
 from scipy import optimize, special
 from scipy import stats as sps
 
-from dspic_lib.evaluation import metrics
-from dspic_lib.evaluation import metrics as metrics_mod   # ``metrics`` is also an argument below
 from dspic_lib.errors import ConfigError, DataError
+from dspic_lib.evaluation import metrics
+from dspic_lib.evaluation import metrics as metrics_mod  # ``metrics`` is also an argument below
 from dspic_lib.evaluation.metrics import METRICS
 from dspic_lib.options import look_up_option
 from dspic_lib.vocab import OUTPUTS

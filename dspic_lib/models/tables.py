@@ -5,7 +5,6 @@ Only text to show beside the rows read from the built models; the models are bui
 """
 from __future__ import annotations
 
-
 TABLE3 = [  # (layer, configuration)
     ("Convolution", "11 × 11, 96, S=4, P=2"),
     ("Pooling", "MaxPool, 3 × 3, S=2"),

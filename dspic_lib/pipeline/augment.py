@@ -38,7 +38,6 @@ from dspic_lib.paper import targets as paper_targets
 from dspic_lib.store import Store, as_store, fingerprint
 from dspic_lib.vocab import CLASSES, OUTPUTS
 
-
 # --------------------------------------------------------------------------------------------------
 # Transforms
 

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dspic_lib.pipeline import augment, gan, split
 from dspic_lib.config import Profile
 from dspic_lib.errors import DataError, DataWarning
 from dspic_lib.options import look_up_option
+from dspic_lib.pipeline import augment, gan, split
 from dspic_lib.store import for_results
 from dspic_lib.vocab import BINARY_CLASSES, CLASSES, TASK_CLASSES
 

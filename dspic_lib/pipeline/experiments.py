@@ -67,11 +67,10 @@ def run(names, ctx, *, data_dir=None, results_dir=None, seeds=None, variance: bo
     :class:`~dspic_lib.pipeline.context.Context` (or a profile, with the folders as keywords). Runs
     missing from the store are trained with a progress bar over them (``progress``), their datasets
     built once and shared."""
-    from tqdm import tqdm                 # tqdm.auto warns in a kernel without ipywidgets
+    from tqdm import tqdm  # tqdm.auto warns in a kernel without ipywidgets
 
-    from dspic_lib.pipeline import train
+    from dspic_lib.pipeline import lineage, train
     from dspic_lib.pipeline.context import of
-    from dspic_lib.pipeline import lineage
 
     c = of(ctx, data_dir, results_dir)
     profile = c.profile

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-
 from pathlib import Path
 
 from dspic_lib.pipeline import augment, gan, preprocess, split

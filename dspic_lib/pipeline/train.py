@@ -159,7 +159,7 @@ def strategy():
 
 def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, head: str = "softmax"):
     """The loop of the module docstring. Returns (model, history, best_epoch, validation rows)."""
-    from tqdm import tqdm                 # tqdm.auto warns in a kernel without ipywidgets
+    from tqdm import tqdm  # tqdm.auto warns in a kernel without ipywidgets
 
     from dspic_lib import models
     from dspic_lib._tf import keras, tf

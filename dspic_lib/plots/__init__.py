@@ -15,9 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib import patches
+from matplotlib import patches, ticker
 from matplotlib import pyplot as plt
-from matplotlib import ticker
 
 from dspic_lib.palette import CLASS_COLORS, DISEASE_COLORS, SEX_COLORS
 

@@ -17,11 +17,10 @@ from matplotlib.colors import PowerNorm
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from dspic_lib.palette import CLASS_COLORS, DISEASE_COLORS
 from dspic_lib.pipeline import gan_checks
 from dspic_lib.pipeline.augment import Transform, apply_boxes, apply_image
 from dspic_lib.plots import COLUMN_INCHES, SCAN_CMAP, _off, class_handles, disease_handles, plain_log
-from dspic_lib.palette import CLASS_COLORS, DISEASE_COLORS
-
 from dspic_lib.vocab import CLASS_NAMES, CLASSES
 
 GAMMA = 0.5   # display only: a square-root scale shows the skeleton beside the hottest spot

@@ -22,9 +22,8 @@ from matplotlib import patches
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
-from dspic_lib.plots import COLUMN_INCHES, SCAN_CMAP, _off, disease_handles, pair_window
 from dspic_lib.palette import DISEASE_COLORS
-
+from dspic_lib.plots import COLUMN_INCHES, SCAN_CMAP, _off, disease_handles, pair_window
 from dspic_lib.vocab import OUTPUTS
 
 PANEL_INCHES = 1.05     # one whole-body column: six fit the text column

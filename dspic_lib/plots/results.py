@@ -25,8 +25,8 @@ from matplotlib.lines import Line2D
 from sklearn.metrics import roc_curve
 
 from dspic_lib.evaluation import metrics
-from dspic_lib.plots import COLUMN_INCHES, class_handles
 from dspic_lib.palette import CLASS_COLORS, MODEL_COLORS
+from dspic_lib.plots import COLUMN_INCHES, class_handles
 
 # how each metric is written on an axis
 from dspic_lib.vocab import CLASS_NAMES, OUTPUTS

@@ -18,9 +18,9 @@ from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from dspic_lib.palette import CLASS_COLORS
 from dspic_lib.plots import COLUMN_INCHES
 from dspic_lib.plots.results import METRIC_LABELS
-from dspic_lib.palette import CLASS_COLORS
 
 _INK = "black"          # what is not a model or a class: the diagonal, intervals, the paper's markers
 _MARKER_AREA = (12.0, 160.0)    # smallest and largest marker area (pt^2) of a reliability bin

@@ -53,9 +53,10 @@ def export_untrained(folder: Path, scans: list[Path], model_name: str = "dSPIC-A
     ``scans`` (so the input checks run, and stay quiet)."""
     import pandas as pd
 
-    from dspic_lib.predict import checks as input_checks, card as modelcard
     from dspic_lib import models
     from dspic_lib.data import dicom
+    from dspic_lib.predict import card as modelcard
+    from dspic_lib.predict import checks as input_checks
     from dspic_lib.vocab import OUTPUTS
 
     model = models.build(model_name, input_shape=(rows, cols, 1), seed=0)
@@ -85,9 +86,10 @@ def _load() -> str:
 
 
 def run(n: int = N_FILES, batch_size: int = 32, workers: int | None = None, repeats: int = 2) -> dict:
-    from dspic_lib.predict import card as modelcard, scans as predict
     from dspic_lib.data import dicom
     from dspic_lib.pipeline.preprocess import preprocess_image
+    from dspic_lib.predict import card as modelcard
+    from dspic_lib.predict import scans as predict
 
     with tempfile.TemporaryDirectory(prefix="dspic-bench-predict-") as tmp:
         tmp = Path(tmp)

@@ -156,8 +156,8 @@ def _num(x) -> float | None:
 
 def make_card(model, *, model_name: str, profile, run, build, cohort, n_boot: int = N_BOOT) -> dict:
     """The card of a model trained by :func:`dspic_lib.pipeline.train.fit` (``run``) on ``build`` of ``cohort``."""
-    from dspic_lib.predict import checks as input_checks
     from dspic_lib.models import summary
+    from dspic_lib.predict import checks as input_checks
 
     rows, cols = int(profile.rows), int(profile.cols)
     train_meta = build.train.meta

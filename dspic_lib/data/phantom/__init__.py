@@ -77,14 +77,32 @@ The same seed gives byte-identical files: every patient draws from its own gener
 the number of worker processes. (:mod:`.writer`)
 """
 from ...errors import DataError
+from . import realism
 from .acquisition import DEPTH_BINS_CM, MU_BONE, MU_WATER, ROOM_BACKGROUND, Canvas
 from .lesions import ARTHRITIS_SITES, METASTASIS_SITES
-from .plan import (DEFAULT_DIFFICULTY, PAPER_PATIENT_CLASSES, PAPER_SEXES, PHANTOM_VERSION, TOTAL_COUNTS,
-                   TRUTH_CSV, PatientPlan, PhantomConfig, plan_cohort, scaled_counts)
+from .plan import (
+                   DEFAULT_DIFFICULTY,
+                   PAPER_PATIENT_CLASSES,
+                   PAPER_SEXES,
+                   PHANTOM_VERSION,
+                   TOTAL_COUNTS,
+                   TRUTH_CSV,
+                   PatientPlan,
+                   PhantomConfig,
+                   plan_cohort,
+                   scaled_counts,
+)
 from .render import render_patient
-from . import realism
-from .writer import (FILE_LAYOUT, SYNTHETIC_MARKER, config_dict, generate, is_synthetic, marker_name, read_marker,
-                     write_patient)
+from .writer import (
+                   FILE_LAYOUT,
+                   SYNTHETIC_MARKER,
+                   config_dict,
+                   generate,
+                   is_synthetic,
+                   marker_name,
+                   read_marker,
+                   write_patient,
+)
 
 __all__ = ["ARTHRITIS_SITES", "Canvas", "DEFAULT_DIFFICULTY", "DEPTH_BINS_CM", "DataError", "FILE_LAYOUT", "METASTASIS_SITES",
            "MU_BONE", "MU_WATER", "PAPER_PATIENT_CLASSES", "PAPER_SEXES", "PHANTOM_VERSION", "PatientPlan",
