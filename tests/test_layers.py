@@ -144,8 +144,15 @@ def test_the_layer_check_sees_an_upward_import_and_a_circle():
     assert "import circle: dspic_lib.pipeline.split <-> dspic_lib.pipeline.train" in set(_layer_problems(circle)) - before
 
 
-def test_the_readme_layout_names_every_subpackage():
+def test_the_readme_layout_names_every_module_and_subpackage():
+    """The layout section matches ``ls dspic_lib``: each subpackage (``name/``) and each module in it
+    or at the top is named there (package ``__init__``/``__main__`` files and caches aside)."""
     readme = (PKG.parent / "README.md").read_text()
     layout = readme[readme.index("## Layout"):readme.index("Design notes are in")]
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", layout))
     subpackages = sorted(p.name for p in PKG.iterdir() if (p / "__init__.py").is_file())
+    modules = sorted(p.stem for p in PKG.glob("*.py") if p.stem != "__init__")
+    modules += sorted(p.stem for sub in subpackages for p in (PKG / sub).glob("*.py")
+                      if not p.stem.startswith("__"))
     assert [s for s in subpackages if f"{s}/" not in layout] == []
+    assert [m for m in modules if m not in words] == []
