@@ -18,7 +18,6 @@ says everything a prediction needs and everything a reader needs to judge one:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dspic_lib.errors import ConfigError, DataError
+from dspic_lib.store import file_digest
 from dspic_lib.vocab import BINARY_CLASSES, CLASS_NAMES, OUTPUTS
 
 CARD_FILE = "model.json"
@@ -55,14 +55,6 @@ PREPROCESSING_STEPS = [
     "Eq. 1: per-image min-max to [0, 1], x_N = (x - x_min) / (x_max - x_min), float32",
     "one channel: the model input is (rows, cols, 1)",
 ]
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -223,7 +215,7 @@ def export(model, card: dict, out: Path) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / MODEL_FILE)
-    card = {**card, "model": {**card["model"], "sha256": sha256(out / MODEL_FILE)}}
+    card = {**card, "model": {**card["model"], "sha256": file_digest(out / MODEL_FILE)}}
     (out / CARD_FILE).write_text(json.dumps(card, indent=1, sort_keys=False) + "\n")
     return out
 
@@ -277,7 +269,7 @@ def load(folder: str | Path) -> Loaded:
         card["input_statistics"]["rows"]
     except (KeyError, TypeError, ValueError) as err:
         raise ModelDirError(f"{card_path}: incomplete model card (missing or bad {err})") from None
-    if sha256(model_path) != digest:
+    if file_digest(model_path) != digest:
         raise ModelDirError(f"{folder}: {MODEL_FILE} does not match {CARD_FILE} (SHA-256 differs): the card "
                             "describes other weights")
     if fn_name not in PREPROCESSING:
