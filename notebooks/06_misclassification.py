@@ -121,7 +121,7 @@ present.figure("fig-ma-scans", misclass.both_diseases_figure(model, run, test))
 
 # %%
 tol = explain.default_tolerance(P.cols)
-games = misclass.pointing_games(model, run, test, tol)
+games = misclass.pointing_games(model, run, test, tol, store=ch.store)
 if games["right"] is not None:
     display(present.table(games["right"], "pointing-right", decimals=misclass.POINTING_DECIMALS))
 ch.finding(misclass.pointing_sentence(games["right"], "diseased test scans classified right", tol))

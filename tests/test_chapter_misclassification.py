@@ -141,3 +141,32 @@ def test_a_map_peaking_in_the_empty_field_below_the_feet_gets_a_caption_sentence
     assert both.startswith("The Grad-CAM and the attention maps peak outside the body")
     assert misclass.outside_body_note(img, {"Grad-CAM": on_body, "attention": None}) == (
         "Each map peaks on the body (pixels above 5% of the scan's maximum).")
+
+
+def test_the_pointing_games_are_a_store_entry_computed_once_and_read_back_unchanged(tmp_path, monkeypatch):
+    from dspic_lib.store import Store
+
+    calls = []
+
+    def fake_pointing(model, run, test, positions, tolerance_px):
+        calls.append(list(positions))
+        rows = pd.MultiIndex.from_tuples([("Grad-CAM", "M"), ("Grad-CAM", "all")], names=["map", "class"])
+        return pd.DataFrame({"scans": [len(positions), len(positions)], "hits": [1, 1],
+                             "hit rate": [1 / 3, 0.1 + 0.2]}, index=rows)
+
+    monkeypatch.setattr(misclass, "pointing", fake_pointing)
+    run = _run(["N", "M", "A", "M"], ["N", "M", "N", "A"])
+    run.entry_id = "train/abc"
+    fresh = misclass.pointing_games(None, run, None, 4.0)                 # no store: computed each time
+    store = Store(tmp_path)
+    first = misclass.pointing_games(None, run, None, 4.0, store=store)
+    second = misclass.pointing_games(None, run, None, 4.0, store=store)
+    assert calls == [[1], [1, 2, 3], [1], [1, 2, 3]]                      # the stored call computed once
+    for label in misclass.POINTING_GAMES:
+        pd.testing.assert_frame_equal(first[label], fresh[label])         # exact: dtypes, index, floats
+        pd.testing.assert_frame_equal(second[label], fresh[label])
+    other = misclass.pointing_games(None, run, None, 6.0, store=store)   # another tolerance: another entry
+    assert len(calls) == 6 and other["all"] is not None
+    none_right = _run(["N", "M"], ["N", "N"])
+    none_right.entry_id = "train/def"
+    assert misclass.pointing_games(None, none_right, None, 4.0, store=store)["right"] is None

@@ -11,6 +11,8 @@ the maximum of its map falls inside a lesion box.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -234,11 +236,33 @@ def both_diseases_figure(model, run, test):
         "this run's test part\nholds no M&A scan")
 
 
-def pointing_games(model, run, test, tolerance_px: float) -> dict[str, pd.DataFrame | None]:
+POINTING_GAMES = ("right", "all")
+
+
+def pointing_games(model, run, test, tolerance_px: float, store=None) -> dict[str, pd.DataFrame | None]:
     """The pointing game (:func:`pointing`) on the diseased test scans the run got right (``"right"``) and
-    on every diseased test scan (``"all"``); ``None`` where there is no such scan."""
-    return {label: pointing(model, run, test, positions, tolerance_px) if len(positions) else None
-            for label, positions in (("right", right_and_diseased(run)), ("all", diseased(run)))}
+    on every diseased test scan (``"all"``); ``None`` where there is no such scan.
+
+    With ``store`` the tables are an entry of the result store (``pointing``, made from the run's entry:
+    its weights and test images), so re-executing chapter 06 reads them instead of computing Grad-CAM
+    and the attention maps of every diseased test scan again."""
+    def compute() -> dict[str, pd.DataFrame | None]:
+        return {label: pointing(model, run, test, positions, tolerance_px) if len(positions) else None
+                for label, positions in zip(POINTING_GAMES, (right_and_diseased(run), diseased(run)))}
+
+    if store is None:
+        return compute()
+
+    def write(folder: Path) -> None:
+        for label, table in compute().items():
+            if table is not None:
+                table.to_csv(folder / f"{label}.csv")
+
+    key = store.key("pointing", {"tolerance_px": float(tolerance_px)}, code=[pointing_games],
+                    parents=[run.entry_id])
+    entry = store.get_or_compute(key, write)
+    return {label: pd.read_csv(entry.path / f"{label}.csv", index_col=[0, 1])
+            if (entry.path / f"{label}.csv").is_file() else None for label in POINTING_GAMES}
 
 
 def attention_example(run) -> int:

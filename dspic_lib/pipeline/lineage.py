@@ -98,14 +98,22 @@ class Lineage:
 
     # ----------------------------------------------------------------------------------- inputs
     def cohort_and_d1(self, layout: str | None = None):
-        """``(cohort, D1)``: the folder scanned and preprocessed in one pass, once per process."""
+        """``(cohort, D1)``: the folder scanned and preprocessed in one pass, once per process. When the
+        preprocessed arrays are already stored, the scan only makes the table (Eq. 1 and the resize are
+        not run again on every image to be thrown away) and D1 is read from the store."""
         if "d1" not in self._memo:
+            from dspic_lib.data.cohort import scan
             from dspic_lib.pipeline import datasets
 
             p = self.profile
+            shape = (p.rows, p.cols)
             kw = {} if layout is None else {"layout": layout}
-            cohort, pre = preprocess.scan_preprocessed(self.ctx.data_dir, (p.rows, p.cols), store=self.store,
-                                                       profile=p.name, **kw)
+            if layout in (None, self.ctx.layout) and self.store.get(self.preprocessed_key()) is not None:
+                cohort = scan(self.ctx.data_dir, **kw)
+                pre = preprocess.preprocess_cohort(cohort, shape, store=self.store, profile=p.name)
+            else:
+                cohort, pre = preprocess.scan_preprocessed(self.ctx.data_dir, shape, store=self.store,
+                                                           profile=p.name, **kw)
             self._memo["d1"] = (cohort.labelled(), datasets._d1_from(cohort, pre))
         return self._memo["d1"]
 
