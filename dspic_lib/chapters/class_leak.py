@@ -27,6 +27,7 @@ import pandas as pd
 
 from dspic_lib.data import phantom
 from dspic_lib.data.cohort import Cohort, pseudonym
+from dspic_lib.data.identity import SYNTHETIC_KEY
 from dspic_lib.vocab import OUTPUTS
 
 LESION, ORGAN, ELSEWHERE, UNKNOWN = "lesion", "bladder or kidneys", "elsewhere", "elsewhere (organ unknown)"
@@ -57,7 +58,8 @@ def organ_boxes(cohort: Cohort) -> dict[tuple[str, str], list[tuple[float, float
     out = {}
     for row in rows:
         ant = [tuple(float(v) for v in part.split()) for part in row["organ_boxes"].split("|") if part.strip()]
-        pid = pseudonym(row["patient"])
+        pid = pseudonym(row["patient"], SYNTHETIC_KEY)   # a truth table exists only in a phantom folder,
+        #                                                  whose scan names patients with the public key
         out[(pid, "anterior")] = ant
         out[(pid, "posterior")] = [(width - x1, y0, width - x0, y1) for x0, y0, x1, y1 in ant]
     return out
