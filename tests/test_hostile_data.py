@@ -190,3 +190,13 @@ def test_public_and_cohort_share_a_module_and_no_private_name_crosses():
                 assert not node.attr.startswith("_"), (module, node.attr)
     public_src = (data / "public.py").read_text()
     assert "from .cohort" not in public_src and "import cohort" not in public_src
+
+
+def test_predicts_walk_takes_the_pictures_it_can_read_and_names_the_others(tmp_path):
+    from dspic_lib.data.cohort import SKIPPED, walk
+
+    for name in ("a.png", "b.bmp", "c.dcm", "d.JPG"):
+        (tmp_path / name).write_bytes(b"x")
+    kinds = {e.path.name: (e.kind, e.reason) for e in walk(tmp_path, pictures=True)}
+    assert {n for n, (k, _) in kinds.items() if k == "image"} == {"a.png", "c.dcm", "d.JPG"}
+    assert kinds["b.bmp"] == (SKIPPED, "picture (.bmp): only PNG and JPEG pictures are read")

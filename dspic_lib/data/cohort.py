@@ -163,17 +163,18 @@ class FolderEntry:
 
 def _skip_reason(path: Path, pictures: bool = False) -> tuple[str, str] | None:
     """``(kind, reason)`` for a file the DICOM scan does not read as an image, else None; with
-    ``pictures``, pictures are images too (``dspic predict`` reads them)."""
+    ``pictures``, the pictures :mod:`.pictures` reads are images too (``dspic predict`` reads them)."""
     name, suffix = path.name, path.suffix.lower()
     if name.upper() == "DICOMDIR":
         return SKIPPED, "DICOMDIR (the index of a DICOM disc or folder; the images it lists are read)"
     if suffix in COMPRESSED_SUFFIXES:
         return SKIPPED, (f"compressed ({suffix}): not read; decompress it first "
                          f"({COMPRESSED_SUFFIXES[suffix]} {name})")
-    if suffix in PICTURE_SUFFIXES and pictures:
+    if pictures and is_picture(path):
         return None
     if suffix in PICTURE_SUFFIXES:
-        return SKIPPED, f"picture ({suffix}): counts are read from DICOM, pictures are for LabelMe"
+        return SKIPPED, (f"picture ({suffix}): only PNG and JPEG pictures are read" if pictures else
+                         f"picture ({suffix}): counts are read from DICOM, pictures are for LabelMe")
     if suffix not in IMAGE_SUFFIXES:
         return SKIPPED, f"not a scan or an annotation ({suffix})"
     return None

@@ -54,7 +54,6 @@ from dspic_lib.errors import DataError
 from dspic_lib.outputs import atomic_write
 from dspic_lib.vocab import OUTPUTS, UNKNOWN_VIEW
 
-PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 OTHER_SUFFIX = "not a scan or an annotation"      # data.cohort.walk's reason for any other suffix
 BATCH_SIZE = 32
 COMBINE_RULE = ("patient rows: the mean of the probabilities of the patient's images (views), then the "
@@ -201,7 +200,7 @@ def read_source(src: Source, *, preprocess, shape, train_stats: dict) -> list[Im
     except OSError as err:
         raise DataError(f"{src.path.name}: unreadable file ({err.strerror or err})") from None
     frames = []
-    if src.path.suffix.lower() in PICTURE_SUFFIXES:
+    if pictures.is_picture(src.path):
         counts, notes = pictures.read_picture(src.path, data=data)
         patient_id, view = _picture_identity(src.path, src.root)
         fmt = src.path.suffix.lower().lstrip(".").upper().replace("JPG", "JPEG")
