@@ -55,8 +55,13 @@ class Fingerprint:
     def __init__(self, data_dir: Path):
         self.data_dir, self.parts = data_dir, {}
 
+    @staticmethod
+    def file_digest(data: bytes) -> str:
+        """The digest of one file's bytes, as the folder's fingerprint holds it."""
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
+
     def add(self, path: Path, data: bytes) -> bytes:
-        self.parts[rel_path(path, self.data_dir)] = hashlib.blake2b(data, digest_size=16).hexdigest()
+        self.parts[rel_path(path, self.data_dir)] = self.file_digest(data)
         return data
 
     def hexdigest(self) -> str:

@@ -151,7 +151,7 @@ def folder_fingerprint(data_dir: str | Path, layout: str = "dicom", store: Store
 def verify_fingerprints(store: Store) -> list[str]:
     """Re-hash every file of every cached data-folder fingerprint under ``store``; a problem per file
     whose bytes no longer match its cached digest (changed without a new size or mtime)."""
-    import hashlib as _h
+    from dspic_lib.data.findings import Fingerprint
 
     problems = []
     for cache_path in sorted((store.root / FINGERPRINTS).glob("*.json")):
@@ -163,7 +163,7 @@ def verify_fingerprints(store: Store) -> list[str]:
         root = Path(info.get("data_dir", ""))
         for rel, (_, _, digest) in sorted(info.get("files", {}).items()):
             p = root / rel
-            if p.is_file() and _h.blake2b(p.read_bytes(), digest_size=16).hexdigest() != digest:
+            if p.is_file() and Fingerprint.file_digest(p.read_bytes()) != digest:
                 problems.append(f"data folder {root}: file {rel} does not match its cached digest "
                                 f"({cache_path}; delete it)")
     return problems
