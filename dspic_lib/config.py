@@ -27,6 +27,9 @@ class Profile:
     batch_size: int
     learning_rate: float
     early_stopping_patience: int   # 0 = no early stopping
+    select_on: str             # the kept weights: best "val_loss", best "val_balanced_accuracy", or "last"
+    init: str                  # initialiser of the ReLU layers: "he" (He-normal) or "glorot" (Keras' default)
+    precision: str             # "float32", "bf16" (mixed bfloat16) or "auto" (bf16 where the CPU has it in hardware)
     gan_steps: int             # DCGAN training steps per class
     gan_batch_size: int
     cv_folds: int              # grouped stratified K-fold of chapter 07: folds per repeat
@@ -74,7 +77,8 @@ PROFILES: dict[str, Profile] = {
     # seconds per chapter: nbval, CI, the `make test` book build
     "smoke": Profile(
         name="smoke", n_patients=24, rows=128, cols=32, epochs=1, batch_size=4,
-        learning_rate=1e-4, early_stopping_patience=0, gan_steps=20, gan_batch_size=4,
+        learning_rate=1e-4, early_stopping_patience=0, select_on="last", init="he", precision="float32",
+        gan_steps=20, gan_batch_size=4,
         cv_folds=2, cv_repeats=1, cv_cells=1, bootstrap_resamples=200, test_fraction=0.3, seed=0,
     ),
     # the full synthetic cohort at reduced resolution: `make book` on a 2-core laptop, <= 30 min cold.
@@ -91,13 +95,15 @@ PROFILES: dict[str, Profile] = {
     # confidence intervals come from a bootstrap over test patients, which costs seconds.
     "cpu": Profile(
         name="cpu", n_patients=384, rows=256, cols=64, epochs=6, batch_size=32,
-        learning_rate=3e-4, early_stopping_patience=3, gan_steps=1500, gan_batch_size=32,
+        learning_rate=3e-4, early_stopping_patience=3, select_on="val_loss", init="he", precision="auto",
+        gan_steps=1500, gan_batch_size=32,
         cv_folds=3, cv_repeats=1, cv_cells=1, bootstrap_resamples=1000, test_fraction=0.3, seed=0,
     ),
     # Table 4 of the paper: Adam 1e-4, batch 8/16, 300 epochs, 256 x 1024 (cols x rows); needs a GPU
     "paper": Profile(
         name="paper", n_patients=384, rows=1024, cols=256, epochs=300, batch_size=16,
-        learning_rate=1e-4, early_stopping_patience=0, gan_steps=20000, gan_batch_size=16,
+        learning_rate=1e-4, early_stopping_patience=0, select_on="last", init="he", precision="float32",
+        gan_steps=20000, gan_batch_size=16,
         cv_folds=5, cv_repeats=5, cv_cells=4, bootstrap_resamples=2000, test_fraction=0.3, seed=0,
     ),
 }

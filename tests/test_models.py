@@ -188,9 +188,12 @@ def test_parameter_count_by_hand():
         + (9 * 384 + 1) * 384 + (9 * 384 + 1) * 256
     cbam = (96 * 6 + 6) + (6 * 96 + 96) + (7 * 7 * 2 + 1)
     fcs = (256 + 1) * 4096 + (4096 + 1) * 4096 + (4096 + 1) * 3
+    standardize = 3          # the input standardisation's mean, variance and count: weights, not trained
     for shape in RESOLUTIONS.values():
-        assert models.build("dSPIC-AM", shape).count_params() == convs + cbam + fcs
-    literal = convs + cbam + fcs + (72 * 24 - 1) * 256 * 4096   # flatten of the 72 x 24 x 256 map
+        model = models.build("dSPIC-AM", shape)
+        assert model.count_params() == convs + cbam + fcs + standardize
+        assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == convs + cbam + fcs
+    literal = convs + cbam + fcs + standardize + (72 * 24 - 1) * 256 * 4096   # flatten of the 72 x 24 x 256 map
     assert summary.literal_parameters(models.build("dSPIC-AM", (1024, 256, 1))) == literal
 
 
@@ -256,7 +259,8 @@ def test_get_config_returns_the_builder_arguments():
     config = model.get_config()
     assert config == dict(builder="dspic", added="residual", pooling=False, input_shape=[128, 32, 1],
                           num_classes=4, head="gap", pool_padding="same", conv_padding="table", reduction=8, fc_units=None,
-                          literal_eq6=False, output="softmax", seed=None, name="dSPIC-RM-nopool")
+                          literal_eq6=False, output="softmax", init="he", standardize=True, seed=None,
+                          name="dSPIC-RM-nopool")
     again = models.ZooModel.from_config(config)
     assert paper_layers(again) == paper_layers(model)
 
@@ -268,18 +272,63 @@ def two_tiny_images(seed: int = 0):
     return x, y
 
 
-@pytest.mark.parametrize("name", models.names())
+@pytest.mark.parametrize("name", models.names(reference=True))
 def test_trains_one_step_on_two_tiny_images_without_nan(name):
     keras.utils.set_random_seed(0)
     model = models.build(name, SMOKE)
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy")
     x, y = two_tiny_images()
-    before = [w.copy() for w in model.get_weights()]
+    before = [np.array(w) for w in model.trainable_weights]
     loss = model.train_on_batch(x, y)
     assert np.isfinite(loss)
-    after = model.get_weights()
+    after = [np.array(w) for w in model.trainable_weights]
     assert all(np.isfinite(w).all() for w in after)
     assert sum(not np.array_equal(a, b) for a, b in zip(before, after)) == len(after)  # every weight moved
+
+
+def eq1_like_images(n: int = 16, shape=(256, 64, 1), seed: int = 0) -> np.ndarray:
+    """``n`` different images with the statistics of Eq. 1's output on the cohort (mean about 0.08,
+    SD about 0.12, in [0, 1])."""
+    rng = np.random.default_rng(seed)
+    return np.clip(rng.gamma(0.5, 0.16, (n, *shape)), 0, 1).astype(np.float32)
+
+
+def logit_spread(model, x) -> float:
+    """Mean over the outputs of the SD across images of the logits (the output layer's pre-activation)."""
+    out = model.get_layer("softmax")
+    features = keras.Model(model.input, out.input)(x)
+    kernel, bias = out.get_weights()
+    return float((np.asarray(features) @ kernel + bias).std(axis=0).mean())
+
+
+def test_dspic_am_with_the_chosen_initialisation_tells_16_images_apart_at_init():
+    from dspic_lib.config import get_profile
+    from dspic_lib.pipeline.train import standardization
+
+    x = eq1_like_images()
+    chosen = get_profile("cpu", use_env=False).init
+    model = models.build("dSPIC-AM", x.shape[1:], seed=0, init=chosen)
+    models.set_standardization(model, *standardization(x, np.arange(len(x))))
+    assert logit_spread(model, x) > 1e-3
+    # the cause it fixes: Keras' default initialisation on the raw Eq. 1 input is a constant function
+    default = models.build("dSPIC-AM", x.shape[1:], seed=0, init="glorot", standardize=False)
+    assert logit_spread(default, x) < 1e-4
+
+
+def test_the_input_standardisation_is_saved_with_the_weights(tmp_path):
+    x = eq1_like_images(4, SMOKE)
+    model = models.build("SI_CLF", SMOKE, seed=0)
+    models.set_standardization(model, 0.08, 0.12)
+    model.save_weights(tmp_path / "w.weights.h5")
+    again = models.build("SI_CLF", SMOKE, seed=1)
+    again.load_weights(tmp_path / "w.weights.h5")
+    layer = again.get_layer("standardize")
+    np.testing.assert_allclose(np.asarray(layer(x[:1])), (x[:1] - 0.08) / 0.12, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(again(x)), np.asarray(model(x)))
+    with pytest.raises(ConfigError, match="without an input standardisation layer"):
+        models.set_standardization(models.build("SI_CLF", SMOKE, standardize=False), 0.0, 1.0)
+    with pytest.raises(DataError, match="positive SD"):
+        models.set_standardization(model, 0.1, 0.0)
 
 
 @pytest.mark.parametrize("name", models.names())
@@ -309,10 +358,10 @@ def test_conv_padding_same_keeps_the_maps_of_stride_1_convolutions():
 @pytest.mark.parametrize("name", models.names())
 def test_layer_table_puts_each_paper_cell_beside_its_row(name):
     table = summary.layer_table(models.build(name, SMOKE))
-    cells = table.drop(index=["total", "gap"])["paper"].tolist()
+    cells = table.drop(index=["total", "gap", "standardize"])["paper"].tolist()
     assert [normalise(c.split(" (Attention")[0].replace("Convolution ", "").replace(
         "Pooling ", "").replace("Fully connected ", "FC ")) for c in cells] == EXPECTED[name]
-    assert table.loc["gap", "paper"] == "(not in the table)"
+    assert table.loc["gap", "paper"] == table.loc["standardize", "paper"] == "(not in the table)"
     assert table.loc["total", "parameters"] == models.build(name, SMOKE).count_params()
 
 

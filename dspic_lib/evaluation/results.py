@@ -121,8 +121,15 @@ def load_model(run, profile, results_dir=None):
 
     st = profile.store if hasattr(profile, "store") else for_results(Path(results_dir))
     profile = getattr(profile, "profile", profile)
-    model = models.build(run.model, input_shape=profile.input_shape, num_classes=int(run.proba.shape[1]),
-                         output=run.head, seed=run.seed)      # the arguments the training run built it with
+    from dspic_lib._tf import keras
+
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(run.policy)       # the precision it was trained (and predicted) in
+    try:
+        model = models.build(run.model, input_shape=profile.input_shape, num_classes=int(run.proba.shape[1]),
+                             output=run.head, seed=run.seed, init=profile.init)   # as the training run built it
+    finally:
+        keras.config.set_dtype_policy(before)
     weights = st.root / run.entry_id / "model.weights.h5"            # the entry's folder is its id
     model.load_weights(weights if weights.is_file() else st.find(run.entry_id).file("model.weights.h5"))
     return model

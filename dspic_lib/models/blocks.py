@@ -12,7 +12,7 @@ from .._tf import keras
 layers = keras.layers
 
 
-def cbam_block(F, reduction: int = 16, *, name: str = "am", literal_eq6: bool = False):
+def cbam_block(F, reduction: int = 16, *, name: str = "am", literal_eq6: bool = False, init: str = "he_normal"):
     """Attention module (CBAM, Woo et al. 2018): channel attention, then spatial attention.
 
     Eq. 7  f_c(F)  = sigmoid(MLP(AvgPool(F)) + MLP(MaxPool(F)))      pooled over the spatial axes
@@ -23,12 +23,14 @@ def cbam_block(F, reduction: int = 16, *, name: str = "am", literal_eq6: bool = 
     dSPIC paper does not give it. Eq. 6 as printed multiplies the spatial map into F, not into F';
     the text ("F' is fed into the spatial attention module to obtain a refined map") and CBAM apply
     the two in sequence, which is the default here. ``literal_eq6=True`` multiplies into F instead.
+    ``init``: the initialiser of the ReLU layer (the MLP's hidden layer); the layers in front of a
+    sigmoid keep Keras' Glorot-uniform default.
     """
     rows, cols, channels = F.shape[1], F.shape[2], F.shape[3]
     hidden = max(1, channels // reduction)
 
     # Eq. 7: one MLP, shared by the average- and the max-pooled channel descriptors
-    mlp_hidden = layers.Dense(hidden, activation="relu", name=f"{name}_channel_mlp_hidden")
+    mlp_hidden = layers.Dense(hidden, activation="relu", kernel_initializer=init, name=f"{name}_channel_mlp_hidden")
     mlp_out = layers.Dense(channels, name=f"{name}_channel_mlp_out")
     avg_F = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_channel_avgpool")(F)
     max_F = layers.GlobalMaxPooling2D(keepdims=True, name=f"{name}_channel_maxpool")(F)
@@ -51,14 +53,16 @@ def cbam_block(F, reduction: int = 16, *, name: str = "am", literal_eq6: bool = 
     return layers.Multiply(name=f"{name}_spatial_scale")([f_s, F if literal_eq6 else F1])  # Eq. 6: M
 
 
-def residual_block(F, *, name: str = "rm"):
+def residual_block(F, *, name: str = "rm", init: str = "he_normal"):
     """Residual module, Eq. 9:  R = relu(f3x3(relu(f3x3(F))) + F).
 
     Both convolutions keep the number of channels and the map size (3x3, stride 1, padding 1), so
-    the identity skip needs no projection. No batch normalisation: Eq. 9 has none.
+    the identity skip needs no projection. No batch normalisation: Eq. 9 has none. ``init``: the
+    initialiser of both convolutions (each feeds a ReLU).
     """
     channels = F.shape[-1]
-    inner = layers.Conv2D(channels, 3, padding="same", activation="relu", name=f"{name}_conv_a")(F)
-    outer = layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv_b")(inner)
+    inner = layers.Conv2D(channels, 3, padding="same", activation="relu", kernel_initializer=init,
+                          name=f"{name}_conv_a")(F)
+    outer = layers.Conv2D(channels, 3, padding="same", kernel_initializer=init, name=f"{name}_conv_b")(inner)
     total = layers.Add(name=f"{name}_skip")([outer, F])
     return layers.Activation("relu", name=f"{name}_relu")(total)

@@ -78,6 +78,8 @@ def _describe(tag: str, group: list) -> dict:
         return dict(layer="RM", kernel="3x3, 3x3", stride=1, padding="1")
     if kind == "gap":
         return dict(layer="GlobalAvgPool", kernel="", stride="", padding="")
+    if kind == "standardize":
+        return dict(layer="Standardize", kernel="(x - mean) / SD", stride="", padding="")
     if kind == "flatten":
         return dict(layer="Flatten", kernel="", stride="", padding="")
     if kind == "fc":
@@ -87,7 +89,8 @@ def _describe(tag: str, group: list) -> dict:
     return dict(layer=type(last).__name__, kernel="", stride="", padding="")
 
 
-ADDED_HERE = ("GlobalAvgPool", "Flatten")   # rows the tables do not print (the FC ambiguity)
+# rows the tables do not print: the FC ambiguity, and the input standardisation (zoo's ``standardize``)
+ADDED_HERE = ("GlobalAvgPool", "Flatten", "Standardize")
 
 
 def layer_table(model) -> pd.DataFrame:

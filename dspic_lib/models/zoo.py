@@ -18,6 +18,25 @@ each documented in chapter 03 with its cost:
                   by 4 pixels per axis; "same": every stride-1 convolution padded to keep its map
                   (P = k // 2), the reading under which the tables' maps would not grow.
 
+Two choices the paper does not make (it names neither an initialiser nor any input scaling beyond
+Eq. 1), each measured in chapter 03:
+
+``init``          "he" (default): He-normal initialisation of every layer that feeds a ReLU, the standard
+                  for AlexNet-like ReLU networks; "glorot": Keras' default (Glorot-uniform) everywhere.
+                  Under Glorot on Eq. 1's small inputs (mean 0.08, SD 0.12) the activations of
+                  dSPIC-AM shrink block by block and its logits differ across images by about 2e-5:
+                  at initialisation the network is a constant function, and training sat on the
+                  one-class plateau.
+``standardize``   True (default): a ``keras.layers.Normalization`` layer right after the input, whose
+                  mean and variance (one number each) are set from the training images only
+                  (:func:`set_standardization`, called by the training loop); they are weights of the
+                  model, saved with it, so prediction and Grad-CAM see the input training saw. Before
+                  they are set the layer is the identity (mean 0, variance 1).
+
+The plain CNN of :func:`plain_cnn_rows` is not a network of the paper: it is the reference that set the
+synthetic cohort's difficulty (four 3x3 convolution + 2x2 pooling blocks, global average pooling),
+trained by the same loop as every other network so a reader sees what this cohort allows.
+
 Explicit paddings (P=2, P=3) are real zero paddings (a ZeroPadding2D layer before a "valid"
 convolution). Convolutions and FC layers use ReLU (Eq. 11); the output is softmax, as in the paper
 (``output="sigmoid"`` gives independent outputs instead, for the multi-label comparison of chapter 07).
@@ -43,6 +62,8 @@ HEADS = ("gap", "flatten")
 OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
 POOL_PADDINGS = ("same", "valid")
 CONV_PADDINGS = ("table", "same")
+INITS = {"he": "he_normal", "glorot": "glorot_uniform"}   # the initialiser of the layers that feed a ReLU
+STANDARDIZE_LAYER = "standardize"
 
 
 # ---------------------------------------------------------------- the tables, row by row
@@ -55,6 +76,8 @@ def fc(units: int) -> tuple:
 
 
 POOL = ("pool", 3, 2)   # MaxPool 3 x 3, S=2
+POOL2 = ("pool", 2, 2)  # MaxPool 2 x 2, S=2 (the plain CNN)
+GAP = ("gap",)          # global average pooling straight into the output (the plain CNN)
 AM = ("am",)            # attention module, Eq. 6-8
 RM = ("rm",)            # residual module, Eq. 9
 ADDED = {"attention": [AM], "residual": [RM], None: []}
@@ -86,8 +109,15 @@ def alexnet_rows() -> list[tuple]:
             conv(3, 384, 1, 3), conv(3, 384, 1, 3), fc(1024), fc(1024)]
 
 
+def plain_cnn_rows() -> list[tuple]:
+    """The reference network of the synthetic cohort (not in the paper): the plain CNN whose accuracy
+    set the phantom's difficulty (``bench/bench_data.py --difficulty``)."""
+    return [conv(3, 16, 1, 1), POOL2, conv(3, 32, 1, 1), POOL2, conv(3, 64, 1, 1), POOL2,
+            conv(3, 64, 1, 1), POOL2, GAP]
+
+
 ROWS: dict[str, Callable[..., list[tuple]]] = {
-    "dspic": dspic_rows, "si_clf": si_clf_rows, "alexnet": alexnet_rows}
+    "dspic": dspic_rows, "si_clf": si_clf_rows, "alexnet": alexnet_rows, "plain": plain_cnn_rows}
 
 
 def paper_name(builder: str, **arch: Any) -> str:
@@ -98,7 +128,7 @@ def paper_name(builder: str, **arch: Any) -> str:
         return name + ("" if arch.get("pooling", True) else "-nopool")
     if builder == "si_clf":
         return "SI_CLF" + ("+AM" if arch.get("attention") else "") + ("+RM" if arch.get("residual") else "")
-    return "AlexNet"
+    return "Plain CNN" if builder == "plain" else "AlexNet"
 
 
 # ---------------------------------------------------------------- rows -> Keras model
@@ -113,13 +143,14 @@ class ZooModel(keras.Model):
     def __init__(self, builder: str, input_shape=PAPER_INPUT_SHAPE, num_classes: int = 3, *,
                  head: str = "gap", pool_padding: str = "same", conv_padding: str = "table",
                  reduction: int = 16, fc_units: int | None = None, literal_eq6: bool = False,
-                 output: str = "softmax", seed: int | None = None, name: str | None = None,
-                 **arch: Any):
+                 output: str = "softmax", init: str = "he", standardize: bool = True,
+                 seed: int | None = None, name: str | None = None, **arch: Any):
         look_up_option(builder, ROWS, what="builder")
         look_up_option(output, OUTPUT_ACTIVATIONS, what="output activation")
         look_up_option(head, HEADS, what="head")
         look_up_option(pool_padding, POOL_PADDINGS, what="pool_padding")
         look_up_option(conv_padding, CONV_PADDINGS, what="conv_padding")
+        look_up_option(init, INITS, what="init")
         try:
             rows = ROWS[builder](**arch)
         except TypeError as err:
@@ -135,21 +166,24 @@ class ZooModel(keras.Model):
         if int(num_classes) < 2 or int(reduction) < 1:
             raise ConfigError(f"need num_classes >= 2 and reduction >= 1, got {num_classes}, {reduction}")
         # "+" is not allowed in TensorFlow name scopes: SI_CLF+AM is called SI_CLF-AM inside Keras
-        name = (name or paper_name(builder, **arch)).replace("+", "-")
+        name = (name or paper_name(builder, **arch)).replace("+", "-").replace(" ", "_")
         inputs = keras.Input(shape=input_shape, name="image")
+        x = layers.Normalization(axis=None, name=STANDARDIZE_LAYER)(inputs) if standardize else inputs
         if conv_padding == "same":
             rows = [(r[0], r[1], r[2], r[3], r[1] // 2) if r[0] == "conv" and r[3] == 1 else r
                     for r in rows]
-        x = _stack(inputs, rows, name=name, head=head, pool_padding=pool_padding,
-                   reduction=int(reduction), fc_units=fc_units, literal_eq6=literal_eq6)
-        outputs = layers.Dense(int(num_classes), activation=output, name=output)(x)
+        x = _stack(x, rows, name=name, head=head, pool_padding=pool_padding, reduction=int(reduction),
+                   fc_units=fc_units, literal_eq6=literal_eq6, init=INITS[init])
+        # float32 outputs also under a mixed-precision policy (softmax and the loss in full precision)
+        outputs = layers.Dense(int(num_classes), activation=output, name=output, dtype="float32")(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name)
         if seed is not None:
             _reseed(self, int(seed))
         self.builder_args = dict(builder=builder, **arch, input_shape=list(input_shape),
                                  num_classes=int(num_classes), head=head, pool_padding=pool_padding,
                                  conv_padding=conv_padding, reduction=int(reduction), fc_units=fc_units,
-                                 literal_eq6=bool(literal_eq6), output=output, seed=seed, name=name)
+                                 literal_eq6=bool(literal_eq6), output=output, init=init,
+                                 standardize=bool(standardize), seed=seed, name=name)
 
     @property
     def paper_name(self) -> str:
@@ -164,7 +198,7 @@ class ZooModel(keras.Model):
         return cls(**config)
 
 
-def _stack(x, rows, *, name, head, pool_padding, reduction, fc_units, literal_eq6):
+def _stack(x, rows, *, name, head, pool_padding, reduction, fc_units, literal_eq6, init):
     """Apply the rows in order; layer names are <row kind><index>[_part], e.g. conv3_pad, conv3."""
     count: dict[str, int] = defaultdict(int)
     for row in rows:
@@ -176,18 +210,21 @@ def _stack(x, rows, *, name, head, pool_padding, reduction, fc_units, literal_eq
             _, kernel, filters, stride, pad = row
             if pad:
                 x = layers.ZeroPadding2D(pad, name=f"{tag}_pad")(x)
-            x = layers.Conv2D(filters, kernel, strides=stride, activation="relu", name=tag)(x)
+            x = layers.Conv2D(filters, kernel, strides=stride, activation="relu", kernel_initializer=init,
+                              name=tag)(x)
         elif kind == "pool":
             x = layers.MaxPooling2D(row[1], strides=row[2], padding=pool_padding, name=tag)(x)
         elif kind == "am":
-            x = cbam_block(x, reduction, name=tag, literal_eq6=literal_eq6)
+            x = cbam_block(x, reduction, name=tag, literal_eq6=literal_eq6, init=init)
         elif kind == "rm":
-            x = residual_block(x, name=tag)
+            x = residual_block(x, name=tag, init=init)
+        elif kind == "gap":
+            x = layers.GlobalAveragePooling2D(name="gap")(x)
         elif kind == "fc":
             if count["fc"] == 1:   # the FC ambiguity: see the module docstring
                 x = (layers.GlobalAveragePooling2D(name="gap") if head == "gap"
                      else layers.Flatten(name="flatten"))(x)
-            x = layers.Dense(fc_units or row[1], activation="relu", name=tag)(x)
+            x = layers.Dense(fc_units or row[1], activation="relu", kernel_initializer=init, name=tag)(x)
     return x
 
 
@@ -199,6 +236,23 @@ def _reseed(model, seed: int) -> None:
             config = {**layer.kernel_initializer.get_config(), "seed": seed * 1000 + index}
             init = type(layer.kernel_initializer).from_config(config)
             layer.kernel.assign(init(layer.kernel.shape, layer.kernel.dtype))
+
+
+def set_standardization(model, mean: float, std: float) -> None:
+    """Set the input standardisation of ``model`` (its :data:`STANDARDIZE_LAYER`) to ``(x - mean) / std``;
+    ``mean`` and ``std`` come from the training images only. A model built with ``standardize=False``
+    is refused by name."""
+    import numpy as np
+
+    try:
+        layer = model.get_layer(STANDARDIZE_LAYER)
+    except ValueError:
+        raise ConfigError(f"{model.name}: built without an input standardisation layer") from None
+    if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+        raise DataError(f"input standardisation needs a finite mean and a positive SD, got {mean}, {std}")
+    layer.adapt_mean.assign(np.full(layer.adapt_mean.shape, mean, np.float32))
+    layer.adapt_variance.assign(np.full(layer.adapt_variance.shape, std * std, np.float32))
+    layer.finalize_state()
 
 
 def load(path) -> "ZooModel":
@@ -247,6 +301,11 @@ def si_clf(attention: bool = False, residual: bool = False, *, input_shape=PAPER
                     residual=bool(residual), **options)
 
 
+def plain_cnn(*, input_shape=PAPER_INPUT_SHAPE, num_classes: int = 3, **options: Any) -> ZooModel:
+    """The plain CNN that set the synthetic cohort's difficulty (not a network of the paper)."""
+    return ZooModel("plain", input_shape, num_classes, **options)
+
+
 def alexnet(*, input_shape=PAPER_INPUT_SHAPE, num_classes: int = 3, **options: Any) -> ZooModel:
     """AlexNet as Table 7 prints it (64 filters in conv1, FC 1024)."""
     return ZooModel("alexnet", input_shape, num_classes, **options)
@@ -261,12 +320,15 @@ REGISTRY: dict[str, tuple[Callable[..., ZooModel], dict[str, Any]]] = {
     "SI_CLF+AM+RM": (si_clf, {"attention": True, "residual": True}),
     "AlexNet": (alexnet, {}),
     "dSPIC-AM-nopool": (dspic, {"added": "attention", "pooling": False}),
+    "Plain CNN": (plain_cnn, {}),
 }
+REFERENCE_MODELS = ("Plain CNN",)   # in the registry, not in the paper
 
 
-def names() -> list[str]:
-    """The registered model names, in the order of the paper."""
-    return list(REGISTRY)
+def names(reference: bool = False) -> list[str]:
+    """The registered model names of the paper, in its order (and the reference models after them,
+    with ``reference=True``)."""
+    return [n for n in REGISTRY if reference or n not in REFERENCE_MODELS]
 
 
 def build(name: str, input_shape=PAPER_INPUT_SHAPE, num_classes: int = 3, **options: Any) -> ZooModel:

@@ -10,10 +10,15 @@ The loop, short enough to read in one screen (:func:`fit`):
    cannot: the generators never saw a test patient).
 2. **Adam** with the profile's learning rate, the profile's batch size, categorical cross-entropy on
    the three softmax outputs (an M&A image has the target ``(0, 0.5, 0.5)``, see ``datasets``).
+   The network starts from the profile's initialisation (``init``, He-normal by default, see
+   :mod:`dspic_lib.models.zoo`) and its input standardisation is set from the mean and SD of the
+   training images' pixels (validation images excluded), under the profile's ``precision``
+   (:func:`precision_policy`: bfloat16 mixed precision where the CPU has it in hardware, for ``auto``).
 3. **Epochs** through the ``tf.data`` input of :mod:`dspic_lib.pipeline.inputs` (a seeded new order each epoch);
-   after each, loss and accuracy on the validation images. With ``early_stopping_patience > 0`` the
-   run stops when the validation loss has not improved for that many epochs, and the weights of the
-   best epoch are kept (model selection on validation patients only).
+   after each, loss, accuracy and balanced accuracy on the validation images. The weights kept are those
+   of the best epoch by the profile's ``select_on`` (``val_loss``, ``val_balanced_accuracy``, or
+   ``last``: the last epoch); with ``early_stopping_patience > 0`` the run also stops when that score has
+   not improved for that many epochs (model selection on validation patients only).
 4. **Prediction** of the test part: softmax probabilities per image, kept with the image ids; the
    validation images' probabilities are kept too (chapter 07 fits a temperature on them).
 
@@ -74,6 +79,7 @@ class Run:
     head: str = "softmax"
     protocol: str = "patient"
     build_stats: dict | None = None   # the build's counts (train/test images, leaked patients, ...)
+    policy: str = "float32"           # the Keras dtype policy it was trained under
 
     @property
     def y_true(self) -> np.ndarray:
@@ -157,45 +163,116 @@ def strategy():
     return tf.distribute.get_strategy()
 
 
+PRECISIONS = ("float32", "bf16", "auto")
+SELECT_ON = ("val_loss", "val_balanced_accuracy", "last")
+
+
+def hardware_bf16() -> bool:
+    """True on a CPU that computes bfloat16 in hardware (Intel AMX or AVX512-BF16), read from
+    ``/proc/cpuinfo``; False elsewhere (and where that file does not exist)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("amx_bf16", "avx512_bf16"))
+
+
+def precision_policy(precision: str) -> str:
+    """The Keras dtype policy of a profile's ``precision``: ``float32``; ``bf16`` = ``mixed_bfloat16``
+    (weights in float32, most arithmetic in bfloat16, the output layer in float32); ``auto`` = bf16 on a
+    CPU with bfloat16 in hardware and no GPU visible, float32 anywhere else. The resolved policy is part
+    of every training key, so a store never mixes the two."""
+    from dspic_lib.options import look_up_option
+
+    look_up_option(precision, PRECISIONS, what="precision")
+    if precision == "auto":
+        from dspic_lib._tf import tf
+
+        precision = "bf16" if hardware_bf16() and not tf.config.list_logical_devices("GPU") else "float32"
+    return "mixed_bfloat16" if precision == "bf16" else "float32"
+
+
+def standardization(X: np.ndarray, rows: np.ndarray, chunk: int = 256) -> tuple[float, float]:
+    """Mean and SD of the pixels of images ``rows`` of ``X`` (the training images only), in float64,
+    a chunk of images at a time (``X`` may be a memory map)."""
+    rows = np.sort(np.asarray(rows))
+    n = total = total_sq = 0.0
+    for i in range(0, len(rows), chunk):
+        part = np.asarray(X[rows[i:i + chunk]], dtype=np.float64)
+        n, total, total_sq = n + part.size, total + part.sum(), total_sq + np.square(part).sum()
+    mean = total / n
+    return float(mean), float(np.sqrt(max(total_sq / n - mean * mean, 0.0)))
+
+
+def _balanced_accuracy(y: np.ndarray, proba: np.ndarray, head: str) -> float:
+    """Balanced accuracy (mean recall over the classes present) of the single-label images; for a
+    sigmoid head, of the four label combinations."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    if head == "sigmoid":
+        truth = (y > 0.5).astype(int) @ np.array([1, 2])
+        pred = (proba >= 0.5).astype(int) @ np.array([1, 2])
+        return float(balanced_accuracy_score(truth, pred)) if len(y) else float("nan")
+    single = y.max(axis=1) == 1.0
+    if not single.any():
+        return float("nan")
+    return float(balanced_accuracy_score(y[single].argmax(1), proba[single].argmax(1)))
+
+
 def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, head: str = "softmax"):
-    """The loop of the module docstring. Returns (model, history, best_epoch, validation rows)."""
+    """The loop of the module docstring. Returns (model, history, best_epoch, validation rows, the
+    input standardisation (mean, SD), the dtype policy)."""
     from tqdm import tqdm  # tqdm.auto warns in a kernel without ipywidgets
 
     from dspic_lib import models
     from dspic_lib._tf import keras, tf
+    from dspic_lib.models.zoo import set_standardization
+    from dspic_lib.options import look_up_option
     from dspic_lib.pipeline.inputs import batches, train_one_epoch
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     train, val = validation_split(build.train.meta, seed)
     X, y = build.train.X, head_targets(build.train.y, head)
-    with strategy().scope():
-        model = models.build(model_name, input_shape=profile.input_shape, seed=seed, output=head,
-                             num_classes=y.shape[1])
-        model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate),
-                      loss="categorical_crossentropy" if head == "softmax" else "binary_crossentropy")
-    rows, best, best_weights, wait = [], (np.inf, 0), None, 0
+    mean, sd = standardization(X, train)
+    policy = precision_policy(profile.precision)
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        with strategy().scope():
+            model = models.build(model_name, input_shape=profile.input_shape, seed=seed, output=head,
+                                 num_classes=y.shape[1], init=profile.init)
+            set_standardization(model, mean, sd)
+            model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate),
+                          loss="categorical_crossentropy" if head == "softmax" else "binary_crossentropy")
+    finally:
+        keras.config.set_dtype_policy(before)
+    select = look_up_option(profile.select_on, SELECT_ON, what="select_on")
+    rows, best, best_weights, wait = [], (-np.inf, 0), None, 0
     bar = tqdm(range(1, profile.epochs + 1), desc=f"{model_name} on {build.name}", unit="epoch",
                disable=not progress, leave=False)
     for epoch in bar:
         loss = train_one_epoch(model, batches(X, y, train, batch_size=profile.batch_size, seed=seed * 1000 + epoch))
-        val_loss, val_acc, _ = _evaluate(model, X, y, val, profile.batch_size, head)
-        rows.append({"epoch": epoch, "loss": loss, "val_loss": val_loss, "val_accuracy": val_acc})
-        bar.set_postfix(loss=f"{loss:.3f}", val_loss=f"{val_loss:.3f}", val_acc=f"{val_acc:.3f}")
-        if val_loss < best[0]:
-            best, best_weights, wait = (val_loss, epoch), model.get_weights(), 0
+        val_loss, val_acc, val_proba = _evaluate(model, X, y, val, profile.batch_size, head)
+        val_bacc = _balanced_accuracy(y[val], val_proba, head)
+        rows.append({"epoch": epoch, "loss": loss, "val_loss": val_loss, "val_accuracy": val_acc,
+                     "val_balanced_accuracy": val_bacc})
+        bar.set_postfix(loss=f"{loss:.3f}", val_loss=f"{val_loss:.3f}", val_bacc=f"{val_bacc:.3f}")
+        score = {"val_loss": -val_loss, "val_balanced_accuracy": val_bacc, "last": epoch}[select]
+        if score > best[0]:        # ties keep the earlier epoch
+            best, best_weights, wait = (score, epoch), model.get_weights(), 0
         else:
             wait += 1
             if profile.early_stopping_patience and wait >= profile.early_stopping_patience:
                 break
-    if best_weights is not None and profile.early_stopping_patience:
+    if best_weights is not None and select != "last":
         model.set_weights(best_weights)
-    chosen = best[1] if profile.early_stopping_patience else len(rows)
-    return model, pd.DataFrame(rows), chosen, val
+    chosen = best[1] if select != "last" else len(rows)
+    return model, pd.DataFrame(rows), chosen, val, (mean, sd), policy
 
 
 META = ["image", "patient", "view", "label"]
-FIELDS = ("rows", "cols", "epochs", "batch_size", "learning_rate", "early_stopping_patience")
+FIELDS = ("rows", "cols", "epochs", "batch_size", "learning_rate", "early_stopping_patience", "select_on", "init")
 
 
 def train_key(st: Store, model_name: str, build, profile: Profile, seed: int, head: str = "softmax"):
@@ -203,7 +280,8 @@ def train_key(st: Store, model_name: str, build, profile: Profile, seed: int, he
     (:class:`dspic_lib.pipeline.lineage.BuildPlan`); with a lineage id that id is the parent, and no
     array is touched; a build made in memory is keyed by its arrays."""
     args = {"model": model_name, "dataset": build.name, "protocol": build.protocol, "seed": seed,
-            "val_fraction": VAL_FRACTION, "head": head, **{f: getattr(profile, f) for f in FIELDS}}
+            "val_fraction": VAL_FRACTION, "head": head, **{f: getattr(profile, f) for f in FIELDS},
+            "policy": precision_policy(profile.precision), "standardize": True}
     lineage = getattr(build, "lineage_id", None)
     if lineage:
         return st.key("train", args, code=[_train, fit], parents=[lineage], profile=profile.name)
@@ -229,7 +307,7 @@ def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
         b = build.materialize() if hasattr(build, "materialize") else build
         test_meta = b.test.meta[META].reset_index(drop=True)
         start = time.perf_counter()
-        model, history, best_epoch, val = _train(model_name, b, profile, seed, progress, head)
+        model, history, best_epoch, val, (mean, sd), policy = _train(model_name, b, profile, seed, progress, head)
         proba = predict(model, b.test.X, profile.batch_size)
         val_proba = predict(model, b.train.X[val], profile.batch_size)
         check_room_for_weights(model, folder)
@@ -242,7 +320,7 @@ def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
         made_of = build.key().describe() if hasattr(build, "key") else None   # a plan: its parents and arguments
         (folder / "run.json").write_text(json.dumps(
             {"best_epoch": int(best_epoch), "seconds": time.perf_counter() - start, "build": b.stats(),
-             "build_key": made_of}, indent=2))
+             "build_key": made_of, "input_mean": mean, "input_sd": sd, "policy": policy}, indent=2))
 
     cached = st.get(key) is not None
     entry = st.get_or_compute(key, compute)
@@ -269,4 +347,4 @@ def read_run(entry, model_name: str, dataset: str, seed: int, head: str = "softm
                proba=proba, test_meta=test_meta, best_epoch=int(info["best_epoch"]),
                seconds=float(info["seconds"]), entry_id=entry.id, cached=cached,
                val_proba=val_proba, val_meta=val_meta, head=head, protocol=protocol,
-               build_stats=info.get("build"))
+               build_stats=info.get("build"), policy=info.get("policy", "float32"))
