@@ -172,8 +172,8 @@ ch.finding(beyond.multilabel_sentence(b, ml))
 # %% [markdown]
 # ## D2's class proportions, and undoing them
 #
-# D2 enlarges the training part to the proportions of the paper's Table 1, where N is about a fifth of
-# the images, while the test part keeps the cohort's proportions. A network fitted on D2 learns D2's class
+# D2 enlarges the training part to the proportions of the paper's Table 1, where N is a smaller share of
+# the images than in the cohort, while the test part keeps the cohort's proportions. A network fitted on D2 learns D2's class
 # priors and so calls N less often than the test part holds it. When both priors are known, Bayes' rule
 # moves the outputs from one prior to the other (Saerens, Latinne & Decaestecker 2002): each probability is
 # multiplied by the ratio of the two priors of its class and the row renormalised. The priors come from the

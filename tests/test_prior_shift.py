@@ -82,3 +82,37 @@ def test_predicted_shares_are_arg_max_shares():
     p = np.array([[0.6, 0.3, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.5, 0.4, 0.1]])
     assert metrics.predicted_shares(p).to_dict() == {"N": 0.5, "M": 0.25, "A": 0.25}
     assert list(metrics.predicted_shares(p).index) == list(OUTPUTS)
+
+
+def test_chapter_priors_count_the_fitted_rows_and_their_originals():
+    """beyond.priors_of: the D2 prior from the rows train.fit fits on (validation patients out), the
+    original prior from their originals; both from the build's labels, never typed."""
+    import pandas as pd
+
+    from dspic_lib.chapters import beyond
+    from dspic_lib.pipeline.train import validation_split
+
+    rows = []
+    for i in range(12):
+        label = ["N", "N", "M", "A"][i % 4]
+        rows.append({"image": f"p{i}", "patient": f"p{i}", "label": label, "source": "original"})
+        if label != "N":                                        # D2 adds copies of diseased images only
+            rows += [{"image": f"p{i}#c{k}", "patient": f"p{i}", "label": label, "source": "mirror"} for k in range(3)]
+    meta = pd.DataFrame(rows)
+
+    class Part:
+        def __init__(self, m):
+            self.meta = m
+
+    class Build:
+        train, test = Part(meta), Part(pd.DataFrame({"image": ["t0", "t1"]}))
+
+    pr = beyond.priors_of(Build(), seed=0)
+    fit, _ = validation_split(meta, 0)
+    kept = meta.iloc[fit]
+    assert len(kept) < len(meta)                                # the validation patients are left out
+    np.testing.assert_allclose(pr.trained, metrics.output_priors(kept["label"]))
+    np.testing.assert_allclose(pr.original, metrics.output_priors(kept[kept["source"] == "original"]["label"]))
+    assert pr.trained[0] < pr.original[0]                       # copies of M and A lower N's share
+    assert pr.counts.loc["N", "fitted images"] == (kept["label"] == "N").sum()
+    assert pr.test_images == ("t0", "t1")
