@@ -22,6 +22,15 @@ they lack (:func:`run`):
   before and after a temperature fitted on the validation patients' images.
 * **Multi-label.** :data:`MULTILABEL_CELL` trained with independent sigmoid outputs for M and A
   (:mod:`dspic_lib.pipeline.train`, ``head="sigmoid"``) against the paper's softmax and top-2 rule.
+* **Prior shift.** D2 is enlarged to the class shares of the paper's Table 1 (N about a fifth), while its
+  test part keeps the cohort's. Every D2 cell of the results (:data:`PRIOR_DATASET`) is read for its
+  predicted-class shares against the true ones, and again after the known-priors correction of Saerens,
+  Latinne & Decaestecker (2002) (:func:`dspic_lib.evaluation.metrics.prior_correct`), with accuracy and
+  balanced accuracy (macro sensitivity) before and after, each with its patient-bootstrap interval and a
+  paired interval of the change. The two priors are the class shares of the images the network was fitted
+  on (the D2 build's training rows, validation patients left out) and of those images' originals (before
+  the copies were added), over the outputs N, M, A with an M&A image counting half for M and half for A,
+  as the softmax targets do (:func:`dspic_lib.evaluation.metrics.output_priors`).
 
 Sentences for the book are generated here from the numbers (:func:`leakage_sentence` and friends), so
 no number in chapter 07's prose is typed.
@@ -37,7 +46,7 @@ from dspic_lib.config import Profile
 from dspic_lib.errors import DataError
 from dspic_lib.evaluation import metrics, results, stats
 from dspic_lib.pipeline.train import SIGMOID_OUTPUTS
-from dspic_lib.vocab import CLASSES
+from dspic_lib.vocab import CLASSES, OUTPUTS
 
 LEVEL = 0.95
 LEAKAGE_CELL = ("dSPIC-AM", "D2")
@@ -54,7 +63,8 @@ COMPARISONS = (
 )
 COMPARE_METRICS = ("accuracy", "f1", "auc")
 INTERVAL_METRICS = ("accuracy", "precision", "sensitivity", "specificity", "f1", "auc")
-EXPERIMENTS = ("table5", "table6", "table9")      # the stored runs chapter 07 reads
+EXPERIMENTS = ("table5", "table6", "table8", "table9")      # the stored runs chapter 07 reads
+PRIOR_DATASET = "D2"           # its training part is enlarged to Table 1's class shares, its test part is not
 
 
 @dataclass
@@ -67,12 +77,39 @@ class Fold:
 
 
 @dataclass
+class Priors:
+    """The class priors a network trained on a D2 build learned and those of its original images, over
+    OUTPUTS (N, M, A), and the image counts per class they come from."""
+
+    trained: np.ndarray            # the images the network was fitted on (originals + copies)
+    original: np.ndarray           # their originals, before the copies were added
+    counts: pd.DataFrame           # per class of CLASSES: "original images", "fitted images"
+    test_images: tuple             # the build's test images, in order (each cell's must be these)
+
+
+def priors_of(build, seed: int) -> Priors:
+    """:class:`Priors` of a D2 build: the rows :func:`~dspic_lib.pipeline.train.validation_split` leaves for
+    fitting with ``seed`` (what :func:`~dspic_lib.pipeline.train.fit` fits on), and their originals."""
+    from dspic_lib.pipeline.train import validation_split
+
+    fit_rows, _ = validation_split(build.train.meta, seed)
+    meta = build.train.meta.iloc[fit_rows]
+    orig = meta[meta["source"] == "original"]
+    counts = pd.DataFrame({"original images": orig["label"].value_counts(),
+                           "fitted images": meta["label"].value_counts()}).reindex(list(CLASSES)).fillna(0).astype(int)
+    return Priors(trained=metrics.output_priors(meta["label"].to_numpy(dtype=object)),
+                  original=metrics.output_priors(orig["label"].to_numpy(dtype=object)),
+                  counts=counts.rename_axis("class"), test_images=tuple(build.test.meta["image"]))
+
+
+@dataclass
 class Beyond:
     profile: Profile
     res: results.Results                       # tables 5, 6, 9 with the variance seeds
     leak: dict = field(default_factory=dict)   # "patient", "paper" runs; "leaked patients", ...
     multilabel: dict = field(default_factory=dict)   # "softmax", "sigmoid" runs
     cv: dict = field(default_factory=dict)     # (model, dataset) -> list[Fold]
+    priors: "Priors | None" = None             # the class priors of the D2 build (prior shift)
 
     def entry_ids(self) -> list[str]:
         ids = self.res.entry_ids() + [r.entry_id for r in (*self.leak_runs(), *self.multilabel.values())]
@@ -100,6 +137,8 @@ def run(ctx, *, data_dir=None, results_dir=None, progress: bool = True) -> Beyon
     profile, lin, store = c.profile, lineage.of(c), c.store
     res = results.load(list(EXPERIMENTS), c, progress=progress)
     out = Beyond(profile, res)
+    if any(d == PRIOR_DATASET for _, d in res.cells()):
+        out.priors = priors_of(lin.plan(PRIOR_DATASET).materialize(), profile.seed)
     cv_cells = CV_CELLS[:max(0, profile.cv_cells)]
     todo = [("leakage", None, "softmax"), ("multilabel", None, "sigmoid")] + \
         [(cell, f, "softmax") for cell in cv_cells for f in range(lin.n_folds())]
@@ -422,6 +461,144 @@ def multilabel_sentence(b: Beyond, table: pd.DataFrame) -> str:
             f"head names both diseases for {table.loc['M&A', sig]:.0%}. The comparison is not even: the top-2 "
             "rule is told which images are M&A and only checks the ranking, while the sigmoid head must "
             "decide on its own that both diseases are present.")
+
+
+# ---------------------------------------------------------------------------------------- prior shift
+
+PRIOR_METRICS = {"accuracy": "accuracy", "sensitivity": "balanced accuracy"}   # macro recall over N, M, A
+
+
+def prior_cells(b: Beyond) -> list[tuple[str, str]]:
+    """The D2 cells of the results (profile's seed), in training order; each was tested on the D2 build's
+    test images (DataError otherwise: its priors would be another build's)."""
+    cells = [c for c in b.res.cells() if c[1] == PRIOR_DATASET]
+    for m, d in cells:
+        if b.priors is None or tuple(b.res.run(m, d).test_meta["image"]) != b.priors.test_images:
+            raise DataError(f"{m} on {d}: its test images are not those of the {d} build whose priors were "
+                            "computed; the prior correction would use another build's class shares")
+    return cells
+
+
+def corrected(b: Beyond, cell) -> np.ndarray:
+    """The test probabilities of ``cell`` moved from the D2 priors to those of the original images."""
+    return metrics.prior_correct(b.res.run(*cell).proba, b.priors.trained, b.priors.original)
+
+
+def prior_table(b: Beyond) -> pd.DataFrame:
+    """Per class: images the D2 networks were fitted on and their originals, and the two priors over the
+    outputs N, M, A that the correction uses (M&A counts half for M and half for A)."""
+    t = b.priors.counts.copy()
+    for name, prior in (("original prior", b.priors.original), ("D2 prior", b.priors.trained)):
+        t[name] = pd.Series(dict(zip(OUTPUTS, prior)))
+    t.loc["total"] = t.sum()
+    return t.astype({"original images": int, "fitted images": int})
+
+
+def _three_class_shares(y) -> pd.Series:
+    y = pd.Series(np.asarray(y, dtype=object))
+    y = y[y != metrics.BOTH]
+    return pd.Series({c: float((y == c).sum()) / max(len(y), 1) for c in OUTPUTS})
+
+
+def prior_shares(b: Beyond) -> pd.DataFrame:
+    """Per D2 cell and output class, among the 3-class test images (M&A left out, as the metrics do): the
+    true share, the predicted share as trained and after the prior correction (index model, class)."""
+    rows = []
+    for cell in prior_cells(b):
+        r = b.res.run(*cell)
+        y, p = metrics.three_class(r.y_true, r.proba)
+        _, q = metrics.three_class(r.y_true, corrected(b, cell))
+        true, before, after = _three_class_shares(y), metrics.predicted_shares(p), metrics.predicted_shares(q)
+        for c in OUTPUTS:
+            rows.append({"model": cell[0], "class": c, "true share": true[c], "predicted, as trained": before[c],
+                         "predicted, corrected": after[c]})
+    return pd.DataFrame(rows).set_index(["model", "class"])
+
+
+def prior_scores(b: Beyond) -> pd.DataFrame:
+    """Per D2 cell and metric (accuracy, balanced accuracy = macro sensitivity): the value as trained and
+    after correction, each with its patient-bootstrap interval, and the change (after minus before) with
+    a paired patient-bootstrap interval and p-value (index model, metric)."""
+    rows = []
+    for cell in prior_cells(b):
+        r = b.res.run(*cell)
+        q = corrected(b, cell)
+        kw = {"n_boot": b.n_boot, "seed": b.profile.seed, "level": LEVEL}
+        before = stats.bootstrap_metrics(r.y_true, r.proba, _groups(r), metrics=tuple(PRIOR_METRICS), **kw)
+        after = stats.bootstrap_metrics(r.y_true, q, _groups(r), metrics=tuple(PRIOR_METRICS), **kw)
+        for m, label in PRIOR_METRICS.items():
+            d = stats.paired_bootstrap(r.y_true, q, r.proba, _groups(r), metric=m, **kw)
+            rows.append({"model": cell[0], "metric": label, "as trained": before.loc[m, "value"],
+                         "as trained low": before.loc[m, "low"], "as trained high": before.loc[m, "high"],
+                         "corrected": after.loc[m, "value"], "corrected low": after.loc[m, "low"],
+                         "corrected high": after.loc[m, "high"], "change": d["diff"], "change low": d["low"],
+                         "change high": d["high"], "p": d["p"]})
+    return pd.DataFrame(rows).set_index(["model", "metric"])
+
+
+def _iv(v, lo, hi, sign: str = "") -> str:
+    if not np.isfinite(v):
+        return "n/a"
+    return f"{v:{sign}.3f} [{lo:{sign}.3f}, {hi:{sign}.3f}]" if np.isfinite(lo) else f"{v:{sign}.3f}"
+
+
+def prior_score_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """:func:`prior_scores` for reading: "value [low, high]" per column."""
+    return pd.DataFrame({
+        "as trained": [_iv(r["as trained"], r["as trained low"], r["as trained high"]) for _, r in scores.iterrows()],
+        "corrected": [_iv(r["corrected"], r["corrected low"], r["corrected high"]) for _, r in scores.iterrows()],
+        "change": [_iv(r["change"], r["change low"], r["change high"], "+") for _, r in scores.iterrows()],
+        "p": [p_text(r["p"]).removeprefix("p ").removeprefix("= ") if np.isfinite(r["p"]) else "n/a"
+              for _, r in scores.iterrows()],
+    }, index=scores.index)
+
+
+def _single_class(proba) -> str | None:
+    """The class predicted for every row, or None (several)."""
+    pred = set(metrics.predict(proba))
+    return next(iter(pred)) if len(pred) == 1 else None
+
+
+def prior_sentences(b: Beyond, shares: pd.DataFrame, scores: pd.DataFrame) -> list[str]:
+    """What the shift does and what the correction changes, one sentence per D2 cell, after one on the
+    priors; a cell that predicted one class for every 3-class test image "did not learn"."""
+    pr, n_cells = b.priors, len(prior_cells(b))
+    true_n = float(shares["true share"].xs("N", level="class").iloc[0]) if len(shares) else np.nan
+    out = [f"The D2 networks were fitted on images with N at {pr.trained[0]:.0%} (M&A counted half for M and half "
+           f"for A), their originals have N at {pr.original[0]:.0%}, and among the 3-class test images N is "
+           f"{true_n:.0%}. The correction multiplies each output by the ratio of the two priors, "
+           + ", ".join(f"{c} by {o / t:.2f}" for c, o, t in zip(OUTPUTS, pr.original, pr.trained)) + ", and renormalises."]
+    stuck = 0
+    for cell in prior_cells(b):
+        m = cell[0]
+        r = b.res.run(*cell)
+        _, p = metrics.three_class(r.y_true, r.proba)
+        one = _single_class(p)
+        sh = shares.loc[m]
+        if one is not None:
+            stuck += 1
+            _, q = metrics.three_class(r.y_true, corrected(b, cell))
+            after = _single_class(q)
+            moved = (f"; after the correction it predicts {after} for all of them instead, which follows the "
+                     "priors, not the images" if after is not None and after != one else "")
+            out.append(f"**{m}** predicted {one} for every 3-class test image: it did not learn, so there is "
+                       f"nothing to correct{moved}.")
+            continue
+        acc = scores.loc[(m, "accuracy")]
+        bal = scores.loc[(m, "balanced accuracy")]
+        out.append(
+            f"**{m}** predicts N for {sh.loc['N', 'predicted, as trained']:.0%} of the 3-class test images "
+            f"(true {sh.loc['N', 'true share']:.0%}) and for {sh.loc['N', 'predicted, corrected']:.0%} after the "
+            f"correction; accuracy goes from {acc['as trained']:.3f} to {acc['corrected']:.3f} (change "
+            f"{_iv(acc['change'], acc['change low'], acc['change high'], '+')}, {p_text(acc['p'])}), balanced "
+            f"accuracy from {bal['as trained']:.3f} to {bal['corrected']:.3f} (change "
+            f"{_iv(bal['change'], bal['change low'], bal['change high'], '+')}).")
+    if stuck:
+        out.append(f"{stuck} of the {n_cells} D2 networks predicted a single class, so for "
+                   f"{'them' if stuck > 1 else 'it'} this section measures an untrained network (the "
+                   f"{b.profile.name} profile trains for at most {b.profile.epochs} epoch"
+                   f"{'s' * (b.profile.epochs != 1)}), not what a prior shift does to a classifier.")
+    return out
 
 
 # ---------------------------------------------------------------------------------------- for the page

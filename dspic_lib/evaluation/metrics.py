@@ -251,3 +251,69 @@ def binary_summary(y_true, proba) -> dict:
     if pos.any() and not pos.all():
         out["auc"] = float(roc_auc_score(pos, p[:, labels.index(POSITIVE)]))
     return {k: (float(v) if k != "n_images" else v) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------------------------------- prior shift
+# D2 and D3 are enlarged to the class proportions of the paper's Tables 1 and 2, so a network trained on
+# them learns other class priors than the cohort's (and the test part's). The softmax targets over
+# (N, M, A) give an M&A image half to M and half to A (pipeline.datasets.targets_for), so the prior the
+# network learns for an output is the mean of those targets: an M&A image counts one half for M and one
+# half for A. OUTPUT_SHARE spells that out here, so that this module stays free of the training code;
+# tests/test_prior_shift.py checks it against datasets.targets_for.
+
+OUTPUT_SHARE = {"N": (1.0, 0.0, 0.0), "M": (0.0, 1.0, 0.0), "A": (0.0, 0.0, 1.0), BOTH: (0.0, 0.5, 0.5)}
+
+
+def output_priors(labels) -> np.ndarray:
+    """The class priors over OUTPUTS (N, M, A) of a set of images with these labels: the mean of their
+    softmax targets, an M&A image counting one half for M and one half for A (:data:`OUTPUT_SHARE`).
+    DataError for no label or an unknown one."""
+    y = check_labels(labels)
+    if not len(y):
+        raise DataError("output_priors: no label given; class priors of an empty set are undefined")
+    return np.mean([OUTPUT_SHARE[c] for c in y], axis=0)
+
+
+def _check_prior(prior, what: str) -> np.ndarray:
+    try:
+        p = np.asarray(prior, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"{what}: expected {len(OUTPUTS)} class shares over {', '.join(OUTPUTS)}") from None
+    if p.shape != (len(OUTPUTS),) or not np.isfinite(p).all() or (p < 0).any() or not p.sum() > 0:
+        raise DataError(f"{what}: expected {len(OUTPUTS)} finite non-negative class shares over "
+                        f"{', '.join(OUTPUTS)} with a positive sum, got {p.tolist()}")
+    return p / p.sum()
+
+
+def prior_correct(proba, trained_prior, target_prior) -> np.ndarray:
+    """Posterior probabilities adjusted to new class priors, the known-priors case of Saerens, Latinne &
+    Decaestecker (2002, Neural Computation 14(1):21-41, Sect. 2):
+
+        p'(c | x) = p(c | x) * target(c) / trained(c)  /  sum_k p(k | x) * target(k) / trained(k)
+
+    ``proba``: ``(n, 3)`` softmax outputs over OUTPUTS of a network trained on data whose class priors are
+    ``trained_prior``; ``target_prior``: the priors of the data the outputs are to be read for (for D2: the
+    shares of the training part's original images, which the test part shares). Both priors are over
+    OUTPUTS, e.g. from :func:`output_priors` (M&A counting half for M and half for A, as the softmax is
+    trained); they are normalised to sum 1. Equal priors give ``proba`` back unchanged. A class the
+    training data lacked (trained prior 0) cannot be corrected: DataError. The arg-max may change, the
+    ranking within a row may change; rows sum to 1. No EM is needed as both priors are known."""
+    p = check_proba(proba)
+    trained, target = _check_prior(trained_prior, "trained_prior"), _check_prior(target_prior, "target_prior")
+    if (trained == 0).any():
+        lost = ", ".join(c for c, s in zip(OUTPUTS, trained) if s == 0)
+        raise DataError(f"trained_prior: class {lost} has prior 0 in the training data; its outputs cannot be "
+                        "rescaled to another prior")
+    w = p * (target / trained)
+    s = w.sum(axis=1, keepdims=True)
+    if (s <= 0).any():
+        row = int(np.flatnonzero(s[:, 0] <= 0)[0])
+        raise DataError(f"proba: row {row} puts all its probability on classes of target prior 0: {p[row].tolist()}")
+    return w / s if len(p) else p.copy()
+
+
+def predicted_shares(proba) -> pd.Series:
+    """Share of the rows whose arg-max (:func:`predict`) is each output (N, M, A); all 0 without a row."""
+    pred = pd.Series(predict(proba))
+    n = max(len(pred), 1)
+    return pd.Series({c: float((pred == c).sum()) / n for c in OUTPUTS}, name="predicted share")
