@@ -27,6 +27,7 @@ overrides = {}
 
 # %%
 
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
@@ -38,7 +39,7 @@ from dspic_lib.models import summary
 from dspic_lib.paper import targets
 
 ch = chapter.setup(profile, data_dir, results_dir, seed, overrides)
-ch.banner(reads_data=False)   # a models-only box: this chapter reads no scans
+ch.banner()   # reads 16 images of the cohort (the signal at initialisation)
 PAPER = PROFILES["paper"].input_shape   # 1024 x 256 (rows x cols): the paper's 256 x 1024 scans
 SHAPES = {f"{name} {s[0]}x{s[1]}": s for name, s in
           (("paper", PAPER), ("cpu", PROFILES["cpu"].input_shape), ("smoke", PROFILES["smoke"].input_shape))}
@@ -183,6 +184,48 @@ present.table(summary.variants("SI_CLF", SHAPES, architectures.POOL_READINGS), "
 #   is an identity (Eq. 9 has no projection), and there is no batch normalisation (Eq. 9 has none).
 # - **Activations**: ReLU after every convolution and FC layer (Eq. 11), softmax output (Eq. 10); no
 #   dropout (the paper mentions none). AlexNet has 64 filters in its first layer, as Table 7 prints it.
+
+# %% [markdown]
+# ### 4. The initial weights and the scale of the input
+#
+# The paper names no initialiser and no input scaling beyond Eq. 1, whose output is small (most
+# pixels of a bone scan are far below the image's maximum). Keras starts every layer from
+# Glorot-uniform weights. {numref}`fig-init-signal` follows the signal of 16 images of this book's cohort through the
+# untrained networks under that default and under the choice made here: He-normal weights for every
+# layer that feeds a ReLU (the standard for AlexNet-like ReLU networks) and the input standardised by
+# the mean and SD of the training images, a `Normalization` layer saved inside the model, so that
+# prediction and Grad-CAM see the input training saw.
+
+# %%
+from dspic_lib.pipeline import lineage
+from dspic_lib.plots import architectures as plots_architectures
+
+_, d1 = lineage.cohort_and_d1(ch.ctx)
+sixteen = d1.X[np.linspace(0, len(d1.X) - 1, 16).astype(int)]
+signal = architectures.init_signal(["dSPIC-AM", "dSPIC-RM", "SI_CLF"], sixteen, seed=ch.profile.seed)
+present.figure("fig-init-signal", plots_architectures.init_signal(signal))
+
+# %% [markdown]
+# ```{glue:figure} fig-init-signal
+# :name: fig-init-signal
+# :alt: Three line plots, one per network, of the RMS of each row's output on a log scale; the Keras-default line falls by orders of magnitude from the input to the logits, the He-normal line stays near 1.
+#
+# The signal of 16 images of the cohort through three untrained networks, row by row: the RMS of each
+# row's output (log scale), and as the last point the SD of the logits across the images, under
+# Keras' default initialisation on the Eq. 1 input and under He-normal weights on a standardised input.
+# ```
+
+# %% tags=["nbval-check-output"]
+spread = architectures.logit_spread_table(signal)
+print("every network tells the images apart at init with the chosen initialisation:",
+      bool((spread[list(architectures.INIT_CHOICES)[1]] > 1e-3).all()))
+
+# %%
+present.table(spread, "init-logit-spread", decimals=6)
+Markdown(architectures.init_sentence(signal, len(sixteen)))
+
+# %% [markdown]
+# Chapter 04 prices the choice: the same network trained on the same data from both starts.
 
 # %% [markdown]
 # ## Three outputs for four classes

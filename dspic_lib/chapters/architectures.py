@@ -102,3 +102,50 @@ def size_sentence(name: str, shape: Sequence[int], counts: Mapping[str, float]) 
             f"{counts['flops'] / 1e9:.1f} GFLOP per image as built here; "
             f"{int(counts['literal_parameters']):,} parameters and "
             f"{counts['literal_flops'] / 1e9:.1f} GFLOP per image read literally.")
+
+
+INIT_CHOICES = {   # label -> (init, standardize) of models.build
+    "Keras default: Glorot-uniform, Eq. 1 input": ("glorot", False),
+    "He-normal, standardised input (this book)": ("he", True),
+}
+
+
+def init_signal(names: Sequence[str], images, seed: int = 0) -> pd.DataFrame:
+    """:func:`~dspic_lib.models.summary.signal_at_init` of each network in ``names`` under both
+    :data:`INIT_CHOICES`, built at the images' size with ``seed``; the standardisation is set from the
+    images' own mean and SD. Long format: network, choice, row, value."""
+    import numpy as np
+
+    from dspic_lib import models
+    from dspic_lib.models import summary
+
+    images = np.asarray(images, np.float32)
+    images = images[..., None] if images.ndim == 3 else images
+    mean, sd = float(images.mean(dtype=np.float64)), float(images.std(dtype=np.float64))
+    parts = []
+    for name in names:
+        for label, (init, standardize) in INIT_CHOICES.items():
+            model = models.build(name, input_shape=images.shape[1:], seed=seed, init=init, standardize=standardize)
+            if standardize:
+                models.set_standardization(model, mean, sd)
+            parts.append(summary.signal_at_init(model, images).assign(network=name, choice=label))
+    return pd.concat(parts, ignore_index=True)[["network", "choice", "row", "value"]]
+
+
+def logit_spread_table(signal: pd.DataFrame) -> pd.DataFrame:
+    """The logits' SD across images, network by choice (the last row of :func:`init_signal`)."""
+    t = signal[signal["row"] == "logits"].pivot(index="network", columns="choice", values="value")
+    return t[list(INIT_CHOICES)]
+
+
+def init_sentence(signal: pd.DataFrame, n_images: int) -> str:
+    """What the figure shows, in numbers read from it."""
+    t = logit_spread_table(signal)
+    default, chosen = list(INIT_CHOICES)
+    ratio = (t[chosen] / t[default])
+    return (f"Across {n_images} images of the cohort the logits of the untrained networks differ by "
+            f"{t[default].min():.1e} to {t[default].max():.1e} (SD) under Keras' default, and by "
+            f"{t[chosen].min():.1e} to {t[chosen].max():.1e} with He-normal weights on a standardised input: "
+            f"{ratio.min():,.0f} to {ratio.max():,.0f} times more. Under the default a network starts as a "
+            "nearly constant function of its input, and its first gradients carry almost no information "
+            "about which image is which.")

@@ -90,16 +90,27 @@ class Priors:
 def priors_of(build, seed: int) -> Priors:
     """:class:`Priors` of a D2 build: the rows :func:`~dspic_lib.pipeline.train.validation_split` leaves for
     fitting with ``seed`` (what :func:`~dspic_lib.pipeline.train.fit` fits on), and their originals."""
-    from dspic_lib.pipeline.train import validation_split
+    from dspic_lib.pipeline.train import fit_counts
 
-    fit_rows, _ = validation_split(build.train.meta, seed)
-    meta = build.train.meta.iloc[fit_rows]
-    orig = meta[meta["source"] == "original"]
-    counts = pd.DataFrame({"original images": orig["label"].value_counts(),
-                           "fitted images": meta["label"].value_counts()}).reindex(list(CLASSES)).fillna(0).astype(int)
-    return Priors(trained=metrics.output_priors(meta["label"].to_numpy(dtype=object)),
-                  original=metrics.output_priors(orig["label"].to_numpy(dtype=object)),
-                  counts=counts.rename_axis("class"), test_images=tuple(build.test.meta["image"]))
+    return _priors(fit_counts(build.train.meta, seed), tuple(build.test.meta["image"]))
+
+
+def priors_of_run(run) -> Priors:
+    """:class:`Priors` of a stored run, from the label counts it recorded when it was trained (nothing is
+    built again)."""
+    if not run.fit_counts:
+        raise DataError(f"store entry {run.entry_id}: the run recorded no label counts; delete it to retrain")
+    return _priors(run.fit_counts, tuple(run.test_meta["image"]))
+
+
+def _priors(counts: dict, test_images: tuple) -> Priors:
+    def labels(which):
+        return np.repeat(np.array(list(counts[which]), dtype=object), list(counts[which].values()))
+
+    table = pd.DataFrame({"original images": pd.Series(counts["original"]),
+                          "fitted images": pd.Series(counts["fitted"])}).reindex(list(CLASSES)).fillna(0).astype(int)
+    return Priors(trained=metrics.output_priors(labels("fitted")), original=metrics.output_priors(labels("original")),
+                  counts=table.rename_axis("class"), test_images=test_images)
 
 
 @dataclass
@@ -138,7 +149,8 @@ def run(ctx, *, data_dir=None, results_dir=None, progress: bool = True) -> Beyon
     res = results.load(list(EXPERIMENTS), c, progress=progress)
     out = Beyond(profile, res)
     if any(d == PRIOR_DATASET for _, d in res.cells()):
-        out.priors = priors_of(lin.plan(PRIOR_DATASET).materialize(), profile.seed)
+        first = next(r for (_, d, s), r in res.runs.items() if d == PRIOR_DATASET and s == profile.seed)
+        out.priors = priors_of_run(first)    # every D2 cell shares its build and validation split (profile seed)
     cv_cells = CV_CELLS[:max(0, profile.cv_cells)]
     todo = [("leakage", None, "softmax"), ("multilabel", None, "sigmoid")] + \
         [(cell, f, "softmax") for cell in cv_cells for f in range(lin.n_folds())]

@@ -80,6 +80,7 @@ class Run:
     protocol: str = "patient"
     build_stats: dict | None = None   # the build's counts (train/test images, leaked patients, ...)
     policy: str = "float32"           # the Keras dtype policy it was trained under
+    fit_counts: dict | None = None    # {"fitted": {label: n}, "original": {label: n}} of the rows fitted on
 
     @property
     def y_true(self) -> np.ndarray:
@@ -101,6 +102,17 @@ def validation_split(meta: pd.DataFrame, seed: int, fraction: float = VAL_FRACTI
     in_val = meta["patient"].isin(val_patients).to_numpy()
     is_orig = (meta["source"] == "original").to_numpy()
     return np.flatnonzero(~in_val), np.flatnonzero(in_val & is_orig)
+
+
+def fit_counts(meta: pd.DataFrame, seed: int) -> dict:
+    """Label counts of the rows a run with ``seed`` fits on (:func:`validation_split`'s training rows)
+    and of the original images among them: the class priors the network learned and those of the data
+    before augmentation (chapter 07's prior correction reads them from the run)."""
+    rows, _ = validation_split(meta, seed)
+    fitted = meta.iloc[rows]
+    original = fitted[fitted["source"] == "original"]
+    return {"fitted": {str(k): int(v) for k, v in fitted["label"].value_counts().sort_index().items()},
+            "original": {str(k): int(v) for k, v in original["label"].value_counts().sort_index().items()}}
 
 
 def _evaluate(model, X, y, rows, batch_size: int, head: str = "softmax") -> tuple[float, float, np.ndarray]:
@@ -320,7 +332,8 @@ def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
         made_of = build.key().describe() if hasattr(build, "key") else None   # a plan: its parents and arguments
         (folder / "run.json").write_text(json.dumps(
             {"best_epoch": int(best_epoch), "seconds": time.perf_counter() - start, "build": b.stats(),
-             "build_key": made_of, "input_mean": mean, "input_sd": sd, "policy": policy}, indent=2))
+             "build_key": made_of, "input_mean": mean, "input_sd": sd, "policy": policy,
+             "fit_counts": fit_counts(b.train.meta, seed)}, indent=2))
 
     cached = st.get(key) is not None
     entry = st.get_or_compute(key, compute)
@@ -347,4 +360,5 @@ def read_run(entry, model_name: str, dataset: str, seed: int, head: str = "softm
                proba=proba, test_meta=test_meta, best_epoch=int(info["best_epoch"]),
                seconds=float(info["seconds"]), entry_id=entry.id, cached=cached,
                val_proba=val_proba, val_meta=val_meta, head=head, protocol=protocol,
-               build_stats=info.get("build"), policy=info.get("policy", "float32"))
+               build_stats=info.get("build"), policy=info.get("policy", "float32"),
+               fit_counts=info.get("fit_counts"))
