@@ -39,8 +39,15 @@ def main() -> None:
     from dspic_lib.pipeline import lineage
     from dspic_lib.pipeline.context import Context
     from dspic_lib.pipeline.inputs import batches, train_one_epoch
-    from dspic_lib.pipeline.train import (_balanced_accuracy, _evaluate, head_targets, precision_policy,
-                                          predict, standardization, validation_split)
+    from dspic_lib.pipeline.train import (
+        _balanced_accuracy,
+        _evaluate,
+        head_targets,
+        precision_policy,
+        predict,
+        standardization,
+        validation_split,
+    )
 
     overrides = {"precision": a.precision, "init": a.init}
     if a.learning_rate:
