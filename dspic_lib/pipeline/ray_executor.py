@@ -144,7 +144,7 @@ def train_on_ray(todo, ctx, *, workers: int | None = None, progress: bool = True
         cluster = ray.cluster_resources()
         cpus = min(cpus_per_run(ctx.profile), max(1, int(cluster.get("CPU", 1))))
         gpus = 1 if cluster.get("GPU", 0) >= 1 else 0
-        task = ray.remote(_train_task).options(num_cpus=cpus, num_gpus=gpus, max_calls=1, max_retries=MAX_RETRIES)
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_calls=1, max_retries=MAX_RETRIES)(_train_task)
         base = {"profile": ctx.profile, "data_dir": str(Path(ctx.data_dir).resolve()),
                 "results_dir": str(Path(ctx.results_dir).resolve()), "overrides": dict(ctx.overrides),
                 "layout": ctx.layout}
