@@ -47,7 +47,7 @@ def test_help_says_the_store_must_be_shared(capsys):
     assert "--cluster {ray}" in out and "DSPIC_RAY_ADDRESS" in out and "filesystem every worker sees" in out
 
 
-@pytest.mark.slow      # table5 under smoke on Ray (2 CPUs) and sequentially: about 3 minutes on a loaded 2-core machine
+@pytest.mark.slow      # table5 under smoke on Ray (2 CPUs) and sequentially: 163 s at load average 5 on 2 cores
 def test_ray_and_sequential_runs_fill_the_same_store_with_the_same_numbers(local_ray, tmp_path, capsys):
     assert main(["run", "table5", "--profile", "smoke", "--cluster", "ray", "--results-dir", str(tmp_path / "ray")]) == 0
     on_ray = capsys.readouterr()
@@ -70,7 +70,7 @@ def test_ray_and_sequential_runs_fill_the_same_store_with_the_same_numbers(local
     assert again.out.count("from the store") == 5 and "training task" not in again.err
 
 
-@pytest.mark.slow      # one smoke training, killed once and retried: about a minute
+@pytest.mark.slow      # one smoke training, killed once and retried: 31 s
 def test_a_worker_killed_mid_training_is_retried_and_leaves_one_complete_entry(local_ray, tmp_path):
     from dspic_lib.config import get_profile
     from dspic_lib.pipeline import ray_executor
