@@ -19,6 +19,7 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="module")
 def local_ray(home):
     """A local Ray instance with 2 CPUs for the module (its workers inherit DSPIC_HOME)."""
+    assert home.is_dir()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=True)
     yield ray
     ray.shutdown()
@@ -49,6 +50,7 @@ def test_help_says_the_store_must_be_shared(capsys):
 
 @pytest.mark.slow      # table5 under smoke on Ray (2 CPUs) and sequentially: 163 s at load average 5 on 2 cores
 def test_ray_and_sequential_runs_fill_the_same_store_with_the_same_numbers(local_ray, tmp_path, capsys):
+    assert local_ray.cluster_resources()["CPU"] == 2
     assert main(["run", "table5", "--profile", "smoke", "--cluster", "ray", "--results-dir", str(tmp_path / "ray")]) == 0
     on_ray = capsys.readouterr()
     assert main(["run", "table5", "--profile", "smoke", "--results-dir", str(tmp_path / "seq")]) == 0
@@ -76,6 +78,7 @@ def test_a_worker_killed_mid_training_is_retried_and_leaves_one_complete_entry(l
     from dspic_lib.pipeline import ray_executor
     from dspic_lib.pipeline.context import Context
 
+    assert local_ray.cluster_resources()["CPU"] == 2
     ctx = Context.create(get_profile("smoke", use_env=False), results_dir=tmp_path)
     run = ("dSPIC-AM", "D1", 0)
     key = ray_executor.missing_runs([run], ctx)[1][run]
