@@ -53,7 +53,7 @@ lock:
 	.lock-venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
 	.lock-venv/bin/python -m pip install --quiet .
 	.lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v -e "^dspic-book" -e "^pip==" > $(LOCK)
-	.lock-venv/bin/python -m pip install --quiet ".[test]"
+	.lock-venv/bin/python -m pip install --quiet ".[test,cluster]"
 	.lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v -e "^dspic-book" -e "^pip==" > $(TLOCK)
 	rm -rf .lock-venv
 	@echo "wrote $(LOCK) ($$(wc -l < $(LOCK)) packages) and $(TLOCK) ($$(wc -l < $(TLOCK)) packages)"

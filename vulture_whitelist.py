@@ -12,6 +12,7 @@ _.enabled
 _.log_message
 # pytest: fixtures requested by name in usefixtures(...), module-level marks
 plot_style
+local_ray
 pytestmark
 # pydicom: data elements are set as attributes named by their DICOM keyword
 _.AccessionNumber

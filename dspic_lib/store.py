@@ -556,6 +556,12 @@ class Store:
     def _writing(self, key: Key) -> Iterator[Path]:
         final = self.path_of(key)
         final.parent.mkdir(parents=True, exist_ok=True)
+        # every writer of this key holds its lock (the callers of _writing take it), so a temporary
+        # folder of the key found now is an interrupted write of a process that died (a killed worker
+        # whose task is being retried): removed, not left for `dspic store prune`
+        for left in final.parent.glob(f"{TMP_PREFIX}{key.digest}-*"):
+            _log(f"removed {left.name}, an interrupted write of {key.id}")
+            shutil.rmtree(left, ignore_errors=True)
         tmp = final.parent / f"{TMP_PREFIX}{key.digest}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         started = time.perf_counter()

@@ -21,7 +21,8 @@ def _norm(name: str) -> str:
 
 def _project_pins(root, extras=True):
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    deps = list(project["dependencies"]) + (project["optional-dependencies"]["test"] if extras else [])
+    extra = project["optional-dependencies"]
+    deps = list(project["dependencies"]) + (extra["test"] + extra["cluster"] if extras else [])
     return deps
 
 
