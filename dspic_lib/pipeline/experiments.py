@@ -96,3 +96,23 @@ def run(names, ctx, *, data_dir=None, results_dir=None, seeds=None, variance: bo
             runs[(model, dataset, seed)] = train.fit(model, plans[dataset], profile, seed=seed, store=c.store,
                                                      progress=False)
     return {k: runs[k] for k in todo}
+
+
+# Chapter 04 prices the initialisation (zoo's ``init``): this cell is also trained from Keras' default
+# (Glorot-uniform) start, all else equal, and its learning curves are shown beside the chosen start's.
+INIT_CELL = ("dSPIC-AM", "D1")
+INIT_ALTERNATIVE = "glorot"
+
+
+def init_comparison(ctx, *, progress: bool = True) -> dict:
+    """``{init: Run}`` of :data:`INIT_CELL` under the profile's initialisation and under
+    :data:`INIT_ALTERNATIVE` (read from the store, or trained once)."""
+    from dspic_lib.pipeline import lineage, train
+
+    profile = ctx.profile
+    plan_ = lineage.of(ctx).plan(INIT_CELL[1])
+    out = {}
+    for init in dict.fromkeys((profile.init, INIT_ALTERNATIVE)):
+        out[init] = train.fit(INIT_CELL[0], plan_, profile.override(init=init), seed=profile.seed,
+                              store=ctx.store, progress=progress)
+    return out
