@@ -227,6 +227,13 @@ def majority_reference(res: Results, cell: tuple[str, str]) -> dict:
     return {"class": cls, **metrics.summary(r.y_true, claims.majority_proba(r.y_true))}
 
 
+def majority_caption(ref: dict) -> str:
+    """The caption sentence of the dashed line the result figures draw (:func:`majority_reference`)."""
+    return (f"The dashed line marks what always predicting the test part's majority class "
+            f"({ref['class']}, {ref['accuracy']:.0%} of the 3-class test scans) scores in each metric: "
+            "a bar at or below it shows no learning.")
+
+
 def reference_rows(res: Results, table: str, by: str = "dataset") -> pd.DataFrame:
     """The reference rows of a results table, in :func:`verdict_table`'s columns: the accuracy of always
     predicting the test part's majority class, and, when the results hold a run of the plain-CNN
