@@ -403,7 +403,7 @@ def findings(res: Results, tables) -> list[str]:
     """Sentences on what happened in this run, every number computed from the runs."""
     out = []
     p = res.profile
-    wanted = cells(tables)
+    wanted = [c for c in cells(tables) if res.has(*c)]
     for (m, d, s), r in res.runs.items():
         if s != p.seed or (m, d) not in wanted:
             continue
