@@ -164,3 +164,13 @@ def test_all_verdicts_has_every_number_and_every_claim():
     assert row["this run"] == pytest.approx(105 / 127) and row["paper"] == 0.7747
     assert row["verdict"] in (C.REPRODUCED, C.INCONCLUSIVE, C.NOT_REPRODUCED)
     assert (numbers.set_index(C.KEYS).drop(index="dSPIC-AM", level="model")["verdict"] == C.NOT_COMPUTED).all()
+
+
+def test_text_claims_paper_column_only_copies_targets_json_numbers():
+    allowed = set(_flat_numbers(T))
+    out = C.text_claims(C.Runs())
+    for text in out["paper"]:
+        for num in re.findall(r"\b\d\.\d+\b", text):
+            assert round(float(num), 6) in allowed, (num, text)
+    assert "0.6910" in out.loc[0, "paper"] and "0.7747" in out.loc[0, "paper"]
+    assert "0.9060" in out.loc[4, "paper"]
