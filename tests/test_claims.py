@@ -1,6 +1,7 @@
 """dspic_lib.evaluation.claims: the paper's numbers copied exactly, and each text claim supported on runs that
 satisfy it, contradicted on runs that break it, not settled where the paired interval straddles 0.
 The learned gate and the equivalence verdicts: tests/test_verdicts_learned.py."""
+import re
 from types import SimpleNamespace
 
 import numpy as np
