@@ -183,3 +183,40 @@ def test_a_claim_is_supported_contradicted_or_not_settled_by_its_paired_interval
     assert same["verdict"] == claims.NOT_SETTLED
     assert claims.claim_sentence(up).startswith(f"The paper's claim \u201c{up['claim']}\u201d is supported by "
                                                 "this run: D2 - D1: accuracy +0.250")
+
+
+# ---------------------------------------------------------------------------------------- reference rows
+
+def test_tables_carry_the_majority_row_and_the_plain_cnn_row_only_when_that_run_exists():
+    run = crafted(patients=300, accuracy=0.7)
+    res = as_results(run)
+    ref = results.reference_rows(res, "table5")
+    assert list(ref.index) == [("always N (majority class of the test part)", "accuracy")]
+    assert ref.iloc[0]["this run"] == pytest.approx(1 / 3) and ref.iloc[0]["verdict"] == claims.REFERENCE
+    cnn = crafted("Plain CNN", "D2", patients=300, accuracy=0.6, rng=5)
+    with_cnn = results.Results(profile=P, runs={**res.runs, ("Plain CNN", "D2", 0): cnn})
+    ref = results.reference_rows(with_cnn, "table5")
+    rows = ref.loc["Plain CNN (reference) on D2"]
+    assert list(rows.index) == ["accuracy", "balanced accuracy"]
+    assert rows.at["accuracy", "this run"] == pytest.approx(0.6) and rows.at["accuracy", "paper"] == ""
+    assert rows.at["accuracy", results.INTERVAL].startswith("95 %: 0.")
+    assert "Plain CNN (reference)" in results.reference_rows(with_cnn, "table8", by="model").index.get_level_values(0)
+    table = results.verdict_table(with_cnn.verdicts(["table5"]), reference=ref)
+    assert table.index[-1] == ("Plain CNN (reference) on D2", "balanced accuracy")
+    assert with_cnn.verdicts(["table5"])["model"].ne("Plain CNN").all()        # no paper value, no verdict
+
+
+def test_the_bar_figures_draw_the_majority_predictor_as_a_dashed_line():
+    from matplotlib import pyplot as plt
+
+    from dspic_lib.plots import results as plots
+    res = as_results(crafted(patients=300, accuracy=0.7))
+    ref = results.majority_reference(res, ("dSPIC-AM", "D2"))
+    for fig in (plots.paper_vs_run(results.verdicts_wide(res, ["table5"]), reference=ref),
+                plots.metric_bars(res.summaries(), reference=ref),
+                plots.pooling_bars(res.summary("dSPIC-AM", "D2"), res.summary("dSPIC-AM", "D2"), reference=ref)):
+        labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+        assert plots.MAJORITY_LABEL in labels
+        plt.close(fig)
+    assert results.majority_caption(ref).startswith("The dashed line marks what always predicting the test "
+                                                   "part's majority class (N, 33% of the 3-class test scans)")
