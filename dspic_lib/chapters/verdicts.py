@@ -3,8 +3,9 @@ and the closing "Verdicts" and "What happened in this run" sections.
 
 Both chapters show the same things for their own tables and claims, so both call these functions:
 
-* :func:`table` — one paper table's verdicts, as a page table and as the seed-independent summary
-  nbval compares (:func:`dspic_lib.evaluation.results.range_check`).
+* :func:`table` — one paper table's verdicts, as a page table (with the majority-class reference row,
+  and the plain-CNN reference when that run exists) and as the seed-independent summary nbval
+  compares (:func:`dspic_lib.evaluation.results.range_check`).
 * :func:`summary` — every verdict of the chapter's tables and the text claims that rest on its runs:
   the counts per table, the claims table, the checked summary, the bullet list of what happened and
   the sentences that become findings of the book.
@@ -26,9 +27,11 @@ class TableVerdicts:
     key: str
     verdicts: pd.DataFrame
     by: str = "dataset"
+    reference: pd.DataFrame | None = None     # the majority-class (and plain-CNN) rows below the paper's
 
     def table(self) -> present.Table:
-        return present.table(results.verdict_table(self.verdicts, by=self.by), self.key, decimals=4)
+        return present.table(results.verdict_table(self.verdicts, by=self.by, reference=self.reference),
+                             self.key, decimals=4)
 
     @property
     def check(self) -> str:
@@ -37,7 +40,7 @@ class TableVerdicts:
 
 def table(res: results.Results, key: str, by: str = "dataset") -> TableVerdicts:
     """The verdicts of the paper's table ``key`` on the runs ``res``."""
-    return TableVerdicts(key, res.verdicts([key]), by)
+    return TableVerdicts(key, res.verdicts([key]), by, results.reference_rows(res, key, by))
 
 
 @dataclass

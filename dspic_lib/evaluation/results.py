@@ -1,21 +1,23 @@
 """This run's results, as the result chapters show them: the runs of the experiments (from the store),
-their metrics, the seed-to-seed tolerance and the verdicts beside the paper's numbers.
+their metrics, the learned gate and the verdicts beside the paper's numbers.
 
 :func:`load` reads from the result store (or trains, when missing) the runs of the named experiments and of the
 variance cell (:data:`dspic_lib.pipeline.experiments.VARIANCE_CELL`, trained with
 :func:`~dspic_lib.pipeline.experiments.variance_seeds`), and returns a :class:`Results`. Everything else here is
 a pure function of those runs:
 
-* "this run" is the run with the profile's seed (the paper reports one run per cell, so does each table
-  here); the other seeds of the variance cell only measure the spread;
-* the tolerance of every verdict is :func:`dspic_lib.evaluation.claims.tolerance` of the variance cell's seeds
-  (2 sample SDs per metric);
+* every run passes or fails the learned gate (:func:`dspic_lib.evaluation.claims.learned`); a cell with any
+  seed that failed "did not learn", and none of its numbers is compared with the paper's;
+* "this run" of a cell is the mean over its seeds (one seed for every cell but the variance cell); the
+  verdict is an equivalence test with fixed margins (:data:`dspic_lib.evaluation.claims.MARGINS`), its
+  interval combining the test-patient bootstrap and the seed spread (measured on the variance cell,
+  borrowed by cells with one seed), see :mod:`dspic_lib.evaluation.claims`;
 * metrics are :func:`dspic_lib.evaluation.metrics.summary` of the test images (M&A left out, scored by the top-2
   rule separately).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,7 @@ class Results:
 
     profile: Profile
     runs: dict
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def run(self, model: str, dataset: str, seed: int | None = None):
         """The :class:`~dspic_lib.pipeline.train.Run` of a cell (default: the profile's seed)."""
@@ -47,9 +50,15 @@ class Results:
                             f"(have: {', '.join(f'{m} on {d} seed {s}' for m, d, s in self.runs)})")
         return self.runs[key]
 
+    def has(self, model: str, dataset: str) -> bool:
+        return (model, dataset, self.profile.seed) in self.runs
+
     def cells(self) -> list[tuple[str, str]]:
         """The (model, dataset) cells with a run at the profile's seed, in training order."""
         return [(m, d) for m, d, s in self.runs if s == self.profile.seed]
+
+    def seeds(self, model: str, dataset: str) -> list[int]:
+        return sorted(s for m, d, s in self.runs if (m, d) == (model, dataset))
 
     def summary(self, model: str, dataset: str, seed: int | None = None) -> dict:
         r = self.run(model, dataset, seed)
@@ -63,36 +72,91 @@ class Results:
 
     def by_seed(self, model: str = VARIANCE_CELL[0], dataset: str = VARIANCE_CELL[1]) -> pd.DataFrame:
         """The metrics of every seed trained for a cell, one row per seed (index seed)."""
-        seeds = sorted(s for m, d, s in self.runs if (m, d) == (model, dataset))
-        rows = [{"seed": s, **self.summary(model, dataset, s)} for s in seeds]
+        rows = [{"seed": s, **self.summary(model, dataset, s)} for s in self.seeds(model, dataset)]
         return pd.DataFrame(rows).set_index("seed")
 
-    def tolerance(self) -> pd.Series:
-        """Per metric, 2 sample SDs over the seeds of the variance cell (:func:`dspic_lib.evaluation.claims.tolerance`)."""
-        return claims.tolerance(self.by_seed().reset_index(drop=True))
+    # ------------------------------------------------------------------ the learned gate
 
-    def claims_input(self) -> claims.Results:
-        """Summaries and confusion matrices by (model, dataset), as :mod:`dspic_lib.evaluation.claims` takes them."""
-        out = claims.Results()
-        for m, d in self.cells():
-            r = self.run(m, d)
-            y, p = metrics.three_class(r.y_true, r.proba)
-            out.summary[(m, d)] = metrics.summary(r.y_true, r.proba)
-            out.confusion[(m, d)] = metrics.confusion(y, metrics.predict(p))
-        return out
+    @property
+    def n_boot(self) -> int:
+        return int(self.profile.bootstrap_resamples)
+
+    def gate(self, model: str, dataset: str, seed: int | None = None) -> claims.Learned:
+        """:func:`dspic_lib.evaluation.claims.learned` of one run (computed once)."""
+        seed = self.profile.seed if seed is None else int(seed)
+        key = ("gate", model, dataset, seed)
+        if key not in self._cache:
+            self._cache[key] = claims.learned(self.run(model, dataset, seed), self.n_boot, self.profile.seed)
+        return self._cache[key]
+
+    def learned(self, model: str, dataset: str) -> bool:
+        """True when EVERY seed of the cell passed the learned gate."""
+        return all(self.gate(model, dataset, s).learned for s in self.seeds(model, dataset))
+
+    def gate_table(self, cells=None) -> pd.DataFrame:
+        """Every run of ``cells`` (default: all) with the numbers of its learned gate."""
+        cells = self.cells() if cells is None else list(cells)
+        rows = []
+        for m, d in cells:
+            for s in self.seeds(m, d):
+                g = self.gate(m, d, s)
+                rows.append({"model": m, "dataset": d, "seed": s, "balanced accuracy": g.balanced_accuracy,
+                             "its 95 % lower end": g.balanced_low,
+                             f"accuracy - always {g.majority_class}": g.gain,
+                             "its lower end": g.gain_low, "learned": g.learned})
+        return pd.DataFrame(rows).set_index(["model", "dataset", "seed"])
+
+    # ------------------------------------------------------------------ verdicts
+
+    def seed_variance(self) -> pd.Series:
+        """Per metric, the sample variance over the variance cell's seeds (NaN with fewer than 2): what a
+        cell with one seed borrows for its equivalence interval."""
+        if len(self.seeds(*VARIANCE_CELL)) < 2:
+            return pd.Series(np.nan, index=list(claims.MARGINS))
+        return self.by_seed()[list(claims.MARGINS)].astype(float).var(ddof=1)
+
+    def estimates(self, cells=None) -> pd.DataFrame:
+        """:func:`dspic_lib.evaluation.claims.cell_estimate` of every cell, seed variance borrowed where a
+        cell has one seed; long table (model, dataset, metric, value, var_boot, var_seed, seeds)."""
+        cells = self.cells() if cells is None else list(cells)
+        borrowed = self.seed_variance()
+        parts = []
+        for m, d in cells:
+            key = ("estimate", m, d)
+            if key not in self._cache:
+                runs = [self.run(m, d, s) for s in self.seeds(m, d)]
+                self._cache[key] = claims.cell_estimate(runs, n_boot=self.n_boot, seed=self.profile.seed)
+            e = self._cache[key].copy()
+            if len(self.seeds(m, d)) < 2:
+                e["var_seed"] = e.index.map(borrowed).astype(float)
+            parts.append(e.reset_index().assign(model=m, dataset=d))
+        cols = ["model", "dataset", "metric", "value", "var_boot", "var_seed", "seeds"]
+        return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+    def learned_cells(self, cells=None) -> dict:
+        cells = self.cells() if cells is None else list(cells)
+        return {c: self.learned(*c) for c in cells}
+
+    def claims_input(self) -> claims.Runs:
+        """The runs by (model, dataset) and their gate, as :func:`dspic_lib.evaluation.claims.text_claims` takes them."""
+        return claims.Runs(runs={c: self.run(*c) for c in self.cells()}, learned=self.learned_cells(),
+                           n_boot=self.n_boot, seed=self.profile.seed)
 
     def verdicts(self, tables=None) -> pd.DataFrame:
         """:func:`dspic_lib.evaluation.claims.verdicts` for the numbers of ``tables`` (default: all four)."""
         tables = list(EXPERIMENTS) if tables is None else list(tables)
-        values = claims.this_run_values(self.claims_input().summary)
-        out = claims.verdicts(values, self.tolerance())
+        wanted = [c for c in self.cells() if c in cells(tables)]
+        out = claims.verdicts(self.estimates(wanted), self.learned_cells(wanted))
         return out[out["table"].isin(tables)].reset_index(drop=True)
 
     def text_claims(self) -> pd.DataFrame:
-        return claims.text_claims(self.claims_input())
+        key = ("claims",)
+        if key not in self._cache:
+            self._cache[key] = claims.text_claims(self.claims_input())
+        return self._cache[key]
 
     def all_verdicts(self) -> pd.DataFrame:
-        return claims.all_verdicts(self.claims_input(), self.tolerance())
+        return claims.all_verdicts(self.estimates(), self.learned_cells(), self.claims_input())
 
     def entry_ids(self) -> list[str]:
         return [r.entry_id for r in self.runs.values()]
@@ -135,11 +199,76 @@ def load_model(run, profile, results_dir=None):
     return model
 
 
-def verdict_table(v: pd.DataFrame, by: str = "dataset") -> pd.DataFrame:
+INTERVAL = "90 % interval of the difference"
+REFERENCE_MODEL = "Plain CNN"          # the coordinator's plain-CNN reference cell, shown when present
+TABLE_DATASETS = {"table5": ("D1", "D2", "D3"), "table6": ("D1", "D2", "D3"), "table8": ("D2",), "table9": ("D2",)}
+
+
+def _interval_text(low, high) -> str:
+    return f"{low:+.4f} to {high:+.4f}" if np.isfinite(low) and np.isfinite(high) else ""
+
+
+def verdict_table(v: pd.DataFrame, by: str = "dataset", reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """A verdict table for reading: ``by`` (dataset or model) and metric as index; paper, this run,
-    difference, tolerance, verdict as columns."""
-    cols = ["paper", claims.THIS_RUN, "difference", "tolerance", "verdict"]
-    return v.set_index([by, "metric"])[cols]
+    seeds, difference, its 90 % interval, margin and verdict as columns. A cell that did not learn has
+    its difference and interval blank (no comparison). ``reference``: rows (:func:`reference_rows`)
+    appended below, in the same columns."""
+    compared = v["verdict"].isin([claims.REPRODUCED, claims.INCONCLUSIVE, claims.NOT_REPRODUCED])
+    out = pd.DataFrame({
+        "paper": v["paper"], claims.THIS_RUN: v[claims.THIS_RUN],
+        "seeds": [int(k) if np.isfinite(k) else "" for k in v["seeds"].astype(float)],
+        "difference": [d if ok else "" for d, ok in zip(v["difference"], compared)],
+        INTERVAL: [_interval_text(lo, hi) if ok else "" for lo, hi, ok in zip(v["low"], v["high"], compared)],
+        "margin": v["margin"].map(lambda m: f"\u00b1{m:.2f}"),
+        "verdict": v["verdict"]}).set_axis(pd.MultiIndex.from_frame(v[[by, "metric"]]), axis=0)
+    if reference is not None and len(reference):
+        out = pd.concat([out.astype(object), reference.astype(object)])
+    return out
+
+
+def majority_reference(res: Results, cell: tuple[str, str]) -> dict:
+    """Each metric of always predicting the test part's majority class (the test part of ``cell``'s
+    run), and that class: ``{"class": "N", "accuracy": rate, ...}``. Its accuracy is the majority rate."""
+    r = res.run(*cell)
+    cls, _ = claims.majority(r.y_true)
+    return {"class": cls, **metrics.summary(r.y_true, claims.majority_proba(r.y_true))}
+
+
+def majority_caption(ref: dict) -> str:
+    """The caption sentence of the dashed line the result figures draw (:func:`majority_reference`)."""
+    return (f"The dashed line marks what always predicting the test part's majority class "
+            f"({ref['class']}, {ref['accuracy']:.0%} of the 3-class test scans) scores in each metric: "
+            "a bar at or below it shows no learning.")
+
+
+def reference_rows(res: Results, table: str, by: str = "dataset") -> pd.DataFrame:
+    """The reference rows of a results table, in :func:`verdict_table`'s columns: the accuracy of always
+    predicting the test part's majority class, and, when the results hold a run of the plain-CNN
+    reference model (:data:`REFERENCE_MODEL`) on the table's datasets, its accuracy and balanced accuracy
+    with patient-bootstrap 95 % intervals. No paper value, no verdict."""
+    present_cells = [c for c in cells([table]) if res.has(*c)]
+    if not present_cells:
+        return pd.DataFrame()
+    ref = majority_reference(res, present_cells[0])
+    rows = [((f"always {ref['class']} (majority class of the test part)", "accuracy"),
+             {claims.THIS_RUN: ref["accuracy"]})]
+    from dspic_lib.evaluation import stats
+
+    for d in TABLE_DATASETS.get(table, ()):
+        if not res.has(REFERENCE_MODEL, d):
+            continue
+        r = res.run(REFERENCE_MODEL, d)
+        b = stats.bootstrap_metrics(r.y_true, r.proba, claims.test_groups(r), n_boot=res.n_boot,
+                                    seed=res.profile.seed, metrics=("accuracy", "sensitivity"))
+        label = f"{REFERENCE_MODEL} (reference)" + (f" on {d}" if by == "dataset" else "")
+        for metric, name in (("accuracy", "accuracy"), ("sensitivity", "balanced accuracy")):
+            rows.append(((label, name), {
+                claims.THIS_RUN: b.at[metric, "value"], "seeds": len(res.seeds(REFERENCE_MODEL, d)),
+                INTERVAL: "95 %: " + _interval_text(b.at[metric, "low"], b.at[metric, "high"]).replace("+", "")}))
+    blank = {"paper": "", claims.THIS_RUN: np.nan, "seeds": "", "difference": "", INTERVAL: "", "margin": "",
+             "verdict": claims.REFERENCE}
+    return pd.DataFrame([blank | vals for _, vals in rows],
+                        index=pd.MultiIndex.from_tuples([k for k, _ in rows], names=[by, "metric"]))
 
 
 def verdict_counts(v: pd.DataFrame, column: str = "table") -> pd.DataFrame:
@@ -266,11 +395,22 @@ def claims_for(res: Results, keys) -> pd.DataFrame:
             .reset_index(drop=True).rename_axis(None))
 
 
+def _gate_failure(res: Results, model: str, dataset: str) -> str:
+    """Why a cell did not learn: the first seed that failed the gate, with its numbers."""
+    for s in res.seeds(model, dataset):
+        g = res.gate(model, dataset, s)
+        if not g.learned:
+            seeds = len(res.seeds(model, dataset))
+            which = f"seed {s}" if seeds > 1 else "its run"
+            return f"{model} on {dataset} did not learn ({which}: {g.why()})."
+    return ""
+
+
 def findings(res: Results, tables) -> list[str]:
     """Sentences on what happened in this run, every number computed from the runs."""
     out = []
     p = res.profile
-    wanted = cells(tables)
+    wanted = [c for c in cells(tables) if res.has(*c)]
     for (m, d, s), r in res.runs.items():
         if s != p.seed or (m, d) not in wanted:
             continue
@@ -280,13 +420,31 @@ def findings(res: Results, tables) -> list[str]:
         out.append(f"{m} on {d}: {ran}, kept epoch {r.best_epoch}; "
                    f"test accuracy {res.summary(m, d)['accuracy']:.3f}, macro F1 {res.summary(m, d)['f1']:.3f}.")
     for m, d in [c for c in res.cells() if c in wanted]:
-        cls = one_class(res.run(m, d))
-        if cls is not None:
-            out.append(f"{m} on {d} predicted one class ({cls}) for every test image: it did not "
-                       "learn to separate the classes within this budget.")
+        if not res.learned(m, d):
+            cls = one_class(res.run(m, d))
+            stuck = f" It predicted {cls} for every test image." if cls is not None else ""
+            out.append(_gate_failure(res, m, d) + stuck)
     out += prior_notes(res, wanted)
-    out += tolerance_notes(res)
+    out += variance_notes(res)
     return out
+
+
+def learned_sentence(res: Results, cells_=None) -> str:
+    """Whether the networks learned, one sentence: how many of the cells trained passed the learned
+    gate, and which did not learn."""
+    cells_ = res.cells() if cells_ is None else list(cells_)
+    stuck = [f"{m} on {d}" for m, d in cells_ if not res.learned(m, d)]
+    n, k = len(cells_), len(cells_) - len(stuck)
+    gate = ("(every seed's balanced accuracy above chance, 1/3, and its accuracy above always predicting the "
+            "test part's majority class, both at the lower end of a 95 % patient-bootstrap interval)")
+    if not stuck:
+        return f"Of the {n} cells (network, dataset) trained, all {n} passed the learned gate {gate}."
+    return (f"Of the {n} cells (network, dataset) trained, {k} passed the learned gate {gate}; "
+            f"{len(stuck)} did not learn ({', '.join(stuck)}), and none of their numbers is compared with "
+            "the paper's.")
+
+
+VERDICT_WORDS = {claims.DID_NOT_LEARN: "not compared because the cell did not learn"}
 
 
 def verdict_sentence(res: Results, tables) -> str:
@@ -298,13 +456,12 @@ def verdict_sentence(res: Results, tables) -> str:
     names = " and ".join(dict.fromkeys(TABLE_TITLES[t] for t in tables))
     twice = f" ({int(again.sum())} printed twice, counted once)" if again.any() else ""
     return (f"Of the paper's {len(v)} {'distinct ' if again.any() else ''}numbers in {names}{twice}: " + ", ".join(
-        f"{counts.get(k, 0)} {k}" for k in claims.VERDICTS if counts.get(k, 0)) + ".")
+        f"{counts.get(k, 0)} {VERDICT_WORDS.get(k, k)}" for k in claims.VERDICTS if counts.get(k, 0)) + ".")
 
 
 def claim_sentences(table: pd.DataFrame) -> list[str]:
     """One sentence per checked text claim (a table of :func:`claims_for`)."""
-    return [f"The paper's claim \u201c{r['claim']}\u201d {r['verdict']} in this run ({r[claims.THIS_RUN]})."
-            for _, r in table.iterrows()]
+    return [claims.claim_sentence(r) for _, r in table.iterrows()]
 
 
 def prior_notes(res: Results, cells) -> list[str]:
@@ -335,24 +492,34 @@ def one_class(run) -> str | None:
     return str(pred.iloc[0]) if len(pred) and pred.nunique() == 1 else None
 
 
-def tolerance_notes(res: Results) -> list[str]:
-    """What the tolerance is made of, in sentences: its size, and any seed of the variance cell that
-    never left the one-class plateau (which widens it, so that "reproduced" then only means "within
-    this run's noise")."""
+def seed_spread(res: Results) -> pd.DataFrame:
+    """The variance cell's metrics per seed, with rows for the SD over seeds and for the learned gate
+    of each seed (chapter 04's table)."""
+    spread = res.by_seed()[list(ALL_METRICS)].astype(object)
+    sd = res.seed_variance().pow(0.5)
+    spread.loc["SD over seeds"] = [sd.get(m, np.nan) for m in ALL_METRICS]
+    spread["learned"] = [res.gate(*VARIANCE_CELL, s).learned for s in res.by_seed().index] + [""]
+    return spread
+
+
+def variance_notes(res: Results) -> list[str]:
+    """What the seed spread every single-seed cell borrows is made of, in sentences: its size, and any
+    seed of the variance cell that failed the learned gate (its spread then measures no learning; it
+    can only widen intervals, turning verdicts into "inconclusive", never into "reproduced")."""
     model, dataset = VARIANCE_CELL
-    tol = res.tolerance()
-    out = [f"The tolerance, from {len(res.by_seed())} seeds of {model} on {dataset}, is "
-           + ", ".join(f"{tol[m]:.3f} in {m}" for m in ALL_METRICS if m in tol.index) + "."]
-    stuck = [(s, c) for (m, d, s), r in res.runs.items() if (m, d) == VARIANCE_CELL
-             for c in [one_class(r)] if c is not None]
-    seeds = ", ".join(f"{s} (always {c})" for s, c in stuck)
-    if stuck and len(stuck) == len(res.by_seed()):
-        out.append(f"Every seed predicted one class for every test image ({seeds}): the spread measures no "
-                   "learning at all, and where it is 0 only an exact match could count as reproduced.")
-    elif stuck:
-        out.append("Seed" + "s" * (len(stuck) > 1) + f" {seeds} predicted one class for every test image, "
-                   "while the other seeds did not, which widens the tolerance: a value called reproduced here "
-                   "is within this run's seed-to-seed noise, not necessarily as good as the paper's.")
+    seeds = res.seeds(model, dataset)
+    if len(seeds) < 2:
+        return [f"{model} on {dataset} has {len(seeds)} seed here, so no seed spread is measured and every "
+                "verdict of a learned cell is inconclusive."]
+    sd = res.seed_variance().pow(0.5)
+    out = [f"The seed-to-seed SD, from {len(seeds)} seeds of {model} on {dataset}, is "
+           + ", ".join(f"{sd[m]:.3f} in {m}" for m in ALL_METRICS if m in sd.index) + "; cells with one seed "
+           "borrow it for their intervals."]
+    failed = [s for s in seeds if not res.gate(model, dataset, s).learned]
+    if failed:
+        out.append("Seed" + "s" * (len(failed) > 1) + f" {', '.join(map(str, failed))} of {model} on {dataset} "
+                   "did not pass the learned gate, so this spread includes runs that did not learn: it can only "
+                   "widen the intervals (more \u201cinconclusive\u201d), never make a number \u201creproduced\u201d.")
     return out
 
 
@@ -366,12 +533,16 @@ def table9_paper() -> pd.DataFrame:
 
 def overview(res: Results) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """For the build record: verdict counts per table (claims included), every number of Tables 5, 6, 8,
-    9 with its verdict (the tolerance per metric is chapter 04's table, not repeated on every row), and
-    every text claim with its verdict."""
+    9 with its verdict, and every text claim with its verdict. A cell that did not learn has no
+    difference or interval (blank)."""
     numbers = res.verdicts()
     claim_rows = claims_for(res, list(claims.CLAIM_CHECKS))
     both = pd.concat([numbers[[*claims.KEYS, "paper", "verdict"]],
                       claim_rows[["verdict"]].assign(table="text claims")], ignore_index=True)
-    numbers = numbers.assign(table=numbers["table"].map(TABLE_TITLES))
-    return (verdict_counts(both),
-            numbers.set_index(["table", "model", "dataset", "metric"]).drop(columns="tolerance"), claim_rows)
+    compared = numbers["verdict"].isin([claims.REPRODUCED, claims.INCONCLUSIVE, claims.NOT_REPRODUCED])
+    shown = numbers.assign(table=numbers["table"].map(TABLE_TITLES),
+                           difference=[d if ok else "" for d, ok in zip(numbers["difference"], compared)],
+                           **{INTERVAL: [_interval_text(lo, hi) if ok else ""
+                                         for lo, hi, ok in zip(numbers["low"], numbers["high"], compared)]})
+    cols = ["table", "model", "dataset", "metric", "paper", claims.THIS_RUN, "difference", INTERVAL, "verdict"]
+    return verdict_counts(both), shown[cols].set_index(["table", "model", "dataset", "metric"]), claim_rows

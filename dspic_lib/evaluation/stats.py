@@ -543,3 +543,29 @@ def fit_temperature(proba_val, y_val) -> float:
     res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
     best = res.x if np.isfinite(res.fun) and res.fun <= probe.min() else np.linspace(lo, hi, 9)[probe.argmin()]
     return float(min(max(math.exp(best), T_BOUNDS[0]), T_BOUNDS[1]))
+
+
+# ---------------------------------------------------------------------------------------- shared resamples
+
+def patient_weights(groups, *, n_boot: int = 1000, seed=0) -> np.ndarray:
+    """``(n_boot, images)``: how often each image is in each patient-bootstrap resample (its patient's
+    draw count), the resamples :func:`bootstrap_metrics` and :func:`paired_bootstrap` draw for the same
+    ``seed``. Scoring several models (or several seeds of one) with the same weights pairs them on the
+    same resampled test patients (:func:`weighted_metrics`)."""
+    n_boot = _check_n_boot(n_boot)
+    codes = _check_groups(groups, len(np.asarray(groups, dtype=object)))
+    return _patient_counts(codes, n_boot, np.random.default_rng(seed))[:, codes]
+
+
+def weighted_metrics(y_true, proba, weights, metrics=METRICS) -> dict:
+    """Each metric of :func:`dspic_lib.evaluation.metrics.summary` on every weighting of the test images
+    (rows of ``weights``, e.g. :func:`patient_weights`): ``{metric: array(rows)}``, NaN where undefined."""
+    names = [_check_metric(m) for m in ((metrics,) if isinstance(metrics, str) else metrics)]
+    y = metrics_mod.check_labels(y_true)
+    p = metrics_mod.check_proba(proba, n=len(y))
+    w = np.atleast_2d(np.asarray(weights, dtype=float))
+    if w.shape[1] != len(y):
+        raise DataError(f"weights: {w.shape[1]} column(s) for {len(y)} image(s)")
+    scorer = _Scorer(y, p)
+    parts = [scorer(w[i:i + _CHUNK], names) for i in range(0, len(w), _CHUNK)]
+    return {name: np.concatenate([part[name] for part in parts]) for name in names}

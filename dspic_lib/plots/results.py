@@ -36,6 +36,23 @@ METRIC_LABELS = {"accuracy": "accuracy", "precision": "precision", "sensitivity"
                  "specificity": "specificity", "f1": "F1", "auc": "AUC"}
 CONFUSION_CMAP = "viridis"      # as the sweep heat map of chapter 02
 _INK = "black"                  # what is not a class or a model: line styles, markers of the paper's values
+MAJORITY_LABEL = "always the majority class"
+
+
+def _majority_lines(ax, x, names, reference, half: float) -> None:
+    """A dashed horizontal line over each metric group at what always predicting the test part's majority
+    class scores in that metric (``reference[metric]``, e.g.
+    :func:`dspic_lib.evaluation.results.majority_reference`); labelled once for the legend."""
+    if not reference:
+        return
+    labelled = False
+    for xi, m in zip(x, names):
+        v = reference.get(m)
+        if v is None or not np.isfinite(float(v)):
+            continue
+        ax.hlines(float(v), xi - half, xi + half, colors=_INK, linestyles="--", linewidth=1.2, zorder=3,
+                  label=None if labelled else MAJORITY_LABEL)
+        labelled = True
 
 
 def _model_colors(n: int) -> list:
@@ -139,9 +156,10 @@ def per_class_metrics(run) -> Figure:
     return fig
 
 
-def metric_bars(summaries: pd.DataFrame) -> Figure:
+def metric_bars(summaries: pd.DataFrame, reference: dict | None = None) -> Figure:
     """The metrics of several models side by side: x = metric, one bar per model (rows of ``summaries``,
-    in their order), error bars where a ``<metric>_sd`` column is given. The paper's Fig. 10."""
+    in their order), error bars where a ``<metric>_sd`` column is given. The paper's Fig. 10. With
+    ``reference`` ({metric: value}), a dashed line over each metric at the always-majority predictor's value."""
     names = [m for m in metrics.METRICS if m in summaries.columns and summaries[m].notna().any()]
     models = list(summaries.index)
     colors = _model_colors(len(models))
@@ -155,9 +173,10 @@ def metric_bars(summaries: pd.DataFrame) -> Figure:
         ax.bar(x + off, row[names].to_numpy(float), width=w, color=color, label=str(model),
                yerr=np.nan_to_num(np.asarray(sd, float)) if has_sd else None,
                error_kw={"elinewidth": 1.0, "capsize": 2, "ecolor": _INK})
+    _majority_lines(ax, x, names, reference, 0.45)
     ax.set_xticks(x, [METRIC_LABELS.get(m, m) for m in names])
     ax.set(ylim=(0, 1), ylabel="score (N, M, A images)", title="Models compared")
-    fig.legend(loc="outside lower center", ncol=min(len(models), 3), frameon=False)
+    fig.legend(loc="outside lower center", ncol=min(len(models) + bool(reference), 3), frameon=False)
     return fig
 
 
@@ -236,9 +255,11 @@ def confusion_grid(runs: list, *, normalize: bool = False) -> Figure:
     return fig
 
 
-def pooling_bars(with_pool: dict, without_pool: dict, paper: pd.DataFrame | None = None) -> Figure:
+def pooling_bars(with_pool: dict, without_pool: dict, paper: pd.DataFrame | None = None,
+                 reference: dict | None = None) -> Figure:
     """Table 9 as bars: each metric of the run with pooling beside the one without; with ``paper`` (rows
-    "with pooling" and "without pooling"), the paper's values as hollow diamonds on the same bars."""
+    "with pooling" and "without pooling"), the paper's values as hollow diamonds on the same bars; with
+    ``reference`` ({metric: value}), a dashed line over each metric at the always-majority predictor's value."""
     names = ["accuracy", "precision", "sensitivity", "specificity", "f1"]
     rows = {"with pooling": with_pool, "without pooling": without_pool}
     colors = _model_colors(2)
@@ -252,19 +273,21 @@ def pooling_bars(with_pool: dict, without_pool: dict, paper: pd.DataFrame | None
             ax.plot(x + off, paper.loc[name, names].to_numpy(float), ls="none", marker="D", ms=7, mfc="white",
                     mec=_INK, mew=1.3, label=None if paper_named else "paper")
             paper_named = True
+    _majority_lines(ax, x, names, reference, 0.4)
     ax.set_xticks(x, [METRIC_LABELS[m] for m in names])
     ax.set(ylim=(0, 1), ylabel="score (N, M, A images)", title="With and without pooling, D2 test images")
     handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] == "paper")      # the paper's last
-    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncol=3,
+    order = sorted(range(len(labels)), key=lambda i: labels[i] in ("paper", MAJORITY_LABEL))   # references last
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncol=2,
                frameon=False)
     return fig
 
 
-def paper_vs_run(values: pd.DataFrame, metric_names=("accuracy", "f1")) -> Figure:
+def paper_vs_run(values: pd.DataFrame, metric_names=("accuracy", "f1"), reference: dict | None = None) -> Figure:
     """This run's value (bars) beside the paper's (hollow diamonds on the same bars), one panel per
     metric of ``metric_names``; ``values`` has columns model, dataset, metric, paper and ``this run``
-    (:func:`dspic_lib.evaluation.results.verdicts_wide`), x = dataset, one bar per model."""
+    (:func:`dspic_lib.evaluation.results.verdicts_wide`), x = dataset, one bar per model. With ``reference``
+    ({metric: value}), a dashed line across each panel at the always-majority predictor's value."""
     ours_col = "this run"
     models_ = list(dict.fromkeys(values["model"]))
     datasets_ = list(dict.fromkeys(values["dataset"]))
@@ -281,11 +304,13 @@ def paper_vs_run(values: pd.DataFrame, metric_names=("accuracy", "f1")) -> Figur
             ax.bar(x + off, ours, width=w, color=color, label=model)
             ax.plot(x + off, paper, ls="none", marker="D", ms=7, mfc="white", mec=_INK, mew=1.3,
                     label="paper" if k == 0 else None)
+        if reference and np.isfinite(float(reference.get(metric, np.nan))):
+            ax.axhline(float(reference[metric]), color=_INK, ls="--", lw=1.2, zorder=3, label=MAJORITY_LABEL)
         ax.set_xticks(x, datasets_)
         ax.set(ylim=(0, 1), title=METRIC_LABELS.get(metric, metric), xlabel="dataset")
     axes[0][0].set_ylabel("score (N, M, A images)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] == "paper")
+    order = sorted(range(len(labels)), key=lambda i: labels[i] in ("paper", MAJORITY_LABEL))
     fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
-               ncol=len(labels), frameon=False)
+               ncol=min(len(labels), 4), frameon=False)
     return fig
