@@ -17,6 +17,7 @@ a pure function of those runs:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -289,12 +290,14 @@ def verdict_counts(v: pd.DataFrame, column: str = "table") -> pd.DataFrame:
 
 
 def run_costs(res: Results) -> pd.DataFrame:
-    """One row per run: epochs run and selected, seconds, seconds per epoch, training images per second."""
+    """One row per run: epochs run and selected, seconds, seconds per epoch, its arithmetic (float32 or
+    bfloat16 mixed precision)."""
     rows = []
     for (m, d, s), r in res.runs.items():
         epochs = len(r.history)
         rows.append({"model": m, "dataset": d, "seed": s, "epochs run": epochs, "selected epoch": r.best_epoch,
-                     "seconds": r.seconds, "s / epoch": r.seconds / epochs if epochs else np.nan})
+                     "seconds": r.seconds, "s / epoch": r.seconds / epochs if epochs else np.nan,
+                     "arithmetic": {"mixed_bfloat16": "bfloat16 mixed"}.get(r.policy, r.policy)})
     return pd.DataFrame(rows)
 
 
@@ -341,9 +344,18 @@ def training_settings(profile: Profile) -> pd.DataFrame:
         "learning rate": (f"{t4['learning_rate']:g}", f"{profile.learning_rate:g}"),
         "batch size": (" or ".join(map(str, t4["batch_size"])), str(profile.batch_size)),
         "epochs": (str(t4["epochs"]), f"at most {profile.epochs}"),
+        "kept weights": ("not reported", {
+            "last": "those of the last epoch",
+            "val_loss": "those of the epoch with the lowest validation loss",
+            "val_balanced_accuracy": "those of the epoch with the highest validation balanced accuracy",
+        }.get(profile.select_on, profile.select_on)),
         "early stopping": ("not reported",
-                           f"after {profile.early_stopping_patience} epochs without a lower validation loss"
+                           f"after {profile.early_stopping_patience} epochs without a better such epoch"
                            if profile.early_stopping_patience else "none"),
+        "initial weights": ("not reported", {"he": "He-normal (ReLU layers)",
+                                             "glorot": "Glorot-uniform (Keras' default)"}.get(profile.init, profile.init)),
+        "input": ("Eq. 1", "Eq. 1, then standardised by the training images' mean and SD"),
+        "arithmetic": ("not reported", "float32 or bfloat16 mixed precision; each run's is in its cost table"),
         "test part": (f"{t4['train_test_split']} split of the images, at random",
                       f"{profile.test_fraction:.0%} of the patients"),
         "validation": ("not reported", f"{VAL_SHARE:.0%} of the training patients"),
@@ -546,3 +558,27 @@ def overview(res: Results) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                                          for lo, hi, ok in zip(numbers["low"], numbers["high"], compared)]})
     cols = ["table", "model", "dataset", "metric", "paper", claims.THIS_RUN, "difference", INTERVAL, "verdict"]
     return verdict_counts(both), shown[cols].set_index(["table", "model", "dataset", "metric"]), claim_rows
+
+
+INIT_LABELS = {"he": "He-normal, standardised input", "glorot": "Glorot-uniform (Keras' default), Eq. 1 input"}
+
+
+def init_table(starts: Mapping, n_boot: int, seed: int = 0) -> pd.DataFrame:
+    """One row per start of :func:`dspic_lib.pipeline.experiments.init_comparison` (``{init: Run}``):
+    epochs run, the kept epoch, seconds, and the numbers of its learned gate on the test patients."""
+    rows = []
+    for init, run in starts.items():
+        g = claims.learned(run, n_boot, seed)
+        rows.append({"start": INIT_LABELS.get(init, init), "epochs run": len(run.history),
+                     "kept epoch": int(run.best_epoch), "seconds": run.seconds, "test accuracy": g.accuracy,
+                     "balanced accuracy": g.balanced_accuracy, "its 95 % lower end": g.balanced_low,
+                     "learned": "yes" if g.learned else "did not learn"})
+    return pd.DataFrame(rows).set_index("start")
+
+
+def init_sentence(table: pd.DataFrame) -> str:
+    """What the two starts gave, read from :func:`init_table`."""
+    parts = [f"from {start}, {row['test accuracy']:.3f} test accuracy and {row['balanced accuracy']:.3f} balanced "
+             f"accuracy after {row['epochs run']} epochs ({'learned' if row['learned'] == 'yes' else 'did not learn'})"
+             for start, row in table.iterrows()]
+    return "Trained the same way on the same images: " + "; ".join(parts) + "."

@@ -98,11 +98,12 @@ def _confusion_heatmap(ax, cm: pd.DataFrame, *, fmt: str, vmin: float, vmax: flo
 # --------------------------------------------------------------------------------------------------
 
 
-def training_curves(runs: list) -> Figure:
-    """Training and validation loss per epoch (left) and validation accuracy (right), one colour per run;
-    a dotted line and a ringed point at each run's selected epoch (``best_epoch``). The paper's Fig. 8."""
+def training_curves(runs: list, labels: list[str] | None = None) -> Figure:
+    """Training and validation loss per epoch (left) and validation accuracy (right), one colour per run
+    (named by ``labels``, default model and dataset); a dotted line and a ringed point at each run's
+    selected epoch (``best_epoch``). The paper's Fig. 8."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.6), layout="constrained", sharex=True)
-    colors, labels = _model_colors(len(runs)), _run_labels(runs, dataset=True)
+    colors, labels = _model_colors(len(runs)), labels or _run_labels(runs, dataset=True)
     epochs = [1]
     for run, color, label in zip(runs, colors, labels):
         h = run.history.sort_values("epoch")
