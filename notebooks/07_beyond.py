@@ -42,6 +42,19 @@ ch.banner()
 b = beyond.run(ch.ctx)
 
 # %% [markdown]
+# ## Did the networks behind these analyses learn?
+#
+# Every analysis below rests on trained networks, and one that did not learn (chapter 4's learned gate:
+# the lower end of the 95 % interval of its balanced accuracy above 1/3, and of its accuracy gain over
+# always predicting the majority class above 0, over the test patients) can only show how an untrained
+# network behaves. Each analysis compares nothing for a run that failed the gate. A sigmoid head is
+# judged on its 3-class reading (N when neither output is on, M or A when one is).
+
+# %%
+display(present.table(beyond.gate_table(b), "chapter7-gate", decimals=3))
+ch.finding(beyond.gate_sentence(b))
+
+# %% [markdown]
 # ## How much the paper's protocol inflates its numbers
 #
 # The paper enlarges its data first and then splits the images at random into training and test
@@ -146,7 +159,7 @@ cal = beyond.calibration(b)
 present.figure("fig-reliability", plots_stats.reliability_diagram(
     {"as trained": cal["before"], "after temperature scaling": cal["after"]},
     title=f"{cal['cell'][0]} on {cal['cell'][1]}"))
-ch.finding(beyond.calibration_sentence(cal))
+ch.finding(beyond.calibration_sentence(cal, b))
 
 # %% [markdown]
 # ```{glue:figure} fig-reliability
@@ -215,8 +228,8 @@ if b.priors is not None:
 
 # %%
 problems = beyond.stuck(b)
-display(Markdown(" ".join(problems) if problems else
-                 "Every extra run of this chapter predicted more than one class."))
+display(Markdown(beyond.gate_sentence(b) + " " + (" ".join(problems) if problems else
+                 "Every extra run of this chapter predicted more than one class.")))
 
 # %% tags=["remove-input"]
 ch.done()

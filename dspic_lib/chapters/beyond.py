@@ -191,6 +191,67 @@ def _groups(r) -> np.ndarray:
     return r.test_meta["patient"].astype(str).to_numpy()
 
 
+def _three_class_run(r):
+    """``r`` as a 3-class run: a sigmoid head's (M, A) outputs turned into probabilities of N (neither),
+    M (M only) and A (A only), the two diseases taken as independent; a softmax run unchanged."""
+    import dataclasses
+
+    if r.head != "sigmoid":
+        return r
+    p = np.clip(np.asarray(r.proba, dtype=float), 0.0, 1.0)
+    m, a = p[:, 0], p[:, 1]
+    three = np.stack([(1 - m) * (1 - a), m * (1 - a), a * (1 - m)], axis=1)
+    three /= np.maximum(three.sum(axis=1, keepdims=True), 1e-12)
+    return dataclasses.replace(r, proba=three, head="softmax")
+
+
+def gate(b: Beyond, r):
+    """The learned gate (:func:`dspic_lib.evaluation.claims.learned`) of one run of this chapter, with the
+    profile's bootstrap; a sigmoid head is judged on its 3-class reading (:func:`_three_class_run`)."""
+    from dspic_lib.evaluation import claims
+
+    cache = b.__dict__.setdefault("_gates", {})
+    if r.entry_id not in cache:
+        cache[r.entry_id] = claims.learned(_three_class_run(r), b.n_boot, b.profile.seed)
+    return cache[r.entry_id]
+
+
+def gate_runs(b: Beyond) -> list[tuple[str, object]]:
+    """(what it is for, run) of every run this chapter's analyses rest on."""
+    out = []
+    if b.leak:
+        out += [("leakage: patient protocol", b.leak["patient"]), ("leakage: paper protocol", b.leak["paper"])]
+    out.append(("calibration", b.res.run(*CALIBRATION_CELL)))
+    if b.multilabel:
+        out += [("multi-label: softmax head", b.multilabel["softmax"]),
+                ("multi-label: sigmoid head", b.multilabel["sigmoid"])]
+    for (m, d), folds in b.cv.items():
+        out += [(f"CV of {m} on {d}: fold {i + 1}", f.run) for i, f in enumerate(folds)]
+    return out
+
+
+def gate_table(b: Beyond) -> pd.DataFrame:
+    """The learned gate of every run of :func:`gate_runs`, one row each."""
+    rows = []
+    for what, r in gate_runs(b):
+        g = gate(b, r)
+        rows.append({"analysis": what, "network": f"{r.model} on {r.dataset}" + (f", {r.head} head" if r.head != "softmax" else ""),
+                     "balanced accuracy": g.balanced_accuracy, "its 95 % lower end": g.balanced_low,
+                     f"accuracy - always {g.majority_class}": g.gain, "its lower end": g.gain_low,
+                     "learned": "yes" if g.learned else "did not learn"})
+    return pd.DataFrame(rows).set_index("analysis")
+
+
+def gate_sentence(b: Beyond) -> str:
+    """How many of this chapter's runs passed the gate, and which did not."""
+    runs = gate_runs(b)
+    failed = [what for what, r in runs if not gate(b, r).learned]
+    if not failed:
+        return f"All {len(runs)} runs this chapter's analyses rest on passed the learned gate."
+    return (f"Of the {len(runs)} runs this chapter's analyses rest on, {len(runs) - len(failed)} passed the learned "
+            f"gate; {len(failed)} did not learn ({'; '.join(failed)}), and the analyses built on them compare nothing.")
+
+
 def bootstrap(r, b: Beyond, metric_names=INTERVAL_METRICS) -> pd.DataFrame:
     """Patient-bootstrap intervals of one run's metrics (index metric; value, low, high, n_boot)."""
     table = stats.bootstrap_metrics(r.y_true, r.proba, _groups(r), n_boot=b.n_boot, seed=b.profile.seed,
@@ -285,8 +346,8 @@ def twin_sentence(b: Beyond, t: pd.DataFrame | None) -> str:
     if ratio >= 1:
         return (head + ", because it also moves the training patients and the initial weights, and because "
                 f"{len(folds)} folds leave a t quantile with few degrees of freedom.")
-    stuck_folds = sum(len(set(metrics.predict(f.run.proba))) == 1 for f in folds)
-    why = (f": {stuck_folds} of the {len(folds)} folds predicted one class for every test image, and folds "
+    stuck_folds = sum(not gate(b, f.run).learned for f in folds)
+    why = (f": {stuck_folds} of the {len(folds)} folds did not learn (learned gate above), and folds "
            "that give the same degenerate answer agree with each other more closely than a resample of test "
            "patients moves one run's score" if stuck_folds else
            ": its folds agree with each other more closely than a resample of test patients moves one run's score")
@@ -376,10 +437,12 @@ def leakage_sentence(b: Beyond, table: pd.DataFrame) -> str:
             f"{L['copies in test']} of the {L['test images']} test images are augmented copies.")
     if not np.isfinite(acc["inflation"]):
         return head + " The accuracy difference could not be computed."
-    pap = L["paper"]
-    if len(pap.proba) and len(set(metrics.predict(pap.proba))) == 1:
-        head += (f" The run under that protocol predicted {metrics.predict(pap.proba)[0]} for every test image: "
-                 "within this budget it did not learn, so it cannot show what leakage does to a network that did.")
+    failed = [name for name in ("patient", "paper") if not gate(b, L[name]).learned]
+    if failed:
+        return head + (" The run under " + " and the run under ".join(
+            {"patient": "patient-level splits", "paper": "the paper's protocol"}[f] for f in failed)
+            + " did not learn (learned gate above), so this run cannot show what leakage does to a network "
+            "that learned, and the two accuracies are not compared.")
     where = ("above zero: the protocol inflates accuracy" if acc["inflation low"] > 0 else
              "below zero: the protocol lowers accuracy here" if acc["inflation high"] < 0 else
              "contains zero: this run cannot tell the inflation from noise")
@@ -411,8 +474,11 @@ def calibration(b: Beyond) -> dict:
             "accuracy after": float(np.mean(metrics.predict(scaled) == y)) if len(y) else np.nan}
 
 
-def calibration_sentence(c: dict) -> str:
+def calibration_sentence(c: dict, b: Beyond | None = None) -> str:
     m, d = c["cell"]
+    if b is not None and not gate(b, b.res.run(m, d)).learned:
+        return (f"{m} on {d} did not learn (learned gate above), so its calibration is not judged: the diagram "
+                "shows how an untrained network's confidence is spread, not whether a trained one's can be trusted.")
     T = c["temperature"]
     effect = ("softens" if T > 1 else "sharpens") + " the probabilities"
     change = "lowers" if c["ece after"] < c["ece before"] else "raises"
@@ -463,6 +529,10 @@ def multilabel(b: Beyond) -> pd.DataFrame:
 def multilabel_sentence(b: Beyond, table: pd.DataFrame) -> str:
     soft, sig = table.columns[1], table.columns[2]
     m, d = MULTILABEL_CELL
+    failed = [h for h in ("softmax", "sigmoid") if not gate(b, b.multilabel[h]).learned]
+    if failed:
+        return (f"The {' and the '.join(failed)} head{'s' * (len(failed) > 1)} of {m} on {d} did not learn "
+                "(learned gate above), so the two ways of naming both diseases are not compared.")
     head = (f"On all {int(table.loc['all', 'images'])} test images of {m} on {d}, "
             f"{table.loc['all', soft]:.1%} are right under the paper's rules and {table.loc['all', sig]:.1%} "
             "with the sigmoid head.")
@@ -587,14 +657,14 @@ def prior_sentences(b: Beyond, shares: pd.DataFrame, scores: pd.DataFrame) -> li
         _, p = metrics.three_class(r.y_true, r.proba)
         one = _single_class(p)
         sh = shares.loc[m]
-        if one is not None:
+        if not b.res.learned(*cell):
             stuck += 1
             _, q = metrics.three_class(r.y_true, corrected(b, cell))
             after = _single_class(q)
             moved = (f"; after the correction it predicts {after} for all of them instead, which follows the "
-                     "priors, not the images" if after is not None and after != one else "")
-            out.append(f"**{m}** predicted {one} for every 3-class test image: it did not learn, so there is "
-                       f"nothing to correct{moved}.")
+                     "priors, not the images" if one is not None and after is not None and after != one else "")
+            what = f"predicted {one} for every 3-class test image" if one is not None else "failed the learned gate"
+            out.append(f"**{m}** {what}: it did not learn, so its correction is not judged{moved}.")
             continue
         acc = scores.loc[(m, "accuracy")]
         bal = scores.loc[(m, "balanced accuracy")]
@@ -606,7 +676,7 @@ def prior_sentences(b: Beyond, shares: pd.DataFrame, scores: pd.DataFrame) -> li
             f"accuracy from {bal['as trained']:.3f} to {bal['corrected']:.3f} (change "
             f"{_iv(bal['change'], bal['change low'], bal['change high'], '+')}).")
     if stuck:
-        out.append(f"{stuck} of the {n_cells} D2 networks predicted a single class, so for "
+        out.append(f"{stuck} of the {n_cells} D2 networks did not learn, so for "
                    f"{'them' if stuck > 1 else 'it'} this section measures an untrained network (the "
                    f"{b.profile.name} profile trains for at most {b.profile.epochs} epoch"
                    f"{'s' * (b.profile.epochs != 1)}), not what a prior shift does to a classifier.")
@@ -651,7 +721,7 @@ def leakage_frame(table: pd.DataFrame) -> pd.DataFrame:
 
 def stuck(b: Beyond) -> list[str]:
     """One sentence per extra run of this chapter that predicted a single class for every test image."""
-    out = []
+    out = []  # (the learned gate, gate_table, is the stricter test; this names the plainest failure)
     for label, r in [("the paper-protocol run", b.leak.get("paper")), *[
             (f"CV fold {i + 1} of {m} on {d}", f.run) for (m, d), folds in b.cv.items()
             for i, f in enumerate(folds)]]:
