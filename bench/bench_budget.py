@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--init", default="he")
     ap.add_argument("--learning-rate", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--class-weight", default="none", help="none | cohort")
     ap.add_argument("--no-determinism", action="store_true", help="leave TensorFlow's op determinism off")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -61,6 +62,11 @@ def main() -> None:
     train, val = validation_split(build.train.meta, a.seed)
     X, y = build.train.X, head_targets(build.train.y, "softmax")
     mean, sd = standardization(X, train)
+    if a.class_weight == "cohort":
+        from dspic_lib.pipeline.train import cohort_class_weights, fit_counts
+        w = cohort_class_weights(fit_counts(build.train.meta, a.seed))
+        print("class weights", w, flush=True)
+        y = y * w[None, :].astype(np.float32)
     policy = precision_policy(profile.precision)
     keras.config.set_dtype_policy(policy)
     model = models.build(a.model, input_shape=profile.input_shape, seed=a.seed, init=profile.init,

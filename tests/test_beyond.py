@@ -60,8 +60,14 @@ def test_multilabel_counts_each_rule_on_the_same_images(b):
     assert t.loc["M&A", "sigmoid head, 0.5 per disease"] == 1.0
     assert t.loc["N", "sigmoid head, 0.5 per disease"] == 0.0
     assert t.loc["all", "images"] == len(LABELS)
+    # a sigmoid head that says "both" for every image did not learn: the sentence compares nothing
     s = beyond.multilabel_sentence(b, t)
-    assert "On the 2 M&A images" in s and "100%" in s
+    assert "sigmoid head" in s and "did not learn" in s and "%" not in s
+    right = {"N": [0.1, 0.1], "M": [0.9, 0.1], "A": [0.1, 0.9], "M&A": [0.9, 0.9]}
+    b.multilabel["softmax"] = run_of("dSPIC-AM", "D1", skilled(skill=8.0), seed=1)   # (a new entry id: gates are cached by it)
+    b.multilabel["sigmoid"] = run_of("dSPIC-AM", "D1", [right[y] for y in LABELS], head="sigmoid", seed=1)
+    s = beyond.multilabel_sentence(b, beyond.multilabel(b))
+    assert "On the 2 M&A images" in s and "names both diseases for 100%" in s
     b.multilabel["sigmoid"] = run_of("dSPIC-AM", "D1", np.tile([0.9, 0.8], (len(LABELS), 1)), head="sigmoid",
                                      images=[f"x{k}" for k in range(len(LABELS))])
     with pytest.raises(DataError, match="different images"):

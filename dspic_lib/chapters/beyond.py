@@ -65,6 +65,8 @@ COMPARE_METRICS = ("accuracy", "f1", "auc")
 INTERVAL_METRICS = ("accuracy", "precision", "sensitivity", "specificity", "f1", "auc")
 EXPERIMENTS = ("table5", "table6", "table8", "table9")      # the stored runs chapter 07 reads
 PRIOR_DATASET = "D2"           # its training part is enlarged to Table 1's class shares, its test part is not
+PRIOR_UNWEIGHTED = ("dSPIC-AM", "D2")   # trained once more without class weights, when the profile weights
+UNWEIGHTED_LABEL = "dSPIC-AM, no class weights"
 
 
 @dataclass
@@ -121,6 +123,7 @@ class Beyond:
     multilabel: dict = field(default_factory=dict)   # "softmax", "sigmoid" runs
     cv: dict = field(default_factory=dict)     # (model, dataset) -> list[Fold]
     priors: "Priors | None" = None             # the class priors of the D2 build (prior shift)
+    prior_runs: dict = field(default_factory=dict)   # label -> D2 run of the prior-shift section
 
     def entry_ids(self) -> list[str]:
         ids = self.res.entry_ids() + [r.entry_id for r in (*self.leak_runs(), *self.multilabel.values())]
@@ -151,6 +154,11 @@ def run(ctx, *, data_dir=None, results_dir=None, progress: bool = True) -> Beyon
     if any(d == PRIOR_DATASET for _, d in res.cells()):
         first = next(r for (_, d, s), r in res.runs.items() if d == PRIOR_DATASET and s == profile.seed)
         out.priors = priors_of_run(first)    # every D2 cell shares its build and validation split (profile seed)
+        out.prior_runs = {m: res.run(m, d) for m, d in res.cells() if d == PRIOR_DATASET}
+        if profile.class_weight != "none":   # what the shift does to a network trained without class weights
+            plain = profile.override(class_weight="none")
+            out.prior_runs[UNWEIGHTED_LABEL] = train.fit(PRIOR_UNWEIGHTED[0], lin.plan(PRIOR_UNWEIGHTED[1]), plain,
+                                                         store=store, progress=progress)
     cv_cells = CV_CELLS[:max(0, profile.cv_cells)]
     todo = [("leakage", None, "softmax"), ("multilabel", None, "sigmoid")] + \
         [(cell, f, "softmax") for cell in cv_cells for f in range(lin.n_folds())]
@@ -227,6 +235,8 @@ def gate_runs(b: Beyond) -> list[tuple[str, object]]:
                 ("multi-label: sigmoid head", b.multilabel["sigmoid"])]
     for (m, d), folds in b.cv.items():
         out += [(f"CV of {m} on {d}: fold {i + 1}", f.run) for i, f in enumerate(folds)]
+    if UNWEIGHTED_LABEL in b.prior_runs:
+        out.append((f"prior shift: {UNWEIGHTED_LABEL}", b.prior_runs[UNWEIGHTED_LABEL]))
     return out
 
 
@@ -550,20 +560,30 @@ def multilabel_sentence(b: Beyond, table: pd.DataFrame) -> str:
 PRIOR_METRICS = {"accuracy": "accuracy", "sensitivity": "balanced accuracy"}   # macro recall over N, M, A
 
 
-def prior_cells(b: Beyond) -> list[tuple[str, str]]:
-    """The D2 cells of the results (profile's seed), in training order; each was tested on the D2 build's
-    test images (DataError otherwise: its priors would be another build's)."""
-    cells = [c for c in b.res.cells() if c[1] == PRIOR_DATASET]
-    for m, d in cells:
-        if b.priors is None or tuple(b.res.run(m, d).test_meta["image"]) != b.priors.test_images:
-            raise DataError(f"{m} on {d}: its test images are not those of the {d} build whose priors were "
-                            "computed; the prior correction would use another build's class shares")
-    return cells
+def prior_cells(b: Beyond) -> list[str]:
+    """The labels of the prior-shift section's runs (:attr:`Beyond.prior_runs`: the D2 cells of the results
+    with the profile's seed, and dSPIC-AM on D2 without class weights when the profile weights classes); each
+    was tested on the D2 build's test images (DataError otherwise: its priors would be another build's)."""
+    for label, r in b.prior_runs.items():
+        if b.priors is None or tuple(r.test_meta["image"]) != b.priors.test_images:
+            raise DataError(f"{label}: its test images are not those of the {PRIOR_DATASET} build whose priors "
+                            "were computed; the prior correction would use another build's class shares")
+    return list(b.prior_runs)
 
 
-def corrected(b: Beyond, cell) -> np.ndarray:
-    """The test probabilities of ``cell`` moved from the D2 priors to those of the original images."""
-    return metrics.prior_correct(b.res.run(*cell).proba, b.priors.trained, b.priors.original)
+def learned_prior(b: Beyond, label: str) -> np.ndarray:
+    """The class prior a run's loss taught it over OUTPUTS: the fitted images' shares, re-weighted by its class
+    weights when it had them (then the originals' shares: the loss already undid the shift)."""
+    r = b.prior_runs[label]
+    if not r.class_weights:
+        return b.priors.trained
+    w = b.priors.trained * np.asarray(r.class_weights, dtype=float)
+    return w / w.sum()
+
+
+def corrected(b: Beyond, label: str) -> np.ndarray:
+    """The test probabilities of run ``label`` moved from the prior it learned to that of the original images."""
+    return metrics.prior_correct(b.prior_runs[label].proba, learned_prior(b, label), b.priors.original)
 
 
 def prior_table(b: Beyond) -> pd.DataFrame:
@@ -586,13 +606,13 @@ def prior_shares(b: Beyond) -> pd.DataFrame:
     """Per D2 cell and output class, among the 3-class test images (M&A left out, as the metrics do): the
     true share, the predicted share as trained and after the prior correction (index model, class)."""
     rows = []
-    for cell in prior_cells(b):
-        r = b.res.run(*cell)
+    for label in prior_cells(b):
+        r = b.prior_runs[label]
         y, p = metrics.three_class(r.y_true, r.proba)
-        _, q = metrics.three_class(r.y_true, corrected(b, cell))
+        _, q = metrics.three_class(r.y_true, corrected(b, label))
         true, before, after = _three_class_shares(y), metrics.predicted_shares(p), metrics.predicted_shares(q)
         for c in OUTPUTS:
-            rows.append({"model": cell[0], "class": c, "true share": true[c], "predicted, as trained": before[c],
+            rows.append({"model": label, "class": c, "true share": true[c], "predicted, as trained": before[c],
                          "predicted, corrected": after[c]})
     return pd.DataFrame(rows).set_index(["model", "class"])
 
@@ -602,15 +622,15 @@ def prior_scores(b: Beyond) -> pd.DataFrame:
     after correction, each with its patient-bootstrap interval, and the change (after minus before) with
     a paired patient-bootstrap interval and p-value (index model, metric)."""
     rows = []
-    for cell in prior_cells(b):
-        r = b.res.run(*cell)
-        q = corrected(b, cell)
+    for label in prior_cells(b):
+        r = b.prior_runs[label]
+        q = corrected(b, label)
         kw = {"n_boot": b.n_boot, "seed": b.profile.seed, "level": LEVEL}
         before = stats.bootstrap_metrics(r.y_true, r.proba, _groups(r), metrics=tuple(PRIOR_METRICS), **kw)
         after = stats.bootstrap_metrics(r.y_true, q, _groups(r), metrics=tuple(PRIOR_METRICS), **kw)
-        for m, label in PRIOR_METRICS.items():
+        for m, name in PRIOR_METRICS.items():
             d = stats.paired_bootstrap(r.y_true, q, r.proba, _groups(r), metric=m, **kw)
-            rows.append({"model": cell[0], "metric": label, "as trained": before.loc[m, "value"],
+            rows.append({"model": label, "metric": name, "as trained": before.loc[m, "value"],
                          "as trained low": before.loc[m, "low"], "as trained high": before.loc[m, "high"],
                          "corrected": after.loc[m, "value"], "corrected low": after.loc[m, "low"],
                          "corrected high": after.loc[m, "high"], "change": d["diff"], "change low": d["low"],
@@ -651,15 +671,21 @@ def prior_sentences(b: Beyond, shares: pd.DataFrame, scores: pd.DataFrame) -> li
            f"{true_n:.0%}. The correction multiplies each output by the ratio of the two priors, "
            + ", ".join(f"{c} by {o / t:.2f}" for c, o, t in zip(OUTPUTS, pr.original, pr.trained)) + ", and renormalises."]
     stuck = 0
-    for cell in prior_cells(b):
-        m = cell[0]
-        r = b.res.run(*cell)
+    weighted = [m for m in prior_cells(b) if b.prior_runs[m].class_weights]
+    if weighted:
+        out.append(f"{len(weighted)} of these networks were trained with the profile's class weights, which weight "
+                   "each class's loss back to the originals' shares: for them the learned prior already is the "
+                   "cohort's, and the correction leaves their outputs as they are. "
+                   + (f"**{UNWEIGHTED_LABEL}** is dSPIC-AM trained on D2 without them, to show the shift itself."
+                      if UNWEIGHTED_LABEL in b.prior_runs else ""))
+    for m in prior_cells(b):
+        r = b.prior_runs[m]
         _, p = metrics.three_class(r.y_true, r.proba)
         one = _single_class(p)
         sh = shares.loc[m]
-        if not b.res.learned(*cell):
+        if not gate(b, r).learned:
             stuck += 1
-            _, q = metrics.three_class(r.y_true, corrected(b, cell))
+            _, q = metrics.three_class(r.y_true, corrected(b, m))
             after = _single_class(q)
             moved = (f"; after the correction it predicts {after} for all of them instead, which follows the "
                      "priors, not the images" if one is not None and after is not None and after != one else "")

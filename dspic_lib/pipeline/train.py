@@ -9,7 +9,10 @@ The loop, short enough to read in one screen (:func:`fit`):
    validation ones included, so D3's validation scores can be a little optimistic (its test scores
    cannot: the generators never saw a test patient).
 2. **Adam** with the profile's learning rate, the profile's batch size, categorical cross-entropy on
-   the three softmax outputs (an M&A image has the target ``(0, 0.5, 0.5)``, see ``datasets``).
+   the three softmax outputs (an M&A image has the target ``(0, 0.5, 0.5)``, see ``datasets``). With the
+   profile's ``class_weight="cohort"`` each class's loss is weighted by its share among the fitted rows'
+   original images over its share among all fitted rows (:func:`cohort_class_weights`): D2 and D3 enlarge
+   the classes unevenly (Table 1) while a patient split leaves the test part at the cohort's shares.
    The network starts from the profile's initialisation (``init``, He-normal by default, see
    :mod:`dspic_lib.models.zoo`) and its input standardisation is set from the mean and SD of the
    training images' pixels (validation images excluded), under the profile's ``precision``
@@ -81,6 +84,7 @@ class Run:
     build_stats: dict | None = None   # the build's counts (train/test images, leaked patients, ...)
     policy: str = "float32"           # the Keras dtype policy it was trained under
     fit_counts: dict | None = None    # {"fitted": {label: n}, "original": {label: n}} of the rows fitted on
+    class_weights: list | None = None  # the loss's weight of N, M, A (None: unweighted)
 
     @property
     def y_true(self) -> np.ndarray:
@@ -113,6 +117,24 @@ def fit_counts(meta: pd.DataFrame, seed: int) -> dict:
     original = fitted[fitted["source"] == "original"]
     return {"fitted": {str(k): int(v) for k, v in fitted["label"].value_counts().sort_index().items()},
             "original": {str(k): int(v) for k, v in original["label"].value_counts().sort_index().items()}}
+
+
+def cohort_class_weights(counts: dict) -> np.ndarray:
+    """Per output of OUTPUTS (N, M, A): the share of the class among the fitted rows' original images
+    over its share among all fitted rows (an M&A image counts half for M and half for A, as its target
+    does). Weighting each row's loss by its class's factor makes the loss the one of a training part with
+    the originals' class shares: D2 and D3 enlarge the classes unevenly (Table 1), and with a patient
+    split the test part keeps the cohort's shares."""
+    from dspic_lib.vocab import OUTPUTS
+
+    def shares(c: dict) -> np.ndarray:
+        v = np.array([c.get(o, 0) + 0.5 * c.get("M&A", 0) * (o != "N") for o in OUTPUTS], dtype=float)
+        return v / v.sum()
+
+    fitted, original = shares(counts["fitted"]), shares(counts["original"])
+    if (fitted <= 0).any() or (original <= 0).any():
+        raise DataError(f"class weights need every class among the fitted images and their originals: {counts}")
+    return original / fitted
 
 
 def _evaluate(model, X, y, rows, batch_size: int, head: str = "softmax") -> tuple[float, float, np.ndarray]:
@@ -176,6 +198,7 @@ def strategy():
 
 
 PRECISIONS = ("float32", "bf16", "auto")
+CLASS_WEIGHTS = ("none", "cohort")
 SELECT_ON = ("val_loss", "val_balanced_accuracy", "last")
 
 
@@ -233,7 +256,7 @@ def _balanced_accuracy(y: np.ndarray, proba: np.ndarray, head: str) -> float:
 
 def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, head: str = "softmax"):
     """The loop of the module docstring. Returns (model, history, best_epoch, validation rows, the
-    input standardisation (mean, SD), the dtype policy)."""
+    input standardisation (mean, SD), the dtype policy, the class weights or None)."""
     from tqdm import tqdm  # tqdm.auto warns in a kernel without ipywidgets
 
     from dspic_lib import models
@@ -247,6 +270,12 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, 
     train, val = validation_split(build.train.meta, seed)
     X, y = build.train.X, head_targets(build.train.y, head)
     mean, sd = standardization(X, train)
+    weights = None
+    if look_up_option(profile.class_weight, CLASS_WEIGHTS, what="class_weight") == "cohort" and head == "softmax":
+        weights = cohort_class_weights(fit_counts(build.train.meta, seed))
+    # the loss's targets: each row's scaled by its classes' weights (categorical cross-entropy is linear in
+    # the target, so this is the class-weighted loss); validation is scored on the plain targets
+    y_fit = y if weights is None else (y * weights[None, :]).astype(np.float32)
     policy = precision_policy(profile.precision)
     before = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
@@ -264,7 +293,7 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, 
     bar = tqdm(range(1, profile.epochs + 1), desc=f"{model_name} on {build.name}", unit="epoch",
                disable=not progress, leave=False)
     for epoch in bar:
-        loss = train_one_epoch(model, batches(X, y, train, batch_size=profile.batch_size, seed=seed * 1000 + epoch))
+        loss = train_one_epoch(model, batches(X, y_fit, train, batch_size=profile.batch_size, seed=seed * 1000 + epoch))
         val_loss, val_acc, val_proba = _evaluate(model, X, y, val, profile.batch_size, head)
         val_bacc = _balanced_accuracy(y[val], val_proba, head)
         rows.append({"epoch": epoch, "loss": loss, "val_loss": val_loss, "val_accuracy": val_acc,
@@ -280,11 +309,12 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, 
     if best_weights is not None and select != "last":
         model.set_weights(best_weights)
     chosen = best[1] if select != "last" else len(rows)
-    return model, pd.DataFrame(rows), chosen, val, (mean, sd), policy
+    return model, pd.DataFrame(rows), chosen, val, (mean, sd), policy, weights
 
 
 META = ["image", "patient", "view", "label"]
-FIELDS = ("rows", "cols", "epochs", "batch_size", "learning_rate", "early_stopping_patience", "select_on", "init")
+FIELDS = ("rows", "cols", "epochs", "batch_size", "learning_rate", "early_stopping_patience", "select_on", "init",
+          "class_weight")
 
 
 def train_key(st: Store, model_name: str, build, profile: Profile, seed: int, head: str = "softmax"):
@@ -319,7 +349,7 @@ def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
         b = build.materialize() if hasattr(build, "materialize") else build
         test_meta = b.test.meta[META].reset_index(drop=True)
         start = time.perf_counter()
-        model, history, best_epoch, val, (mean, sd), policy = _train(model_name, b, profile, seed, progress, head)
+        model, history, best_epoch, val, (mean, sd), policy, weights = _train(model_name, b, profile, seed, progress, head)
         proba = predict(model, b.test.X, profile.batch_size)
         val_proba = predict(model, b.train.X[val], profile.batch_size)
         check_room_for_weights(model, folder)
@@ -333,7 +363,8 @@ def fit(model_name: str, build, profile: Profile, *, seed: int | None = None,
         (folder / "run.json").write_text(json.dumps(
             {"best_epoch": int(best_epoch), "seconds": time.perf_counter() - start, "build": b.stats(),
              "build_key": made_of, "input_mean": mean, "input_sd": sd, "policy": policy,
-             "fit_counts": fit_counts(b.train.meta, seed)}, indent=2))
+             "fit_counts": fit_counts(b.train.meta, seed),
+             "class_weights": None if weights is None else [float(w) for w in weights]}, indent=2))
 
     cached = st.get(key) is not None
     entry = st.get_or_compute(key, compute)
@@ -361,4 +392,4 @@ def read_run(entry, model_name: str, dataset: str, seed: int, head: str = "softm
                seconds=float(info["seconds"]), entry_id=entry.id, cached=cached,
                val_proba=val_proba, val_meta=val_meta, head=head, protocol=protocol,
                build_stats=info.get("build"), policy=info.get("policy", "float32"),
-               fit_counts=info.get("fit_counts"))
+               fit_counts=info.get("fit_counts"), class_weights=info.get("class_weights"))
