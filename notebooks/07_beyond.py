@@ -44,11 +44,12 @@ b = beyond.run(ch.ctx)
 # %% [markdown]
 # ## Did the networks behind these analyses learn?
 #
-# Every analysis below rests on trained networks, and one that did not learn (chapter 4's learned gate:
-# the lower end of the 95 % interval of its balanced accuracy above 1/3, and of its accuracy gain over
-# always predicting the majority class above 0, over the test patients) can only show how an untrained
-# network behaves. Each analysis compares nothing for a run that failed the gate. A sigmoid head is
-# judged on its 3-class reading (N when neither output is on, M or A when one is).
+# Every analysis below rests on trained networks, and one that did not learn can only show how an
+# untrained network behaves. Each run is put through chapter 4's learned gate (its balanced accuracy
+# must beat chance and its accuracy must beat always predicting the majority class, both by the lower
+# end of their intervals over the test patients), and each analysis compares nothing for a run that
+# failed it. A sigmoid head is judged on its three-class reading (N when neither output is on, M or A when
+# one is).
 
 # %%
 display(present.table(beyond.gate_table(b), "chapter7-gate", decimals=3))
@@ -188,15 +189,15 @@ ch.finding(beyond.multilabel_sentence(b, ml))
 # D2 enlarges the training part to the proportions of the paper's Table 1, where N is a smaller share of
 # the images than in the cohort, while the test part keeps the cohort's proportions. A network fitted on D2 learns D2's class
 # priors and so calls N less often than the test part holds it. When both priors are known, Bayes' rule
-# moves the outputs from one prior to the other (Saerens, Latinne & Decaestecker 2002): each probability is
+# moves the outputs from one prior to the other (Saerens, Latinne & Decaestecker): each probability is
 # multiplied by the ratio of the two priors of its class and the row renormalised. The priors come from the
 # D2 build: the images the networks were fitted on, and those images' originals, with an M&A image
-# counting half for M and half for A as the softmax is trained. Shares and accuracy are over the 3-class
+# counting half for M and half for A as the softmax is trained. Shares and accuracy are over the three-class
 # test images (M&A left out, as in every table); balanced accuracy is the macro sensitivity over N, M, A.
 
 # %%
 if b.priors is None:
-    display(Markdown("No D2 cell was trained in this run, so there is no prior shift to show."))
+    display(Markdown(f"No {beyond.PRIOR_DATASET} cell was trained in this run, so there is no prior shift to show."))
 else:
     display(present.table(beyond.prior_table(b), "prior-counts", decimals=3))
     prior_shares = beyond.prior_shares(b)

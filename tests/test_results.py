@@ -42,7 +42,9 @@ def res():
 
 def test_the_plan_trains_each_cell_once_and_the_variance_cell_with_its_seeds():
     todo = experiments.plan(list(experiments.EXPERIMENTS), P)
-    assert len(todo) == len(set(todo)) == len(experiments.cells(list(experiments.EXPERIMENTS))) + 2
+    assert len(todo) == len(set(todo)) == (len(experiments.cells(list(experiments.EXPERIMENTS))) + 2
+                                           + len(experiments.REFERENCE_CELLS))
+    assert [(m, d) for m, d, _ in todo[-len(experiments.REFERENCE_CELLS):]] == list(experiments.REFERENCE_CELLS)
     assert [s for m, d, s in todo if (m, d) == experiments.VARIANCE_CELL] == experiments.variance_seeds(P.seed)
     assert all(s == P.seed for m, d, s in experiments.plan(["table8"], P))
     assert experiments.plan(["table9"], P, seeds=[4, 5]) == [("dSPIC-AM", "D2", 4), ("dSPIC-AM", "D2", 5),
