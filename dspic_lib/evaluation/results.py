@@ -301,6 +301,17 @@ def run_costs(res: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def cost_ratio_sentence(res: Results, model: str, baseline: str, dataset: str) -> str:
+    """Seconds per epoch of ``model`` against ``baseline`` on ``dataset`` (profile's seed), and the epochs each
+    ran, read from :func:`run_costs`."""
+    costs = run_costs(res).set_index(["model", "dataset", "seed"])
+    a, b = costs.loc[(model, dataset, res.profile.seed)], costs.loc[(baseline, dataset, res.profile.seed)]
+    return (f"{model} took {a['s / epoch']:.1f} s per epoch on {dataset}, {a['s / epoch'] / b['s / epoch']:.1f} times "
+            f"{baseline}'s {b['s / epoch']:.1f} s; it ran {int(a['epochs run'])} epochs (kept epoch "
+            f"{int(a['selected epoch'])}) against {int(b['epochs run'])} (kept {int(b['selected epoch'])}), "
+            f"{a['seconds'] / 60:.1f} min in all.")
+
+
 def top2_table(res: Results, cells=None) -> pd.DataFrame:
     """M&A test images scored by the top-2 rule, per cell: images and share correct."""
     cells = res.cells() if cells is None else cells
