@@ -112,3 +112,40 @@ def test_training_runs_under_a_mirrored_strategy_and_refuses_an_unknown_mode(bui
     monkeypatch.setenv("DSPIC_DISTRIBUTE", "all")
     with pytest.raises(Exception, match="DSPIC_DISTRIBUTE 'all'"):
         train.strategy()
+
+
+def _scripted(monkeypatch, val_losses, one_class_epochs):
+    """Make _train's epochs cheap and its validation numbers scripted: epoch k (1-based) has validation
+    loss ``val_losses[k - 1]``; its validation images all get class N while k <= ``one_class_epochs``,
+    then the right class (each epoch equally good), so the balanced accuracy jumps once the plateau is left."""
+    from dspic_lib.pipeline import inputs
+
+    calls = {"epoch": 0}
+    monkeypatch.setattr(inputs, "train_one_epoch", lambda model, ds: calls.__setitem__("epoch", calls["epoch"] + 1) or 1.0)
+
+    def evaluate(model, X, y, rows, batch_size, head="softmax"):
+        k = calls["epoch"]
+        proba = np.zeros((len(rows), 3), np.float32)
+        if k <= one_class_epochs:
+            proba[:, 0] = 1.0
+        else:
+            proba[np.arange(len(rows)), y[rows].argmax(1)] = 1.0
+        return val_losses[k - 1], 0.0, proba
+
+    monkeypatch.setattr(train, "_evaluate", evaluate)
+    return calls
+
+
+def test_patience_does_not_run_while_the_network_sits_on_the_one_class_plateau(build, monkeypatch):
+    # the validation loss never improves after epoch 1; the plateau lasts 8 epochs; patience 3
+    profile = PROFILE.override(epochs=20, early_stopping_patience=3, select_on="val_balanced_accuracy")
+    calls = _scripted(monkeypatch, [1.0] + [1.1] * 19, one_class_epochs=8)
+    model, history, best, val, *_ = train._train("SI_CLF", build, profile, seed=0, progress=False)
+    assert history["val_classes_predicted"].tolist()[:8] == [1] * 8
+    # epoch 9 leaves the plateau and is the best balanced accuracy; 3 epochs without a better one follow
+    assert best == 9 and len(history) == calls["epoch"] == 12
+    # the old rule (patience counted from epoch 1 on the validation loss) would have stopped at epoch 4
+    profile = profile.override(select_on="val_loss")
+    calls = _scripted(monkeypatch, [1.0] + [1.1] * 19, one_class_epochs=8)
+    _, history, best, *_ = train._train("SI_CLF", build, profile, seed=0, progress=False)
+    assert best == 1 and len(history) == 11     # patience starts at epoch 9 here too: 9, 10, 11

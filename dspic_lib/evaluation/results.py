@@ -103,7 +103,7 @@ class Results:
                 g = self.gate(m, d, s)
                 rows.append({"model": m, "dataset": d, "seed": s, "balanced accuracy": g.balanced_accuracy,
                              "its 95 % lower end": g.balanced_low,
-                             f"accuracy - always {g.majority_class}": g.gain,
+                             "majority class": g.majority_class, "accuracy - always the majority class": g.gain,
                              "its lower end": g.gain_low, "learned": g.learned})
         return pd.DataFrame(rows).set_index(["model", "dataset", "seed"])
 

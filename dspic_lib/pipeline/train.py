@@ -12,16 +12,20 @@ The loop, short enough to read in one screen (:func:`fit`):
    the three softmax outputs (an M&A image has the target ``(0, 0.5, 0.5)``, see ``datasets``). With the
    profile's ``class_weight="cohort"`` each class's loss is weighted by its share among the fitted rows'
    original images over its share among all fitted rows (:func:`cohort_class_weights`): D2 and D3 enlarge
-   the classes unevenly (Table 1) while a patient split leaves the test part at the cohort's shares.
+   the classes unevenly (Table 1) while a patient split leaves the test part at the cohort's shares (the
+   paper's protocol, which splits after enlarging, is trained unweighted: its test part has D2's shares).
    The network starts from the profile's initialisation (``init``, He-normal by default, see
    :mod:`dspic_lib.models.zoo`) and its input standardisation is set from the mean and SD of the
    training images' pixels (validation images excluded), under the profile's ``precision``
    (:func:`precision_policy`: bfloat16 mixed precision where the CPU has it in hardware, for ``auto``).
 3. **Epochs** through the ``tf.data`` input of :mod:`dspic_lib.pipeline.inputs` (a seeded new order each epoch);
    after each, loss, accuracy and balanced accuracy on the validation images. The weights kept are those
-   of the best epoch by the profile's ``select_on`` (``val_loss``, ``val_balanced_accuracy``, or
-   ``last``: the last epoch); with ``early_stopping_patience > 0`` the run also stops when that score has
-   not improved for that many epochs (model selection on validation patients only).
+   of the best epoch by the profile's ``select_on`` (``val_loss``; ``val_balanced_accuracy``, ties going
+   to the lower validation loss; or ``last``: the last epoch); with ``early_stopping_patience > 0`` the
+   run also stops when that score has not improved for that many epochs, counted only once the
+   validation images get more than one class (a run still on the one-class plateau is never cut: the
+   budget's first rule, patience 3 on the validation loss, stopped such runs before they started).
+   Model selection looks at validation patients only.
 4. **Prediction** of the test part: softmax probabilities per image, kept with the image ids; the
    validation images' probabilities are kept too (chapter 07 fits a temperature on them).
 
@@ -254,6 +258,16 @@ def _balanced_accuracy(y: np.ndarray, proba: np.ndarray, head: str) -> float:
     return float(balanced_accuracy_score(y[single].argmax(1), proba[single].argmax(1)))
 
 
+def _predicted_classes(proba: np.ndarray, head: str) -> int:
+    """How many different classes (softmax: arg-max over N, M, A; sigmoid: label combinations) the
+    validation images get: 1 while a network sits on the one-class plateau."""
+    if not len(proba):
+        return 0
+    if head == "sigmoid":
+        return int(len(np.unique((proba >= 0.5).astype(int) @ np.array([1, 2]))))
+    return int(len(np.unique(proba.argmax(1))))
+
+
 def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, head: str = "softmax"):
     """The loop of the module docstring. Returns (model, history, best_epoch, validation rows, the
     input standardisation (mean, SD), the dtype policy, the class weights or None)."""
@@ -271,7 +285,10 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, 
     X, y = build.train.X, head_targets(build.train.y, head)
     mean, sd = standardization(X, train)
     weights = None
-    if look_up_option(profile.class_weight, CLASS_WEIGHTS, what="class_weight") == "cohort" and head == "softmax":
+    # only under the patient protocol: the paper's protocol splits after enlarging, so its test part has the
+    # enlarged shares too, and weighting back to the originals' would create the shift it removes elsewhere
+    if (look_up_option(profile.class_weight, CLASS_WEIGHTS, what="class_weight") == "cohort" and head == "softmax"
+            and getattr(build, "protocol", "patient") == "patient"):
         weights = cohort_class_weights(fit_counts(build.train.meta, seed))
     # the loss's targets: each row's scaled by its classes' weights (categorical cross-entropy is linear in
     # the target, so this is the class-weighted loss); validation is scored on the plain targets
@@ -289,20 +306,23 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, 
     finally:
         keras.config.set_dtype_policy(before)
     select = look_up_option(profile.select_on, SELECT_ON, what="select_on")
-    rows, best, best_weights, wait = [], (-np.inf, 0), None, 0
+    rows, best, best_weights, wait, left = [], ((-np.inf, -np.inf), 0), None, 0, False
     bar = tqdm(range(1, profile.epochs + 1), desc=f"{model_name} on {build.name}", unit="epoch",
                disable=not progress, leave=False)
     for epoch in bar:
         loss = train_one_epoch(model, batches(X, y_fit, train, batch_size=profile.batch_size, seed=seed * 1000 + epoch))
         val_loss, val_acc, val_proba = _evaluate(model, X, y, val, profile.batch_size, head)
         val_bacc = _balanced_accuracy(y[val], val_proba, head)
+        classes = _predicted_classes(val_proba, head)
         rows.append({"epoch": epoch, "loss": loss, "val_loss": val_loss, "val_accuracy": val_acc,
-                     "val_balanced_accuracy": val_bacc})
+                     "val_balanced_accuracy": val_bacc, "val_classes_predicted": classes})
         bar.set_postfix(loss=f"{loss:.3f}", val_loss=f"{val_loss:.3f}", val_bacc=f"{val_bacc:.3f}")
-        score = {"val_loss": -val_loss, "val_balanced_accuracy": val_bacc, "last": epoch}[select]
+        left = left or classes > 1      # the run has left the one-class plateau
+        score = {"val_loss": (-val_loss, 0.0), "val_balanced_accuracy": (np.nan_to_num(val_bacc, nan=-np.inf), -val_loss),
+                 "last": (epoch, 0.0)}[select]
         if score > best[0]:        # ties keep the earlier epoch
             best, best_weights, wait = (score, epoch), model.get_weights(), 0
-        else:
+        elif left:                 # patience runs only once the validation images get more than one class
             wait += 1
             if profile.early_stopping_patience and wait >= profile.early_stopping_patience:
                 break
