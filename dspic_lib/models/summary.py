@@ -205,7 +205,7 @@ def variants(name: str, shapes: dict[str, tuple], readings: dict[str, dict]) -> 
 def signal_at_init(model, images) -> pd.DataFrame:
     """How much of the input's signal each row of ``model`` passes on before any training: the RMS of
     the row's output over ``images`` (``(n, rows, cols, 1)``), row by row as :func:`layer_table` groups
-    them, the input first; and, as the last row ``logits``, the SD across the images of the output
+    them, the input first (as the first layer sees it: standardised when the model standardises); and, as the last row ``logits``, the SD across the images of the output
     layer's pre-activation (averaged over the outputs): near 0, the network is a constant function."""
     import numpy as np
 
@@ -213,8 +213,10 @@ def signal_at_init(model, images) -> pd.DataFrame:
     tags = [t for t in groups if t not in ("softmax", "sigmoid")]
     probe = keras.Model(model.input, [groups[t][-1].output for t in tags] + [model.layers[-1].input])
     outs = probe(np.asarray(images, np.float32), training=False)
-    rows = [("input", float(np.sqrt(np.mean(np.square(images)))))]
-    rows += [(t, float(np.sqrt(np.mean(np.square(np.asarray(o, np.float64)))))) for t, o in zip(tags, outs[:-1])]
+    rms = {t: float(np.sqrt(np.mean(np.square(np.asarray(o, np.float64))))) for t, o in zip(tags, outs[:-1])}
+    # "input": what the first layer sees (the standardised images when the model standardises them)
+    rows = [("input", rms.pop("standardize", float(np.sqrt(np.mean(np.square(images))))))]
+    rows += list(rms.items())
     kernel, bias = (np.asarray(w, np.float64) for w in model.layers[-1].get_weights())
     logits = np.asarray(outs[-1], np.float64) @ kernel + bias
     rows.append(("logits", float(logits.std(axis=0).mean())))
