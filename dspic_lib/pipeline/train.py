@@ -287,8 +287,11 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, 
     weights = None
     # only under the patient protocol: the paper's protocol splits after enlarging, so its test part has the
     # enlarged shares too, and weighting back to the originals' would create the shift it removes elsewhere
+    # and only for the N/M/A task (a binary task of a public collection has its own two classes, unweighted)
+    from dspic_lib.vocab import OUTPUTS
+
     if (look_up_option(profile.class_weight, CLASS_WEIGHTS, what="class_weight") == "cohort" and head == "softmax"
-            and getattr(build, "protocol", "patient") == "patient"):
+            and getattr(build, "protocol", "patient") == "patient" and y.shape[1] == len(OUTPUTS)):
         weights = cohort_class_weights(fit_counts(build.train.meta, seed))
     # the loss's targets: each row's scaled by its classes' weights (categorical cross-entropy is linear in
     # the target, so this is the class-weighted loss); validation is scored on the plain targets
