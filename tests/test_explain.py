@@ -217,7 +217,10 @@ def test_grad_cam_on_dspic_am_shape_range_determinism(dspic_am, scans):
     assert cam.shape == (5, 64, 16) and cam.dtype == np.float32
     assert cam.min() >= 0.0 and cam.max() <= 1.0
     assert all(m.max() in (0.0, pytest.approx(1.0)) for m in cam)
-    np.testing.assert_array_equal(cam, explain.grad_cam(dspic_am, scans[..., None], batch_size=5))
+    # the same maps in any batch size (to float rounding: oneDNN's kernels depend on the batch shape)
+    np.testing.assert_allclose(cam, explain.grad_cam(dspic_am, scans[..., None], batch_size=5), rtol=0, atol=1e-5)
+    # and the same maps when computed again
+    np.testing.assert_array_equal(cam, explain.grad_cam(dspic_am, scans, batch_size=2))
     assert explain.grad_cam(dspic_am, scans[:0]).shape == (0, 64, 16)
 
 
