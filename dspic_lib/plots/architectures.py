@@ -15,7 +15,7 @@ def init_signal(signal: pd.DataFrame) -> Figure:
     networks = list(dict.fromkeys(signal["network"]))
     choices = list(dict.fromkeys(signal["choice"]))
     colors = sns.color_palette("colorblind", len(choices))
-    fig, axes = plt.subplots(1, len(networks), figsize=(COLUMN_INCHES * 2, 3.4), sharey=True, squeeze=False,
+    fig, axes = plt.subplots(1, len(networks), figsize=(COLUMN_INCHES, 3.6), sharey=True, squeeze=False,
                              layout="constrained")
     for ax, name in zip(axes[0], networks):
         part = signal[signal["network"] == name]
@@ -26,7 +26,7 @@ def init_signal(signal: pd.DataFrame) -> Figure:
         ax.set_yscale("log")
         ax.set_xticks(range(len(order)), [("logit SD" if r == "logits" else r) for r in order], rotation=60,
                       ha="right", fontsize="small")
-        ax.set_title(name)
+        ax.set_title(name, fontsize="small")
     axes[0][0].set_ylabel("RMS of the row's output")
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=len(choices),
                frameon=False)
