@@ -63,8 +63,8 @@ def main() -> None:
     X, y = build.train.X, head_targets(build.train.y, "softmax")
     mean, sd = standardization(X, train)
     if a.class_weight == "cohort":
-        from dspic_lib.pipeline.train import cohort_class_weights, fit_counts
-        w = cohort_class_weights(fit_counts(build.train.meta, a.seed))
+        from dspic_lib.pipeline.train import cohort_class_weights
+        w = cohort_class_weights(y[train], build.train.meta["source"].to_numpy()[train] == "original")
         print("class weights", w, flush=True)
         y = y * w[None, :].astype(np.float32)
     policy = precision_policy(profile.precision)

@@ -123,22 +123,21 @@ def fit_counts(meta: pd.DataFrame, seed: int) -> dict:
             "original": {str(k): int(v) for k, v in original["label"].value_counts().sort_index().items()}}
 
 
-def cohort_class_weights(counts: dict) -> np.ndarray:
-    """Per output of OUTPUTS (N, M, A): the share of the class among the fitted rows' original images
-    over its share among all fitted rows (an M&A image counts half for M and half for A, as its target
-    does). Weighting each row's loss by its class's factor makes the loss the one of a training part with
-    the originals' class shares: D2 and D3 enlarge the classes unevenly (Table 1), and with a patient
-    split the test part keeps the cohort's shares."""
-    from dspic_lib.vocab import OUTPUTS
-
-    def shares(c: dict) -> np.ndarray:
-        v = np.array([c.get(o, 0) + 0.5 * c.get("M&A", 0) * (o != "N") for o in OUTPUTS], dtype=float)
-        return v / v.sum()
-
-    fitted, original = shares(counts["fitted"]), shares(counts["original"])
-    if (fitted <= 0).any() or (original <= 0).any():
-        raise DataError(f"class weights need every class among the fitted images and their originals: {counts}")
-    return original / fitted
+def cohort_class_weights(targets: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """Per output (column of ``targets``): the class's share among the fitted rows' original images over
+    its share among all fitted rows. ``targets``: the fitted rows' softmax targets
+    (:func:`dspic_lib.pipeline.datasets.targets_for`, so an M&A image counts half for M and half for A);
+    ``original``: which of those rows are original images. Weighting each row's loss by its class's factor
+    makes the loss the one of a training part with the originals' class shares: D2 and D3 enlarge the
+    classes unevenly (Table 1), and with a patient split the test part keeps the cohort's shares."""
+    original = np.asarray(original, dtype=bool)
+    if not original.any():
+        raise DataError("class weights need original images among the fitted rows")
+    fitted, originals = targets.mean(axis=0), targets[original].mean(axis=0)
+    if (fitted <= 0).any() or (originals <= 0).any():
+        raise DataError(f"class weights need every class among the fitted images and their originals "
+                        f"(shares {fitted.round(3).tolist()} and {originals.round(3).tolist()})")
+    return originals / fitted
 
 
 def _evaluate(model, X, y, rows, batch_size: int, head: str = "softmax") -> tuple[float, float, np.ndarray]:
@@ -292,7 +291,7 @@ def _train(model_name: str, build, profile: Profile, seed: int, progress: bool, 
 
     if (look_up_option(profile.class_weight, CLASS_WEIGHTS, what="class_weight") == "cohort" and head == "softmax"
             and getattr(build, "protocol", "patient") == "patient" and y.shape[1] == len(OUTPUTS)):
-        weights = cohort_class_weights(fit_counts(build.train.meta, seed))
+        weights = cohort_class_weights(y[train], build.train.meta["source"].to_numpy()[train] == "original")
     # the loss's targets: each row's scaled by its classes' weights (categorical cross-entropy is linear in
     # the target, so this is the class-weighted loss); validation is scored on the plain targets
     y_fit = y if weights is None else (y * weights[None, :]).astype(np.float32)
