@@ -214,14 +214,10 @@ def _three_class_run(r):
 
 
 def gate(b: Beyond, r):
-    """The learned gate (:func:`dspic_lib.evaluation.claims.learned`) of one run of this chapter, with the
-    profile's bootstrap; a sigmoid head is judged on its 3-class reading (:func:`_three_class_run`)."""
-    from dspic_lib.evaluation import claims
-
-    cache = b.__dict__.setdefault("_gates", {})
-    if r.entry_id not in cache:
-        cache[r.entry_id] = claims.learned(_three_class_run(r), b.n_boot, b.profile.seed)
-    return cache[r.entry_id]
+    """The learned gate of one run of this chapter (:meth:`~dspic_lib.evaluation.results.Results.gate_of`:
+    the results chapters' bootstrap and cache, so a run they judged is not judged again); a sigmoid head
+    is judged on its 3-class reading (:func:`_three_class_run`)."""
+    return b.res.gate_of(_three_class_run(r))
 
 
 def gate_runs(b: Beyond) -> list[tuple[str, object]]:
@@ -246,9 +242,7 @@ def gate_table(b: Beyond) -> pd.DataFrame:
     for what, r in gate_runs(b):
         g = gate(b, r)
         rows.append({"analysis": what, "network": f"{r.model} on {r.dataset}" + (f", {r.head} head" if r.head != "softmax" else ""),
-                     "balanced accuracy": g.balanced_accuracy, "its 95 % lower end": g.balanced_low,
-                     "majority class": g.majority_class, "accuracy - always the majority class": g.gain,
-                     "its lower end": g.gain_low, "learned": "yes" if g.learned else "did not learn"})
+                     **g.columns(), "learned": "yes" if g.learned else "did not learn"})
     return pd.DataFrame(rows).set_index("analysis")
 
 

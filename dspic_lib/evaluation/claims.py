@@ -160,6 +160,12 @@ class Learned:
     def learned(self) -> bool:
         return bool(self.balanced_low > CHANCE and self.gain_low > 0)
 
+    def columns(self) -> dict:
+        """The gate's numbers as the columns of a gate table (the results chapters' and chapter 07's)."""
+        return {"balanced accuracy": self.balanced_accuracy, "its 95 % lower end": self.balanced_low,
+                "majority class": self.majority_class, "accuracy - always the majority class": self.gain,
+                "its lower end": self.gain_low}
+
     def why(self) -> str:
         """The gate in words, with its numbers."""
         return (f"balanced accuracy {self.balanced_accuracy:.3f} (95 % lower end {self.balanced_low:.3f}, "

@@ -85,9 +85,17 @@ class Results:
     def gate(self, model: str, dataset: str, seed: int | None = None) -> claims.Learned:
         """:func:`dspic_lib.evaluation.claims.learned` of one run (computed once)."""
         seed = self.profile.seed if seed is None else int(seed)
-        key = ("gate", model, dataset, seed)
+        return self._gate(("gate", model, dataset, seed), self.run(model, dataset, seed))
+
+    def gate_of(self, run) -> claims.Learned:
+        """The learned gate of any run, with these results' bootstrap and cache: one of their runs is
+        judged once whichever way it is asked for; another (chapter 07's) once per store entry and head."""
+        cell = next((k for k, r in self.runs.items() if r is run), None)
+        return self.gate(*cell) if cell else self._gate(("gate", run.entry_id, run.head), run)
+
+    def _gate(self, key, run) -> claims.Learned:
         if key not in self._cache:
-            self._cache[key] = claims.learned(self.run(model, dataset, seed), self.n_boot, self.profile.seed)
+            self._cache[key] = claims.learned(run, self.n_boot, self.profile.seed)
         return self._cache[key]
 
     def learned(self, model: str, dataset: str) -> bool:
@@ -101,10 +109,7 @@ class Results:
         for m, d in cells:
             for s in self.seeds(m, d):
                 g = self.gate(m, d, s)
-                rows.append({"model": m, "dataset": d, "seed": s, "balanced accuracy": g.balanced_accuracy,
-                             "its 95 % lower end": g.balanced_low,
-                             "majority class": g.majority_class, "accuracy - always the majority class": g.gain,
-                             "its lower end": g.gain_low, "learned": g.learned})
+                rows.append({"model": m, "dataset": d, "seed": s, **g.columns(), "learned": g.learned})
         return pd.DataFrame(rows).set_index(["model", "dataset", "seed"])
 
     # ------------------------------------------------------------------ verdicts
