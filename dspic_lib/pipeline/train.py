@@ -43,6 +43,7 @@ arrays' fingerprint), so a second run reads them, and a :class:`Run` is read fro
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -205,6 +206,7 @@ CLASS_WEIGHTS = ("none", "cohort")
 SELECT_ON = ("val_loss", "val_balanced_accuracy", "last")
 
 
+@functools.lru_cache(maxsize=1)
 def hardware_bf16() -> bool:
     """True on a CPU that computes bfloat16 in hardware (Intel AMX or AVX512-BF16), read from
     ``/proc/cpuinfo``; False elsewhere (and where that file does not exist)."""
@@ -221,12 +223,11 @@ def precision_policy(precision: str) -> str:
     CPU with bfloat16 in hardware and no GPU visible, float32 anywhere else. The resolved policy is part
     of every training key, so a store never mixes the two."""
     from dspic_lib.options import look_up_option
+    from dspic_lib.provenance import device_kind
 
     look_up_option(precision, PRECISIONS, what="precision")
-    if precision == "auto":
-        from dspic_lib._tf import tf
-
-        precision = "bf16" if hardware_bf16() and not tf.config.list_logical_devices("GPU") else "float32"
+    if precision == "auto":   # decided without TensorFlow: every training key asks, also on the read path
+        precision = "bf16" if hardware_bf16() and device_kind() == "cpu" else "float32"
     return "mixed_bfloat16" if precision == "bf16" else "float32"
 
 
