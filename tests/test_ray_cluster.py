@@ -75,13 +75,13 @@ def test_ray_and_sequential_runs_fill_the_same_store_with_the_same_numbers(local
 @pytest.mark.slow      # one smoke training, killed once and retried: 31 s
 def test_a_worker_killed_mid_training_is_retried_and_leaves_one_complete_entry(local_ray, tmp_path):
     from dspic_lib.config import get_profile
-    from dspic_lib.pipeline import ray_executor
+    from dspic_lib.pipeline import experiments, ray_executor
     from dspic_lib.pipeline.context import Context
 
     assert local_ray.cluster_resources()["CPU"] == 2
     ctx = Context.create(get_profile("smoke", use_env=False), results_dir=tmp_path)
     run = ("dSPIC-AM", "D1", 0)
-    key = ray_executor.missing_runs([run], ctx)[1][run]
+    key = experiments.missing_runs([run], ctx)[1][run]
     lock, folder = ctx.store.lock_path(key), ctx.store.root / "train"
     killed = []
 

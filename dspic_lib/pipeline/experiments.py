@@ -68,6 +68,25 @@ def plan(names, profile: Profile, seeds=None, *, variance: bool = False) -> list
     return out
 
 
+def plans_of(todo, ctx) -> dict:
+    """``{dataset: plan}``: the lineage plan of every dataset of ``todo`` ((model, dataset, seed) triples)."""
+    from dspic_lib.pipeline import lineage
+
+    lin = lineage.of(ctx)
+    return {d: lin.plan(d) for d in dict.fromkeys(d for _, d, _ in todo)}
+
+
+def missing_runs(todo, ctx, plans: dict | None = None) -> tuple[dict, dict]:
+    """``(keys, missing)``: the store key of every run of ``todo`` from the lineage alone (nothing built),
+    and those of the runs whose entry is not in the store yet, in ``todo``'s order. The sequential path
+    (:func:`run`) and the Ray driver (:mod:`dspic_lib.pipeline.ray_executor`) both ask this."""
+    from dspic_lib.pipeline import train
+
+    plans = plans_of(todo, ctx) if plans is None else plans
+    keys = {(m, d, s): train.train_key(ctx.store, m, plans[d], ctx.profile, s) for m, d, s in todo}
+    return keys, {r: k for r, k in keys.items() if ctx.store.get(k) is None}
+
+
 def run(names, ctx, *, data_dir=None, results_dir=None, seeds=None, variance: bool = False,
         progress: bool = True) -> dict:
     """Read (or train) every run of :func:`plan`; ``{(model, dataset, seed): Run}``. ``ctx``: a
@@ -76,15 +95,14 @@ def run(names, ctx, *, data_dir=None, results_dir=None, seeds=None, variance: bo
     built once and shared."""
     from tqdm import tqdm  # tqdm.auto warns in a kernel without ipywidgets
 
-    from dspic_lib.pipeline import lineage, train
+    from dspic_lib.pipeline import train
     from dspic_lib.pipeline.context import of
 
     c = of(ctx, data_dir, results_dir)
     profile = c.profile
     todo = plan(names, profile, seeds, variance=variance)
-    plans = {d: lineage.of(c).plan(d) for d in dict.fromkeys(d for _, d, _ in todo)}
-    missing = [(m, d, s) for m, d, s in todo
-               if c.store.get(train.train_key(c.store, m, plans[d], profile, s)) is None]
+    plans = plans_of(todo, c)
+    missing = list(missing_runs(todo, c, plans)[1])
     runs = {}
     bar = tqdm(missing, desc="experiments", unit="run", disable=not (progress and missing))
     for model, dataset, seed in bar:

@@ -117,17 +117,6 @@ def _train_task(spec: dict) -> dict:
             "seconds": time.perf_counter() - start, "cached": run.cached}
 
 
-def missing_runs(todo, ctx) -> tuple[dict, dict]:
-    """``(keys, missing)``: the store key of every run of ``todo`` ((model, dataset, seed) triples) from
-    the lineage alone, and those whose entry is not in the store yet."""
-    from dspic_lib.pipeline import lineage, train
-
-    lin = lineage.of(ctx)
-    plans = {d: lin.plan(d) for d in dict.fromkeys(d for _, d, _ in todo)}
-    keys = {(m, d, s): train.train_key(ctx.store, m, plans[d], ctx.profile, s) for m, d, s in todo}
-    return keys, {r: k for r, k in keys.items() if ctx.store.get(k) is None}
-
-
 def train_on_ray(todo, ctx, *, workers: int | None = None, progress: bool = True) -> dict:
     """Train the runs of ``todo`` that the store lacks as Ray tasks; ``{(model, dataset, seed): report}``
     of the submitted ones (report: the entry id, the worker's pid and host, its seconds). Raises
@@ -136,7 +125,9 @@ def train_on_ray(todo, ctx, *, workers: int | None = None, progress: bool = True
     results folder the driver does not see)."""
     import sys
 
-    keys, missing = missing_runs(todo, ctx)
+    from dspic_lib.pipeline import experiments
+
+    keys, missing = experiments.missing_runs(todo, ctx)
     if not missing:
         return {}
     ray, started = connect(workers)
