@@ -129,6 +129,8 @@ majority = results.majority_reference(res, ("dSPIC-AM", "D2"))
 present.figure("fig-table56", plots_results.paper_vs_run(results.verdicts_wide(res, ["table5", "table6"]),
                                                          reference=majority))
 present.caption("majority-56", results.majority_caption(majority))
+present.caption("learned-56", results.learned_caption(res, [(m, d) for m in ("dSPIC-AM", "dSPIC-RM")
+                                                           for d in ("D1", "D2", "D3")]))
 
 # %% [markdown]
 # ```{glue:figure} fig-table56
@@ -136,7 +138,7 @@ present.caption("majority-56", results.majority_caption(majority))
 # :alt: For dSPIC-AM and dSPIC-RM on D1, D2 and D3, the accuracy and F1 of this run as bars with the paper's value marked beside each, and a dashed line at what always predicting the majority class scores.
 #
 # Tables 5 and 6 at a glance: accuracy and F1 of this run (bars) and the paper's values (markers), for
-# each network and dataset. {glue:md}`majority-56`
+# each network and dataset. {glue:md}`majority-56` {glue:md}`learned-56`
 # ```
 #
 # ## Training and validation curves (the paper's Fig. 8)

@@ -53,6 +53,8 @@ summ = res.summaries([(m, "D2") for m in compared]).droplevel("dataset")
 majority = results.majority_reference(res, ("dSPIC-AM", "D2"))
 present.figure("fig-models", plots_results.metric_bars(summ, reference=majority))
 present.caption("majority-models", results.majority_caption(majority))
+present.caption("learned-models", results.learned_caption(res, [(m, "D2") for m in compared]))
+present.caption("learned-pooling", results.learned_caption(res, [("dSPIC-AM", "D2"), ("dSPIC-AM-nopool", "D2")]))
 shown = summ[list(results.ALL_METRICS)]
 shown.loc[f"always {majority['class']} (majority class)"] = [majority[m] for m in results.ALL_METRICS]
 display(present.table(shown, "model-metrics", decimals=4))
@@ -63,7 +65,7 @@ display(present.table(shown, "model-metrics", decimals=4))
 # :alt: Grouped bars of accuracy, precision, sensitivity, specificity, F1 and AUC for the four SI_CLF networks, AlexNet and dSPIC-AM on D2, with a dashed line over each metric at what always predicting the majority class scores.
 #
 # Every network of the comparison on the D2 test images (the paper's Fig. 10): one bar per network
-# and metric, M&A scans left out. {glue:md}`majority-models`
+# and metric, M&A scans left out. {glue:md}`majority-models` {glue:md}`learned-models`
 # ```
 #
 # ## AUC (the paper's Table 8)
@@ -89,7 +91,7 @@ present.figure("fig-roc", plots_results.roc_curves(runs8))
 # :alt: Three panels of ROC curves, one per class (normal, metastasis, arthritis against the rest), one curve per network with its AUC in the legend.
 #
 # One-vs-rest ROC curves of each network on the D2 test images, per class. Table 8's AUC is the mean
-# of the three (macro one-vs-rest).
+# of the three (macro one-vs-rest). {glue:md}`learned-models`
 # ```
 #
 # ## Confusion matrices (the paper's Fig. 11)
@@ -103,7 +105,7 @@ present.figure("fig-confusion", plots_results.confusion_grid(runs8))
 # :alt: Six confusion matrices, one per network, with counts of test images by true and predicted class.
 #
 # Confusion matrices of the test images (the paper's Fig. 11): rows are the true class, columns the
-# predicted one; 3-class images only.
+# predicted one; 3-class images only. {glue:md}`learned-models`
 # ```
 #
 # ## dSPIC-AM without its pooling layers (the paper's Table 9)
@@ -132,7 +134,7 @@ print(t9.check)
 # :alt: Paired bars of five metrics for dSPIC-AM with and without pooling on D2, with the paper's values as hollow diamonds and a dashed line at what always predicting the majority class scores.
 #
 # Table 9 as a figure: this run's dSPIC-AM with and without its pooling layers (bars) and the paper's
-# values (diamonds), on the D2 test images. {glue:md}`majority-models`
+# values (diamonds), on the D2 test images. {glue:md}`majority-models` {glue:md}`learned-pooling`
 # ```
 #
 # ## Verdicts

@@ -598,3 +598,13 @@ def init_sentence(table: pd.DataFrame) -> str:
              f"accuracy after {row['epochs run']} epochs ({'learned' if row['learned'] == 'yes' else 'did not learn'})"
              for start, row in table.iterrows()]
     return "Trained the same way on the same images: " + "; ".join(parts) + "."
+
+
+def learned_caption(res: Results, cells) -> str:
+    """A figure caption's sentence on whether the networks it shows learned: the cells of ``cells`` that
+    did not learn are named, so a bar or curve of an untrained network is not read as a result."""
+    failed = [f"{m} on {d}" for m, d in cells if not res.learned(m, d)]
+    if not failed:
+        return "Every network shown passed the learned gate."
+    return (f"{', '.join(failed)} did not learn (learned gate): {'its' if len(failed) == 1 else 'their'} "
+            "bars and curves show an untrained network and are not compared with the paper's.")
