@@ -215,14 +215,14 @@ present.figure("fig-init-signal", plots_architectures.init_signal(signal))
 # Keras' default initialisation on the Eq. 1 input and under He-normal weights on a standardised input.
 # ```
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "remove-cell"]
 spread = architectures.logit_spread_table(signal)
 print("every network tells the images apart at init with the chosen initialisation:",
       bool((spread[list(architectures.INIT_CHOICES)[1]] > 1e-3).all()))
 
 # %%
-present.table(spread, "init-logit-spread", decimals=6)
-Markdown(architectures.init_sentence(signal, len(sixteen)))
+display(present.table(spread, "init-logit-spread", decimals=6))
+display(Markdown(architectures.init_sentence(signal, len(sixteen))))
 
 # %% [markdown]
 # Chapter 04 prices the choice: the same network trained on the same data from both starts.
@@ -249,8 +249,9 @@ Markdown(architectures.init_sentence(signal, len(sixteen)))
 # ## Answer
 #
 # The networks of Tables 3 and 7 are built layer by layer as printed, with real zero paddings; the
-# tables above are read back from the built models. One reading had to be changed to make the networks
-# trainable at all: the last map is averaged before the first FC layer instead of flattened:
+# tables above are read back from the built models. Two choices the paper leaves open decide whether the
+# networks train at all: the initial weights and the input's scale (He-normal on a standardised input,
+# {numref}`fig-init-signal`), and the last map, averaged before the first FC layer instead of flattened:
 
 # %%
 model = summary.built("dSPIC-AM", PAPER)
