@@ -39,7 +39,7 @@ def skilled(labels=LABELS, skill=2.0, seed=0):
 def b():
     runs = {}
     for k, (m, d) in enumerate([*beyond.CV_CELLS, ("dSPIC-AM", "D3"), ("dSPIC-AM-nopool", "D2")]):
-        runs[(m, d, 0)] = run_of(m, d, skilled(skill=1.0 + k, seed=k))
+        runs[(m, d, 0)] = run_of(m, d, skilled(skill=2.5 + k, seed=k))   # every cell learns (gate)
     out = beyond.Beyond(P, results.Results(P, runs))
     out.multilabel = {"softmax": runs[("dSPIC-AM", "D1", 0)],
                       "sigmoid": run_of("dSPIC-AM", "D1", np.tile([0.9, 0.8], (len(LABELS), 1)), head="sigmoid")}
@@ -144,3 +144,14 @@ def test_misclass_picks_the_most_confident_mistake_of_each_paper_type():
     ma = misclass.ma_table(r)
     assert ma.index.str.startswith("the paper").sum() == 2 and ma.loc["this run, test scan 1", "top-1"] == "M"
     assert "1 of the 1 M&A test scans has metastasis" in misclass.ma_sentence(ma)
+
+
+def test_a_claim_on_a_cell_that_did_not_learn_compares_nothing(b):
+    stuck = np.tile([0.0, 0.0, 1.0], (len(LABELS), 1))          # always A: fails the learned gate
+    b.res.runs[("dSPIC-AM-nopool", "D2", 0)] = run_of("dSPIC-AM-nopool", "D2", stuck, seed=7)
+    t = beyond.comparisons(b)
+    pooling = t[t["claim"].str.startswith("pooling helps")]
+    assert pooling["difference"].isna().all() and (pooling["did not learn"] == "dSPIC-AM-nopool on D2").all()
+    assert t[~t["claim"].str.startswith("pooling helps")]["difference"].notna().all()
+    sentence = next(s for s in beyond.comparison_sentences(t) if "pooling helps" in s)
+    assert "did not learn" in sentence and not any(ch.isdigit() for ch in sentence.replace("D2", ""))

@@ -361,12 +361,18 @@ def twin_sentence(b: Beyond, t: pd.DataFrame | None) -> str:
 # ---------------------------------------------------------------------------------------- comparisons
 
 def comparisons(b: Beyond) -> pd.DataFrame:
-    """The paper's claims as paired differences (first cell minus second) on the same test patients."""
+    """The paper's claims as paired differences (first cell minus second) on the same test patients; a claim
+    on a cell that did not learn gets no numbers, its column "did not learn" names the cell."""
     rows = []
     for claim, a, c in COMPARISONS:
         ra, rc = b.res.run(*a), b.res.run(*c)
         if ra.test_meta["image"].tolist() != rc.test_meta["image"].tolist():
             raise DataError(f"{claim}: the two cells were tested on different images; a paired test needs the same")
+        failed = ", ".join(f"{m} on {d}" for m, d in (a, c) if not b.res.learned(m, d))
+        if failed:             # a network that did not learn is compared with nothing
+            rows += [{"claim": claim, "metric": m, "difference": np.nan, "low": np.nan, "high": np.nan,
+                      "p": np.nan, "method": "", "did not learn": failed} for m in COMPARE_METRICS]
+            continue
         for m in COMPARE_METRICS:
             if a in b.cv and c in b.cv:
                 diffs = cv_scores(b.cv[a], m) - cv_scores(b.cv[c], m)
@@ -379,7 +385,7 @@ def comparisons(b: Beyond) -> pd.DataFrame:
                                            n_boot=b.n_boot, seed=b.profile.seed, level=LEVEL)
                 method = f"paired {bootstrap_method(b)}"
             rows.append({"claim": claim, "metric": m, "difference": r["diff"], "low": r["low"],
-                         "high": r["high"], "p": r["p"], "method": method})
+                         "high": r["high"], "p": r["p"], "method": method, "did not learn": ""})
     return pd.DataFrame(rows)
 
 
@@ -393,6 +399,10 @@ def comparison_sentences(table: pd.DataFrame) -> list[str]:
     """One sentence per claim, from its accuracy row (and F1 where it says otherwise)."""
     out = []
     for claim, group in table.groupby("claim", sort=False):
+        failed = group["did not learn"].iloc[0] if "did not learn" in group else ""
+        if failed:
+            out.append(f"**{claim}** is not settled: {failed} did not learn (learned gate), so nothing is compared.")
+            continue
         parts = []
         for _, row in group.iterrows():
             if not np.isfinite(row["difference"]):
